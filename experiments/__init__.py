@@ -1,0 +1,1 @@
+"""Running many models: designs, executors, results store, analyses, plots and the CLI."""
