@@ -122,18 +122,33 @@ def expertise_match(specific, expertise, focus):
     return expertise * weights
 
 
-def specific_capacity_update(specific, absorbed, gate, transfer, match, spillover, peer_gap, decay):
-    """S[k] += alpha_r * a * Rg * match[k] * (1 - S[k]) + phi * peer_gap[k] - delta_S * S[k].
+def specific_capacity_update(specific, absorbed, gate, transfer, match, spillover, peer_gap, decay, learning):
+    """S[k] += alpha_r * a * Rg * match[k] * (1 - S[k]) + lambda_L * (1 - S[k]) + phi * peer_gap[k] - delta_S * S[k].
 
-    Source: anchor-ta-evidence.md 6.2 rule 6; peer spillover: thesis L936 (M21).
+    ``learning`` is the per-organization rate of learning by doing (lambda_L * G times the
+    share of the implementation work done in house). Source: anchor-ta-evidence.md 6.2
+    rules 6 and 9 (DSF learning term); peer spillover: thesis L936 (M21).
     """
-    growth = (transfer * absorbed * gate)[:, None] * match * (1.0 - specific)
+    growth = ((transfer * absorbed * gate)[:, None] * match + learning[:, None]) * (1.0 - specific)
     return np.clip(specific + growth + spillover * peer_gap - decay * specific, 0.0, 1.0)
 
 
-def general_capacity_update(general, absorbed, gate, transfer, decay):
-    """G += alpha_G,r * a * Rg * (1 - G) - delta_G * G (anchor-ta-evidence.md 6.2 rule 6)."""
-    return np.clip(general + transfer * absorbed * gate * (1.0 - general) - decay * general, 0.0, 1.0)
+def learning_by_doing(rate, general, working, substituted):
+    """lambda_L * G * (1 - sub) while working on the change: work a doer takes over teaches nothing.
+
+    Source: anchor-ta-evidence.md 6.2 rule 9 (DSF learning term) and 6.5 item 5 (dependence).
+    """
+    return np.where(working, rate * general * (1.0 - substituted), 0.0)
+
+
+def general_capacity_update(general, absorbed, gate, transfer, decay, resting):
+    """G += alpha_G,r * a * Rg * (1 - G) - delta_G * (G - G0).
+
+    Source: anchor-ta-evidence.md 6.2 rule 6. Refinement (docs/odd.md): general capacity
+    relaxes to the organization's own resting level G0 rather than to zero, because
+    leadership, staffing and QI infrastructure persist without TA.
+    """
+    return np.clip(general + transfer * absorbed * gate * (1.0 - general) - decay * (general - resting), 0.0, 1.0)
 
 
 def peer_gap(weights, values):
@@ -145,16 +160,17 @@ def peer_gap(weights, values):
     return np.maximum(0.0, weights @ values - values)
 
 
-def motivation_update(motivation, relationship_absorbed, peer_share, fidelity, overload, build, peer_pull, wins, decay, overload_loss, uncertainty_loss):
+def motivation_update(motivation, resting, relationship_absorbed, peer_share, fidelity, overload, build, peer_pull, wins, decay, overload_loss, uncertainty_loss):
     """Motivation rises with co-design, peer adoption and early wins; overload and uncertainty erode it.
 
-    M += beta_M * a_rel * (1 - M) + nu * (peer - M)+ + wins * F * (1 - M) - delta_M * M
+    M += beta_M * a_rel * (1 - M) + nu * (peer - M)+ + wins * F * (1 - M) - delta_M * (M - M0)
          - kappa_W * overload - uncertainty * M.
     Source: anchor-ta-evidence.md 6.2 rule 5 (Repenning & Sterman for overload);
-    policy uncertainty: seed-oht.md (004 L192-204).
+    policy uncertainty: seed-oht.md (004 L192-204). Motivation decays slowly towards the
+    organization's resting level M0 (refinement, docs/odd.md).
     """
     gain = build * relationship_absorbed * (1.0 - motivation) + peer_pull * np.maximum(0.0, peer_share - motivation) + wins * fidelity * (1.0 - motivation)
-    loss = decay * motivation + overload_loss * overload + uncertainty_loss * motivation
+    loss = decay * (motivation - resting) + overload_loss * overload + uncertainty_loss * motivation
     return np.clip(motivation + gain - loss, 0.0, 1.0)
 
 

@@ -1,0 +1,104 @@
+"""TA allocation: who asks for TA, who is served first, and how provider hours and the budget are shared.
+
+Provider hours and the budget are hard limits (DESIGN.md 5.1): the hours delivered never
+exceed either. The adaptive funder of rule 16 also lives here, because it changes allocation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FAIR_POLICIES = ("universal", "on_request", "mandated")
+
+
+def participates(policy: str, month: int, mandate_month: int, motivation, uniform, request_base, request_motivation):
+    """Which eligible organizations take up TA this month.
+
+    on_request: uptake is voluntary, more likely when motivated (thesis L1347; M11, L415).
+    mandated: on request until the mandate month, then required (thesis L1406).
+    The other policies offer TA to every eligible organization.
+    """
+    requested = uniform < request_base + request_motivation * motivation
+    if policy == "on_request" or (policy == "mandated" and month < mandate_month):
+        return requested
+    return np.ones_like(requested, dtype=bool)
+
+
+def priority(policy: str, uniform, capacity, ready, cohort):
+    """Order in which providers serve organizations when hours or budget run short (higher first).
+
+    need: lowest capacity first; readiness: most ready first (thesis L370); cohort: newest
+    cohort first (M28); otherwise a fair lottery.
+    """
+    if policy == "need":
+        return 1.0 - capacity
+    if policy == "readiness":
+        return ready
+    if policy == "cohort":
+        return cohort + 0.5 * uniform
+    return uniform
+
+
+def _rank_within(groups_sorted):
+    """Position of each element inside its run of equal, sorted group labels."""
+    positions = np.arange(len(groups_sorted))
+    starts = np.r_[True, groups_sorted[1:] != groups_sorted[:-1]]
+    return positions - np.maximum.accumulate(np.where(starts, positions, 0))
+
+
+def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider_hours, provider_cost, caseload_limit, budget):
+    """Share provider time and the budget among the links (organization, provider) that want TA.
+
+    Each organization's demand is split equally among the providers linked to it. Each
+    provider serves its organizations in priority order until its hours or its caseload
+    limit run out; then the budget is spent in global priority order. Returns the hours
+    each link delivers to the organization and the provider time each link uses.
+    """
+    n_links_per_org = np.bincount(link_org, minlength=len(demand))
+    wanted = demand[link_org] / np.maximum(n_links_per_org[link_org], 1)
+    time_wanted = wanted * time_per_hour
+    priority_of_link = order_key[link_org]
+
+    by_provider = np.lexsort((-priority_of_link, link_provider))
+    sorted_provider = link_provider[by_provider]
+    sorted_time = time_wanted[by_provider]
+    served = sorted_time > 0
+    cumulative = np.cumsum(sorted_time)
+    provider_start = np.searchsorted(sorted_provider, sorted_provider)
+    before = cumulative - sorted_time - (cumulative[provider_start] - sorted_time[provider_start])
+    rank = _rank_within(sorted_provider[served].astype(np.int64)) if served.any() else np.zeros(0, int)
+    within_caseload = np.zeros(len(sorted_time), dtype=bool)
+    within_caseload[served] = rank < caseload_limit[sorted_provider[served]]
+    granted = np.clip(provider_hours[sorted_provider] - before, 0.0, sorted_time) * within_caseload
+    time_used = np.empty_like(granted)
+    time_used[by_provider] = granted
+
+    by_priority = np.argsort(-priority_of_link, kind="stable")
+    cost = (time_used * provider_cost[link_provider])[by_priority]
+    spent_before = np.cumsum(cost) - cost
+    affordable = np.clip(budget - spent_before, 0.0, cost)
+    scale = np.divide(affordable, cost, out=np.zeros_like(cost), where=cost > 0)
+    time_used[by_priority] *= scale
+    delivered = np.divide(time_used, time_per_hour, out=np.zeros_like(time_used), where=time_per_hour > 0)
+    return delivered, time_used
+
+
+def per_org(link_org, values, n_orgs):
+    """Sum link values per organization."""
+    return np.bincount(link_org, weights=values, minlength=n_orgs)
+
+
+def caseloads(link_provider, delivered, n_providers):
+    """Organizations each provider actually served this month (for caseload dilution)."""
+    return np.bincount(link_provider, weights=(delivered > 0).astype(float), minlength=n_providers)
+
+
+def lagging_teams(adoption_by_team, months_approved, review_interval, lagging_share):
+    """Teams approved for a full review period whose adopting share is still low (thesis L1375, M5)."""
+    return (months_approved >= review_interval) & (adoption_by_team < lagging_share)
+
+
+def navigation_observed(navigation_hours, threshold_hours=1.0):
+    """Whether the funder sees enough navigation burden to set up coordination (thesis L1393)."""
+    return float(np.mean(navigation_hours)) > threshold_hours
+

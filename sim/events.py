@@ -1,0 +1,60 @@
+"""External shocks and policy events: scheduled parameter changes, pandemic, turnover, policy uncertainty.
+
+Scheduled changes (``[[events]]`` in a scenario) are how budget cuts, mandates, hands-on
+coaching or new providers arrive at a given month; the shocks are rule 15 of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import mechanisms as mech
+from sim.params import PandemicParams, Scenario, UncertaintyParams
+
+
+def changes_due(scenario_events, month: int) -> dict:
+    """All parameter changes scheduled for this month, merged in file order."""
+    merged: dict = {}
+    for event in scenario_events:
+        if event.month == month:
+            merged.update(event.set)
+    return merged
+
+
+def apply_changes(scenario: Scenario, changes: dict) -> Scenario:
+    """The scenario after a policy event; its events list is kept so later events still fire."""
+    return scenario.with_overrides(changes) if changes else scenario
+
+
+def pandemic_active(pandemic: PandemicParams, month: int) -> bool:
+    """Whether service pressure from the pandemic is on (thesis L1467)."""
+    return pandemic.enabled and pandemic.start_month <= month < pandemic.start_month + pandemic.duration
+
+
+def uncertainty_active(uncertainty: UncertaintyParams, month: int) -> bool:
+    """Whether organizations are waiting for policy direction (004 L192-204)."""
+    return uncertainty.start_month <= month < uncertainty.start_month + uncertainty.duration
+
+
+def turnover(specific, trust, uniform, monthly_probability, capacity_loss, trust_loss):
+    """A key person leaves: specific capacity and trust drop (Hemler 2022; McKay 2018).
+
+    Source: anchor-ta-evidence.md 2.4 (31.6 % of practices lose a clinician in 3-15 months).
+    Returns the new (specific, trust) and the mask of organizations hit.
+    """
+    hit = uniform < monthly_probability
+    keep_specific = np.where(hit, 1.0 - capacity_loss, 1.0)
+    keep_trust = np.where(hit, 1.0 - trust_loss, 1.0)
+    return specific * keep_specific[:, None], trust * keep_trust, hit
+
+
+def pandemic_divergence(stage, motivation, general, trust, uniform, pandemic: PandemicParams):
+    """Pandemic divergence: high-capacity, high-trust organizations accelerate, others revert a stage.
+
+    Source: thesis L1467 (some OHTs accelerated under COVID-19, others stalled or reverted).
+    """
+    strong = np.sqrt(general * trust) > pandemic.divergence_cut
+    motivation = np.where(strong, motivation + pandemic.acceleration * (1.0 - motivation), motivation)
+    in_progress = (stage == mech.PREPARING) | (stage == mech.IMPLEMENTING)
+    revert = in_progress & ~strong & (uniform < pandemic.reversion)
+    return np.where(revert, stage - 1, stage), motivation

@@ -1,0 +1,218 @@
+"""Outputs (DESIGN.md section 7): monthly system and team series, quadruple-aim outcomes, equity, run summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim import mechanisms as mech
+from sim.params import ACTIVITIES, MODALITIES, REGIONS, ROLES, OutcomeParams, Scenario
+
+OUTCOMES = ("admissions", "patient_experience", "provider_experience", "per_capita_cost")
+FLOW_COLUMNS = (
+    "ta_hours",
+    "provider_hours",
+    *(f"hours_{role}" for role in ROLES),
+    *(f"hours_{activity}" for activity in ACTIVITIES),
+    *(f"hours_{modality}" for modality in MODALITIES),
+    "spent",
+    "overloaded_share",
+)
+SYSTEM_COLUMNS = (
+    "month",
+    "n_orgs",
+    *(f"stage_{stage}" for stage in mech.STAGES),
+    "adoption",
+    "mean_M", "mean_G", "mean_S", "mean_T", "mean_O", "mean_W", "mean_P", "mean_F",
+    "p10_F", "p90_F", "mean_R",
+    "navigation_hours",
+    *FLOW_COLUMNS,
+    "budget",
+    "population",
+    *OUTCOMES,
+    "gap_adoption_region", "gap_adoption_capacity", "gap_fidelity_capacity",
+)
+TEAM_COLUMNS = ("adoption", "mean_P", "mean_F", *OUTCOMES, "ta_hours", "hands_on")
+
+
+# ------------------------------------------------------------------ module-level reporters (picklable)
+
+
+def adoption(model) -> float:
+    """Share of organizations preparing, implementing or sustaining."""
+    return float(np.isin(model.stage, mech.ADOPTING_STAGES).mean())
+
+
+def mean_fidelity(model) -> float:
+    return float(model.F.mean())
+
+
+def ta_hours(model) -> float:
+    return float(model.month_flows["ta_hours"])
+
+
+def spent(model) -> float:
+    return float(model.month_flows["spent"])
+
+
+MODEL_REPORTERS = {"adoption": adoption, "mean_F": mean_fidelity, "ta_hours": ta_hours, "spent": spent}
+
+
+# ------------------------------------------------------------------ TA flows
+
+
+def empty_flows() -> dict[str, float]:
+    return dict.fromkeys(FLOW_COLUMNS, 0.0)
+
+
+def flows(model, delivered, time_used, link_mix, link_modality, role_of_link, cost, overload) -> dict[str, float]:
+    """TA hours received by role, activity and modality; provider time and money spent this month."""
+    result = {"ta_hours": float(delivered.sum()), "provider_hours": float(time_used.sum()), "spent": float(cost.sum())}
+    for index, role in enumerate(ROLES):
+        result[f"hours_{role}"] = float(delivered[role_of_link == index].sum())
+    for index, activity in enumerate(ACTIVITIES):
+        result[f"hours_{activity}"] = float((delivered * link_mix[:, index]).sum())
+    for index, modality in enumerate(MODALITIES):
+        result[f"hours_{modality}"] = float(delivered[link_modality == index].sum())
+    result["overloaded_share"] = float((overload > 0).mean())
+    return result
+
+
+# ------------------------------------------------------------------ outcomes (rule 14)
+
+
+def initial_outcomes(params: OutcomeParams, n_teams: int) -> dict[str, np.ndarray]:
+    return {
+        "admissions": np.full(n_teams, params.admissions_base),
+        "patient_experience": np.full(n_teams, params.experience_base),
+        "provider_experience": np.full(n_teams, params.provider_base),
+        "savings": np.zeros(n_teams),
+        "per_capita_cost": np.full(n_teams, params.cost_base),
+    }
+
+
+def team_mean(model, values) -> np.ndarray:
+    """Population-weighted mean of an organization-level array per team."""
+    return np.bincount(model.org_team, weights=values * model.org_population) / model.team_population
+
+
+def update_outcomes(model, overload) -> dict[str, np.ndarray]:
+    """Quadruple-aim outcomes follow lagged targets; per-capita cost is a J-curve.
+
+    Targets Y* = Y0 + dY * P * F^gamma (anchor-ta-evidence.md 6.2 rule 11). Set-up and TA
+    costs appear at once, savings only with the long cost delay (realist synthesis
+    L1348-1398); provider experience falls with overload (realist synthesis L1886).
+    """
+    params = model.params.outcomes
+    previous = model.outcomes
+    gain = team_mean(model, mech.outcome_gain(model.P, model.F, params.fidelity_gamma))
+    in_change = team_mean(model, ((model.stage == mech.PREPARING) | (model.stage == mech.IMPLEMENTING)).astype(float))
+    strain = team_mean(model, overload)
+    savings = mech.lagged(previous["savings"], params.savings * gain, params.delay_cost)
+    ta_per_capita = 12.0 * model.ta_cost_by_team / model.team_population
+    return {
+        "admissions": mech.lagged(previous["admissions"], params.admissions_base - params.admissions_gain * gain, params.delay_health),
+        "patient_experience": mech.lagged(previous["patient_experience"], params.experience_base + params.experience_gain * gain, params.delay_process),
+        "provider_experience": mech.lagged(previous["provider_experience"], params.provider_base + params.provider_gain * gain - params.provider_overload * strain, params.delay_process),
+        "savings": savings,
+        "per_capita_cost": params.cost_base + params.setup_cost * in_change + ta_per_capita - savings,
+    }
+
+
+# ------------------------------------------------------------------ rows and frames
+
+
+def _gap(values, first_mask, second_mask) -> float:
+    if not first_mask.any() or not second_mask.any():
+        return float("nan")
+    return float(values[first_mask].mean() - values[second_mask].mean())
+
+
+def system_row(model) -> dict[str, float]:
+    """Everything DESIGN.md section 7 lists per month, for the system as a whole."""
+    stage_counts = np.bincount(model.stage, minlength=len(mech.STAGES))
+    adopting = np.isin(model.stage, mech.ADOPTING_STAGES).astype(float)
+    urban = model.org_region == REGIONS.index("urban")
+    lowest, highest = model.capacity_quintile == 0, model.capacity_quintile == 4
+    weights = model.team_population / model.team_population.sum()
+    row = {
+        "month": model.steps,
+        "n_orgs": model.n_orgs,
+        **{f"stage_{stage}": int(count) for stage, count in zip(mech.STAGES, stage_counts, strict=True)},
+        "adoption": float(adopting.mean()),
+        "mean_M": float(model.M.mean()),
+        "mean_G": float(model.G.mean()),
+        "mean_S": float(model.S.mean()),
+        "mean_T": float(model.T.mean()),
+        "mean_O": float(model.O.mean()),
+        "mean_W": float(model.W.mean()),
+        "mean_P": float(model.P.mean()),
+        "mean_F": float(model.F.mean()),
+        "p10_F": float(np.quantile(model.F, 0.1)),
+        "p90_F": float(np.quantile(model.F, 0.9)),
+        "mean_R": float(model.R.mean()),
+        "navigation_hours": float(model.navigation.mean()),
+        **model.month_flows,
+        "budget": float(model.budget),
+        "population": float(model.team_population.sum()),
+        **{name: float(weights @ model.outcomes[name]) for name in OUTCOMES},
+        "gap_adoption_region": _gap(adopting, urban, ~urban),
+        "gap_adoption_capacity": _gap(adopting, highest, lowest),
+        "gap_fidelity_capacity": _gap(model.F, highest, lowest),
+    }
+    return row
+
+
+def team_row(model) -> np.ndarray:
+    """One month of per-team values, in TEAM_COLUMNS order."""
+    adopting = np.isin(model.stage, mech.ADOPTING_STAGES).astype(float)
+    return np.column_stack([
+        np.bincount(model.org_team, weights=adopting) / model.teams.size,
+        team_mean(model, model.P),
+        team_mean(model, model.F),
+        *(model.outcomes[name] for name in OUTCOMES),
+        np.bincount(model.org_team, weights=model.H, minlength=len(model.teams.size)),
+        model.team_hands_on.astype(float),
+    ])
+
+
+def team_frame(model) -> pd.DataFrame:
+    """Tidy per-team monthly series (month, team, cohort, region, members, TEAM_COLUMNS)."""
+    history = np.stack(model.team_history)  # (months + 1, teams, columns)
+    n_months, n_teams, _ = history.shape
+    frame = pd.DataFrame(history.reshape(n_months * n_teams, -1), columns=list(TEAM_COLUMNS))
+    frame.insert(0, "month", np.repeat(np.arange(n_months), n_teams))
+    frame.insert(1, "team", np.tile(np.arange(n_teams), n_months))
+    frame.insert(2, "cohort", np.tile(model.teams.cohort, n_months))
+    frame.insert(3, "region", pd.Categorical(np.tile(np.array(REGIONS)[model.teams.region], n_months), categories=REGIONS))
+    frame.insert(4, "members", np.tile(model.teams.size, n_months))
+    frame["hands_on"] = frame["hands_on"].astype(bool)
+    return frame
+
+
+def summary(system: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+    """Per-run results: time to 50 % adoption, fidelity, sustainment after TA ends, cost per outcome, equity."""
+    reached = system.loc[system["adoption"] >= 0.5, "month"]
+    withdraw = scenario.funder.withdraw_month
+    adoption_by_month = system.set_index("month")["adoption"]
+    if withdraw > 0 and withdraw + 24 in adoption_by_month.index and adoption_by_month[withdraw] > 0:
+        sustainment = float(adoption_by_month[withdraw + 24] / adoption_by_month[withdraw])
+    else:
+        sustainment = float("nan")
+    base = scenario.outcomes.admissions_base
+    avoided = float(((base - system["admissions"]) * system["population"] / 1000.0 / 12.0).sum())
+    cost = float(system["spent"].sum())
+    last = system.iloc[-1]
+    return {
+        "time_to_50pct_adoption": float(reached.iloc[0]) if len(reached) else float("nan"),
+        "final_adoption": float(last["adoption"]),
+        "peak_fidelity": float(system["mean_F"].max()),
+        "final_fidelity": float(last["mean_F"]),
+        "sustainment_24m": sustainment,
+        "ta_hours_total": float(system["ta_hours"].sum()),
+        "ta_cost_total": cost,
+        "admissions_avoided": avoided,
+        "cost_per_admission_avoided": cost / avoided if avoided > 0 else float("nan"),
+        "gap_adoption_region": float(last["gap_adoption_region"]),
+        "gap_adoption_capacity": float(last["gap_adoption_capacity"]),
+    }
