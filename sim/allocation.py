@@ -39,13 +39,6 @@ def priority(policy: str, uniform, capacity, ready, cohort):
     return uniform
 
 
-def _rank_within(groups_sorted):
-    """Position of each element inside its run of equal, sorted group labels."""
-    positions = np.arange(len(groups_sorted))
-    starts = np.r_[True, groups_sorted[1:] != groups_sorted[:-1]]
-    return positions - np.maximum.accumulate(np.where(starts, positions, 0))
-
-
 def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider_hours, provider_cost, caseload_limit, budget):
     """Share provider time and the budget among the links (organization, provider) that want TA.
 
@@ -56,30 +49,34 @@ def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider
     """
     n_links_per_org = np.bincount(link_org, minlength=len(demand))
     wanted = demand[link_org] / np.maximum(n_links_per_org[link_org], 1)
-    time_wanted = wanted * time_per_hour
-    priority_of_link = order_key[link_org]
+    active = np.flatnonzero(wanted * time_per_hour > 0)
+    time_used = np.zeros(len(link_org))
+    if len(active) == 0:
+        return time_used.copy(), time_used
+    provider = link_provider[active]
+    time_wanted = (wanted * time_per_hour)[active]
+    priority_of_link = order_key[link_org[active]]
 
-    by_provider = np.lexsort((-priority_of_link, link_provider))
-    sorted_provider = link_provider[by_provider]
+    by_provider = np.lexsort((-priority_of_link, provider))
+    sorted_provider = provider[by_provider]
     sorted_time = time_wanted[by_provider]
-    served = sorted_time > 0
+    first = np.searchsorted(sorted_provider, sorted_provider)
     cumulative = np.cumsum(sorted_time)
-    provider_start = np.searchsorted(sorted_provider, sorted_provider)
-    before = cumulative - sorted_time - (cumulative[provider_start] - sorted_time[provider_start])
-    rank = _rank_within(sorted_provider[served].astype(np.int64)) if served.any() else np.zeros(0, int)
-    within_caseload = np.zeros(len(sorted_time), dtype=bool)
-    within_caseload[served] = rank < caseload_limit[sorted_provider[served]]
-    granted = np.clip(provider_hours[sorted_provider] - before, 0.0, sorted_time) * within_caseload
-    time_used = np.empty_like(granted)
-    time_used[by_provider] = granted
+    before = cumulative - sorted_time - (cumulative[first] - sorted_time[first])
+    rank = np.arange(len(sorted_provider)) - first
+    granted = np.clip(provider_hours[sorted_provider] - before, 0.0, sorted_time) * (rank < caseload_limit[sorted_provider])
+    granted_active = np.empty_like(granted)
+    granted_active[by_provider] = granted
 
     by_priority = np.argsort(-priority_of_link, kind="stable")
-    cost = (time_used * provider_cost[link_provider])[by_priority]
+    cost = (granted_active * provider_cost[provider])[by_priority]
     spent_before = np.cumsum(cost) - cost
     affordable = np.clip(budget - spent_before, 0.0, cost)
     scale = np.divide(affordable, cost, out=np.zeros_like(cost), where=cost > 0)
-    time_used[by_priority] *= scale
-    delivered = np.divide(time_used, time_per_hour, out=np.zeros_like(time_used), where=time_per_hour > 0)
+    granted_active[by_priority] *= scale
+    time_used[active] = granted_active
+    delivered = np.zeros(len(link_org))
+    delivered[active] = granted_active / time_per_hour[active]
     return delivered, time_used
 
 

@@ -16,6 +16,11 @@ NOT_ENGAGED, EXPLORING, PREPARING, IMPLEMENTING, SUSTAINING, DISCONTINUED = rang
 STAGES = ("not_engaged", "exploring", "preparing", "implementing", "sustaining", "discontinued")
 ADOPTING_STAGES = (PREPARING, IMPLEMENTING, SUSTAINING)
 
+
+def is_adopting(stage):
+    """Preparing, implementing or sustaining (the adopting stages are contiguous codes)."""
+    return (stage >= PREPARING) & (stage <= SUSTAINING)
+
 # Months between contacts for each periodicity (thesis L419, M14): weekly and biweekly are
 # several contacts in every month, bimonthly and quarterly bunch the dose into fewer months.
 PERIOD_MONTHS = {"weekly": 1, "biweekly": 1, "monthly": 1, "bimonthly": 2, "quarterly": 3}

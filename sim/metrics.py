@@ -40,7 +40,7 @@ TEAM_COLUMNS = ("adoption", "mean_P", "mean_F", *OUTCOMES, "ta_hours", "hands_on
 
 def adoption(model) -> float:
     """Share of organizations preparing, implementing or sustaining."""
-    return float(np.isin(model.stage, mech.ADOPTING_STAGES).mean())
+    return float(mech.is_adopting(model.stage).mean())
 
 
 def mean_fidelity(model) -> float:
@@ -131,10 +131,11 @@ def _gap(values, first_mask, second_mask) -> float:
 def system_row(model) -> dict[str, float]:
     """Everything DESIGN.md section 7 lists per month, for the system as a whole."""
     stage_counts = np.bincount(model.stage, minlength=len(mech.STAGES))
-    adopting = np.isin(model.stage, mech.ADOPTING_STAGES).astype(float)
+    adopting = mech.is_adopting(model.stage).astype(float)
     urban = model.org_region == REGIONS.index("urban")
     lowest, highest = model.capacity_quintile == 0, model.capacity_quintile == 4
     weights = model.team_population / model.team_population.sum()
+    p10_F, p90_F = np.quantile(model.F, [0.1, 0.9])
     row = {
         "month": model.steps,
         "n_orgs": model.n_orgs,
@@ -148,8 +149,8 @@ def system_row(model) -> dict[str, float]:
         "mean_W": float(model.W.mean()),
         "mean_P": float(model.P.mean()),
         "mean_F": float(model.F.mean()),
-        "p10_F": float(np.quantile(model.F, 0.1)),
-        "p90_F": float(np.quantile(model.F, 0.9)),
+        "p10_F": float(p10_F),
+        "p90_F": float(p90_F),
         "mean_R": float(model.R.mean()),
         "navigation_hours": float(model.navigation.mean()),
         **model.month_flows,
@@ -165,7 +166,7 @@ def system_row(model) -> dict[str, float]:
 
 def team_row(model) -> np.ndarray:
     """One month of per-team values, in TEAM_COLUMNS order."""
-    adopting = np.isin(model.stage, mech.ADOPTING_STAGES).astype(float)
+    adopting = mech.is_adopting(model.stage).astype(float)
     return np.column_stack([
         np.bincount(model.org_team, weights=adopting) / model.teams.size,
         team_mean(model, model.P),

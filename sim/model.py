@@ -9,6 +9,7 @@ import mesa
 import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from mesa.discrete_space import Network
 
 from sim import allocation, events, metrics
@@ -17,7 +18,7 @@ from sim.agents import Organization, TAProvider, Team
 from sim.params import MODALITIES, ROLES, Scenario, load_scenario
 from sim.system import build_organizations, build_providers, build_teams, build_ties, peer_matrix
 
-IN_PERSON, HYBRID, VIRTUAL = (MODALITIES.index(m) for m in ("in_person", "hybrid", "virtual"))
+VIRTUAL = MODALITIES.index("virtual")
 SUSTAIN_HYSTERESIS = 0.15  # fidelity margin below which sustaining falls back to implementing (assumption)
 
 
@@ -118,6 +119,7 @@ class TransformationModel(mesa.Model):
         n = self.n_orgs
         H = allocation.per_org(links, delivered, n)
         self.H = H
+        self.months_without_ta = np.where(H > 0, 0, self.months_without_ta + 1)
         content, coaching, peer = (allocation.per_org(links, delivered * link_mix[:, k], n) for k in range(3))
         self.caseload = allocation.caseloads(p.link_provider, delivered, p.count)
         link_quality = mech.caseload_quality(self.caseload[p.link_provider], mp.caseload_penalty, mp.caseload_free)
@@ -127,15 +129,12 @@ class TransformationModel(mesa.Model):
             return allocation.per_org(links, delivered * values, n) / weight
 
         quality = hours_weighted(link_quality)
-        virtual = link_modality == VIRTUAL
-        hybrid = link_modality == HYBRID
-        modality_effect = hours_weighted(np.where(virtual, mp.virtual_effect, np.where(hybrid, (1 + mp.virtual_effect) / 2, 1.0)))
-        modality_trust = hours_weighted(np.where(virtual, mp.virtual_trust, np.where(hybrid, (1 + mp.virtual_trust) / 2, 1.0)))
-        roles = [getattr(params.roles, role) for role in ROLES]
+        modality_effect = hours_weighted(_by_modality(mp.virtual_effect)[link_modality])
+        modality_trust = hours_weighted(_by_modality(mp.virtual_trust)[link_modality])
         role_of_link = p.role[p.link_provider]
 
         def role_weighted(field):
-            return hours_weighted(np.array([getattr(role, field) for role in roles])[role_of_link])
+            return hours_weighted(np.array([getattr(getattr(params.roles, role), field) for role in ROLES])[role_of_link])
 
         n_providers = np.bincount(links, weights=(delivered > 0).astype(float), minlength=n)
         coordinated = self.coordinated and month >= params.funder.coordination_start
@@ -155,7 +154,7 @@ class TransformationModel(mesa.Model):
         match = mech.expertise_match(self.S, self._expertise_received(delivered, weight), mp.expertise_focus)
         peer_gap = mech.peer_gap(self.peers, self.S)
         substituted = mech.substitution(H, role_weighted("substitution"), mp.task_hours)
-        working = np.isin(self.stage, mech.ADOPTING_STAGES)
+        working = mech.is_adopting(self.stage)
         learning = mech.learning_by_doing(mp.learning_rate, self.G, working, substituted)
         self.S = mech.specific_capacity_update(self.S, absorbed, gate, mp.capacity_rate * transfer, match, mp.peer_spillover, peer_gap, mp.specific_decay, learning)
         self.G = mech.general_capacity_update(self.G, absorbed, gate, mp.general_rate * transfer, mp.general_decay, self.resting_G)
@@ -169,7 +168,7 @@ class TransformationModel(mesa.Model):
         overload = mech.overload(self.W, mp.overload_threshold)
 
         # 4. Peer exchange: adoption pressure along ties.
-        adopting = np.isin(self.stage, mech.ADOPTING_STAGES)
+        adopting = mech.is_adopting(self.stage)
         peer_share = self.peers @ adopting.astype(float)
         uncertainty = params.shocks.policy_uncertainty
         uncertainty_loss = uncertainty.motivation_loss if events.uncertainty_active(uncertainty, month) else 0.0
@@ -206,7 +205,7 @@ class TransformationModel(mesa.Model):
     def _review(self, month: int) -> None:
         """Adaptive funder (rule 16): lagging teams get hands-on coaching, budget follows, coordination after burden."""
         funder = self.params.funder
-        adopting = np.isin(self.stage, mech.ADOPTING_STAGES).astype(float)
+        adopting = mech.is_adopting(self.stage).astype(float)
         adoption_by_team = np.bincount(self.org_team, weights=adopting) / self.teams.size
         months_approved = month - self.teams.approval_month
         lagging = allocation.lagging_teams(adoption_by_team, months_approved, funder.review_interval, funder.lagging_adoption)
@@ -237,19 +236,17 @@ class TransformationModel(mesa.Model):
         if pandemic and not params.shocks.pandemic.in_person_allowed:
             link_modality = np.full_like(link_modality, VIRTUAL)
         travel_by_region = np.array([mp.travel_share_urban, mp.travel_share_rural, mp.travel_share_northern])[self.org_region[links]]
-        travel = np.where(link_modality == IN_PERSON, travel_by_region, np.where(link_modality == HYBRID, travel_by_region / 2, 0.0))
+        travel = travel_by_region * _by_modality(0.0)[link_modality]
         time_per_hour = mech.provider_time_per_hour(link_mix[:, 0], link_mix[:, 1], link_mix[:, 2], mp.content_reach, travel)
         standdown = params.shocks.pandemic.ta_standdown if pandemic else 0.0
         delivered, time_used = allocation.allocate(links, p.link_provider, demand, order_key, time_per_hour, p.hours * (1 - standdown), p.cost_per_hour, p.caseload_limit, self.budget)
-        self.months_without_ta = np.where(allocation.per_org(links, delivered, self.n_orgs) > 0, 0, self.months_without_ta + 1)
         return delivered, time_used, link_mix, link_modality
 
     def _expertise_received(self, delivered, weight):
         """Hours-weighted expertise of the providers each organization worked with this month."""
         p = self.providers
-        expertise = np.zeros_like(self.S)
-        np.add.at(expertise, p.link_org, delivered[:, None] * p.expertise[p.link_provider])
-        return expertise / weight[:, None]
+        hours = sparse.csr_matrix((delivered, (p.link_org, p.link_provider)), shape=(self.n_orgs, p.count))
+        return (hours @ p.expertise) / weight[:, None]
 
     def _transitions(self, month, absorbed, peer_share, substituted, specific_mean, pandemic) -> None:
         """Adoption, stage progress, pandemic divergence and discontinuation after TA ends (rules 11, 13, 15)."""
@@ -268,7 +265,7 @@ class TransformationModel(mesa.Model):
         if pandemic:
             stage, self.M = events.pandemic_divergence(stage, self.M, self.G, self.T, self.rng.random(self.n_orgs), params.shocks.pandemic)
         ta_ended = self.months_without_ta >= mp.ta_gap_months
-        at_risk = np.isin(stage, mech.ADOPTING_STAGES) & ta_ended
+        at_risk = mech.is_adopting(stage) & ta_ended
         stop = at_risk & (self.rng.random(self.n_orgs) < mech.discontinuation_hazard(mp.discontinuation, self.O, self.G))
         self.stage = np.where(stop, mech.DISCONTINUED, stage)
 
@@ -284,6 +281,11 @@ class TransformationModel(mesa.Model):
 
     def team_frame(self) -> pd.DataFrame:
         return metrics.team_frame(self)
+
+
+def _by_modality(virtual_value: float) -> np.ndarray:
+    """A factor per modality code: 1 in person, ``virtual_value`` virtual, halfway for hybrid."""
+    return np.array([1.0, (1.0 + virtual_value) / 2.0, virtual_value])
 
 
 @dataclass
