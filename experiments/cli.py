@@ -103,7 +103,7 @@ def scenarios_show(name: Annotated[str, typer.Argument(help="Scenario name or TO
     table = Table("parameter", "value", "range", "unit", "meaning", "source", title=f"{scenario.name}: {scenario.description}")
     for row in parameter_table(scenario):
         table.add_row(row.path, str(row.value), row.range_text, row.unit, row.meaning, row.source)
-    console.print(table)
+    Console(width=max(console.width, 240)).print(table)  # six columns need room, even when piped
 
 
 @scenarios_app.command("validate")
@@ -115,3 +115,7 @@ def scenarios_validate(path: Annotated[Path, typer.Argument(help="Scenario TOML 
 
 
 # experiment commands are registered below
+
+
+if __name__ == "__main__":
+    app()

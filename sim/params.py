@@ -223,7 +223,7 @@ class MechanismParams(Section):
     trust_exponent: float = param(1.0, 0.5, 2, "exponent", "kappa: how strongly trust multiplies the dose", "anchor-ta-evidence.md 6.4 (Chilenski 2016)")
     half_saturation: float = param(4.0, 1, 20, "h/month", "K0: effective hours giving half absorption at G = 0.5", "anchor-ta-evidence.md 6.4: K0 4 (2-8)")
     hill: float = param(1.5, 1, 4, "exponent", "n: Hill exponent (n > 1 gives a minimum effective dose)", "anchor-ta-evidence.md 6.4: n 1.5 (1-2)")
-    readiness_weights: tuple[float, float, float] = Field((1.0, 1.0, 1.0), description="exponents of M, G and mean S in R = M^wM G^wG S^wS (normalised)", json_schema_extra={"unit": "exponents", "source": "Scaccia 2015 R = MC^2 (anchor-ta-evidence.md 3)"})
+    readiness_weights: list[float] = Field(default_factory=lambda: [1.0, 1.0, 1.0], min_length=3, max_length=3, description="exponents of M, G and mean S in R = M^wM G^wG S^wS (normalised)", json_schema_extra={"unit": "exponents", "source": "Scaccia 2015 R = MC^2 (anchor-ta-evidence.md 3)"})
     capacity_rate: float = param(0.2, 0.01, 1, "1/month", "alpha: base capacity growth at full absorption (facilitator)", "anchor-ta-evidence.md 6.4: alpha 0.2 (0.1-0.3)")
     general_rate: float = param(0.08, 0, 1, "1/month", "alpha_G: base general-capacity growth at full absorption", "anchor-ta-evidence.md 6.2; assumption")
     peer_spillover: float = param(0.03, 0, 0.5, "1/month", "phi: capacity gained per unit gap to better-off neighbours", "thesis L936 (M21)")
