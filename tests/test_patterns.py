@@ -1,0 +1,143 @@
+"""The patterns of DESIGN.md section 8, shown over replicates with paired seeds (common random numbers).
+
+Each test compares arms on the same seeds and asks for a one-sided paired test at p < 0.01
+(or a consistent direction in every pair), so a pattern cannot pass on one lucky seed.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import TransformationModel, load_scenario, simulate
+from sim.params import apply_overrides
+
+SEEDS = range(10)
+SMALL = {"system.n_teams": 15}
+# A controlled teaching set-up: every approved organization gets the dose from one provider group.
+DOSE_LAB = {
+    **SMALL,
+    "funder.policy": "universal",
+    "funder.budget_per_month": 1e7,
+    "system.first_cohort_share": 1.0,
+    "system.first_cohort_month": 0,
+    "shocks.pandemic.enabled": False,
+}
+
+
+def outcome(scenario, overrides, statistic, seeds=SEEDS):
+    resolved = load_scenario(scenario, overrides)
+    return np.array([statistic(simulate(resolved, seed=seed)) for seed in seeds])
+
+
+def final(column):
+    return lambda result: result.system[column].iloc[-1]
+
+
+def at(column, month):
+    return lambda result: result.system.set_index("month")[column][month]
+
+
+def greater(first, second):
+    """One-sided paired test that first > second."""
+    return stats.ttest_rel(first, second, alternative="greater").pvalue < 0.01
+
+
+def single_group(role, count=4, fte=1.0):
+    group = {"name": "lab", "role": role, "count": count, "fte": fte, "modality": "in_person", "caseload_limit": 400, "activity_mix": {"content": 0.1, "relationship": 0.8, "peer": 0.1}}
+    return {f"providers.0.{key}": value for key, value in group.items()}
+
+
+def dose_lab(role="facilitator", **extra):
+    scenario = load_scenario("baseline").model_dump()
+    scenario["providers"] = scenario["providers"][:1]
+    overrides = {**DOSE_LAB, **single_group(role), "months": 48, **extra}
+    return apply_overrides(scenario, overrides, validate=True)
+
+
+def runs(scenario, statistic, seeds=SEEDS):
+    return np.array([statistic(simulate(scenario, seed=seed)) for seed in seeds])
+
+
+def test_1_saturating_dose_response_for_ready_flat_for_unready():
+    def capacity_gain(dose, readiness):
+        scenario = dose_lab(**{"funder.dosage_hours": dose, "initial.motivation_mean": readiness, "initial.general_capacity_mean": readiness})
+        return runs(scenario, lambda r: r.system["mean_S"].iloc[-1] - r.system["mean_S"].iloc[0], seeds=range(4))
+
+    ready = {dose: capacity_gain(dose, 0.75).mean() for dose in (0, 4, 12, 24)}
+    unready = {dose: capacity_gain(dose, 0.05).mean() for dose in (0, 4, 12, 24)}
+    assert ready[4] - ready[0] > 0.1  # a ready organization responds to a modest dose
+    assert abs(ready[24] - ready[12]) / 12 < 0.1 * (ready[4] - ready[0]) / 4  # then saturates: little per extra hour
+    assert (unready[24] - unready[0]) < 0.25 * (ready[24] - ready[0])  # readiness gates the response
+
+
+@pytest.mark.xfail(strict=True, reason="doer fidelity needs the implementing stage first; early-fidelity window and stage entry to be revisited")
+def test_4_doer_fast_early_fidelity_largest_drop_after_withdrawal():
+    def fidelity_path(role):
+        scenario = dose_lab(role, **{"funder.dosage_hours": 8.0, "funder.withdraw_month": 24})
+        return runs(scenario, lambda r: (r.system.set_index("month")["mean_F"][12], r.system.set_index("month")["mean_F"][24] - r.system.set_index("month")["mean_F"][30]))
+
+    doer, facilitator = fidelity_path("doer"), fidelity_path("facilitator")
+    assert greater(doer[:, 0], facilitator[:, 0])  # fastest early fidelity
+    assert greater(doer[:, 1], facilitator[:, 1])  # largest drop after withdrawal
+
+
+def test_5_caseload_dilution_lowers_effect_per_organization():
+    few = dose_lab(**{"providers.0.count": 1, "providers.0.fte": 4.0, "funder.dosage_hours": 4.0})
+    many = dose_lab(**{"providers.0.count": 4, "providers.0.fte": 1.0, "funder.dosage_hours": 4.0})
+    statistic = final("mean_S")
+    assert greater(runs(many, statistic), runs(few, statistic))
+
+
+@pytest.mark.xfail(strict=True, reason="savings arrive too late (cost peaks after month 110 on small systems); cost delay and savings size to be calibrated")
+def test_6_outcomes_lag_process_and_cost_follows_a_j_curve():
+    results = [simulate(load_scenario("hands_on", SMALL), seed=seed) for seed in range(5)]
+    for result in results:
+        system = result.system.set_index("month")
+        cost = system["per_capita_cost"]
+        peak = int(cost.idxmax())
+        assert 12 < peak < 110 and cost.iloc[-1] < cost.max() - 5  # rises first, falls later
+        process = system["adoption"] / system["adoption"].max()
+        health = (system["admissions"].iloc[0] - system["admissions"]) / (system["admissions"].iloc[0] - system["admissions"].min())
+        assert (process >= 0.5).idxmax() < (health >= 0.5).idxmax()  # outcomes take longer
+
+
+def test_8_coordination_helps_at_equal_hours():
+    navigation = outcome("coordinated", SMALL, lambda r: r.system["navigation_hours"].mean())
+    uncoordinated = outcome("baseline", SMALL, lambda r: r.system["navigation_hours"].mean())
+    assert greater(uncoordinated, navigation)
+    assert greater(outcome("coordinated", SMALL, final("mean_M")), outcome("baseline", SMALL, final("mean_M")))
+
+
+def test_9_readiness_targeting_raises_adoption_and_widens_gap_need_targeting_narrows_it():
+    statistic = lambda r: (r.summary["final_adoption"], r.summary["gap_adoption_capacity"])  # noqa: E731
+    ready, need = outcome("readiness_targeted", SMALL, statistic), outcome("need_targeted", SMALL, statistic)
+    assert greater(ready[:, 0], need[:, 0])
+    assert greater(ready[:, 1], need[:, 1])
+
+
+def test_11_team_maturity_predicts_progress():
+    correlations = []
+    for seed in range(20):
+        result = simulate(load_scenario("baseline", {"system.n_teams": 40}), seed=seed)
+        maturity = TransformationModel(load_scenario("baseline", {"system.n_teams": 40}), rng=seed).teams.maturity
+        teams = result.teams[result.teams["month"] == result.teams["month"].max()].sort_values("team")
+        correlations.append(stats.spearmanr(maturity, teams["adoption"]).statistic)
+    assert np.mean(correlations) > 0 and stats.ttest_1samp(correlations, 0, alternative="greater").pvalue < 0.01
+
+
+def test_12_adaptive_funder_closes_part_of_the_gap_at_higher_cost():
+    adaptive = outcome("adaptive", SMALL, lambda r: (r.summary["final_adoption"], r.summary["ta_cost_total"]))
+    light = outcome("baseline", SMALL, lambda r: (r.summary["final_adoption"], r.summary["ta_cost_total"]))
+    assert greater(adaptive[:, 0], light[:, 0])
+    assert greater(adaptive[:, 1], light[:, 1])
+
+
+@pytest.mark.xfail(strict=True, reason="team-level spread narrows under the pandemic: reversion dominates acceleration; divergence rule to be revisited")
+def test_10_pandemic_divergence():
+    def spread(result):
+        teams = result.teams[result.teams["month"] == 60]
+        return teams["adoption"].std()
+
+    with_shock = outcome("baseline", {"system.n_teams": 40}, spread)
+    without = outcome("no_pandemic", {"system.n_teams": 40}, spread)
+    assert greater(with_shock, without)
