@@ -77,26 +77,11 @@ def plot_trajectories(result: RunResult):
     process.fill_between(month, system["p10_F"], system["p90_F"], alpha=0.2, label="fidelity p10-p90")
     process.set(title="Process measures", xlabel="month", ylim=(0, 1))
     process.legend(fontsize=7)
-    hours = axes[0, 2]
-    hours.plot(month, system["ta_hours"], label="TA hours received")
-    hours.plot(month, system["provider_hours"], label="provider hours used")
-    budget = hours.twinx()
-    budget.plot(month, system["spent"], color="black", linestyle=":", label="spent ($)")
-    budget.plot(month, system["budget"], color="grey", linestyle="--", label="budget ($)")
-    hours.set(title="TA hours and budget", xlabel="month")
-    hours.legend(fontsize=7, loc="upper left")
-    budget.legend(fontsize=7, loc="lower right")
+    twin_panel(axes[0, 2], system, "TA hours and budget", left=(("ta_hours", "TA hours received"), ("provider_hours", "provider hours used")), right=(("spent", "spent ($)"), ("budget", "budget ($)")))
     health = axes[1, 0]
     health.plot(month, system["admissions"], color="tab:red")
     health.set(title="Avoidable emergency admissions per 1,000/yr", xlabel="month")
-    experience = axes[1, 1]
-    experience.plot(month, system["patient_experience"], label="patient experience")
-    experience.plot(month, system["provider_experience"], label="provider experience")
-    cost = experience.twinx()
-    cost.plot(month, system["per_capita_cost"], color="black", linestyle=":", label="per-capita cost ($)")
-    experience.set(title="Experience and per-capita cost", xlabel="month")
-    experience.legend(fontsize=7, loc="upper left")
-    cost.legend(fontsize=7, loc="lower right")
+    twin_panel(axes[1, 1], system, "Experience and per-capita cost", left=(("patient_experience", "patient experience"), ("provider_experience", "provider experience")), right=(("per_capita_cost", "per-capita cost ($)"),))
     equity = axes[1, 2]
     equity.plot(month, system["gap_adoption_region"], label="adoption: urban - rural/northern")
     equity.plot(month, system["gap_adoption_capacity"], label="adoption: top - bottom capacity quintile")
@@ -105,3 +90,15 @@ def plot_trajectories(result: RunResult):
     equity.legend(fontsize=7)
     figure.suptitle(f"{result.scenario.name} (seed {result.seed})")
     return figure
+
+
+def twin_panel(axis, system, title, left, right):
+    """Lines on the left axis and, in black and grey, lines of another unit on a right axis."""
+    for column, label in left:
+        axis.plot(system["month"], system[column], label=label)
+    other = axis.twinx()
+    for (column, label), (colour, style) in zip(right, (("black", ":"), ("grey", "--")), strict=False):
+        other.plot(system["month"], system[column], color=colour, linestyle=style, label=label)
+    axis.set(title=title, xlabel="month")
+    axis.legend(fontsize=7, loc="upper left")
+    other.legend(fontsize=7, loc="lower right")
