@@ -14,7 +14,6 @@ import numpy as np
 # Stage codes (EPIS-like, DESIGN.md section 3).
 NOT_ENGAGED, EXPLORING, PREPARING, IMPLEMENTING, SUSTAINING, DISCONTINUED = range(6)
 STAGES = ("not_engaged", "exploring", "preparing", "implementing", "sustaining", "discontinued")
-ADOPTING_STAGES = (PREPARING, IMPLEMENTING, SUSTAINING)
 
 
 def is_adopting(stage):
