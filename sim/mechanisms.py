@@ -112,7 +112,8 @@ def capacity_gate(motivation, general_capacity, dependence=1.0):
     Source: anchor-ta-evidence.md 6.2 rule 6 and 6.3 (facilitators need readiness,
     doers much less; Smith 2020).
     """
-    return np.sqrt(np.asarray(motivation, float) * np.asarray(general_capacity, float)) ** dependence
+    base = np.sqrt(np.asarray(motivation, float) * np.asarray(general_capacity, float))
+    return np.where(base > 0, base ** dependence, 0.0)
 
 
 def expertise_match(specific, expertise, focus):

@@ -18,9 +18,9 @@ import tomllib
 from copy import deepcopy
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 N_BLOCKS = 8
 BUILDING_BLOCKS = (
@@ -45,6 +45,9 @@ SHARE_TOLERANCE = 1e-6
 
 class ScenarioError(ValueError):
     """A user error in a scenario: the message is one line naming the field and what is allowed."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).splitlines()))
 
 
 def param(default: Any, lo: float, hi: float, unit: str, meaning: str, source: str) -> Any:
@@ -196,10 +199,28 @@ class RoleParams(Section):
     readiness_dependence: float = param(1.0, 0, 2, "exponent", "how strongly capacity gains need readiness (exponent on the gate)", "anchor-ta-evidence.md 6.3 (Smith 2020)")
 
 
+class DoerParams(RoleParams):
+    """Doer defaults: substitutes for capacity, works even where readiness is low."""
+
+    substitution: float = param(0.75, 0, 1, "share", "share of the implementation task the provider does itself (s_r)", "anchor-ta-evidence.md 6.3: 0.6-0.9 (Nastase)")
+    capacity_transfer: float = param(0.2, 0, 1, "relative", "capacity built per unit absorption (alpha_r, relative to the base rate)", "anchor-ta-evidence.md 6.3: 0.1-0.3")
+    ownership_gain: float = param(0.0, 0, 0.5, "1/month", "ownership built per unit absorption (eta_r)", "anchor-ta-evidence.md 6.3: ~0")
+    readiness_dependence: float = param(0.3, 0, 2, "exponent", "how strongly capacity gains need readiness (exponent on the gate)", "anchor-ta-evidence.md 6.3: low")
+
+
+class FacilitatorParams(RoleParams):
+    """Facilitator defaults: enables, builds capacity and ownership, needs readiness."""
+
+    substitution: float = param(0.1, 0, 1, "share", "share of the implementation task the provider does itself (s_r)", "anchor-ta-evidence.md 6.3: 0-0.15")
+    capacity_transfer: float = param(1.0, 0, 1, "relative", "capacity built per unit absorption (alpha_r, relative to the base rate)", "anchor-ta-evidence.md 6.3: 0.7-1.0")
+    ownership_gain: float = param(0.12, 0, 0.5, "1/month", "ownership built per unit absorption (eta_r)", "anchor-ta-evidence.md 6.3: high")
+    readiness_dependence: float = param(1.5, 0, 2, "exponent", "how strongly capacity gains need readiness (exponent on the gate)", "anchor-ta-evidence.md 6.3: high (Rg above ~0.3)")
+
+
 class Roles(Section):
-    doer: RoleParams = Field(default_factory=lambda: RoleParams(substitution=0.75, capacity_transfer=0.2, ownership_gain=0.0, readiness_dependence=0.3))
+    doer: DoerParams = Field(default_factory=DoerParams)
     partner: RoleParams = Field(default_factory=RoleParams)
-    facilitator: RoleParams = Field(default_factory=lambda: RoleParams(substitution=0.1, capacity_transfer=1.0, ownership_gain=0.12, readiness_dependence=1.5))
+    facilitator: FacilitatorParams = Field(default_factory=FacilitatorParams)
 
 
 class MechanismParams(Section):
@@ -223,7 +244,7 @@ class MechanismParams(Section):
     trust_exponent: float = param(1.0, 0.5, 2, "exponent", "kappa: how strongly trust multiplies the dose", "anchor-ta-evidence.md 6.4 (Chilenski 2016)")
     half_saturation: float = param(4.0, 1, 20, "h/month", "K0: effective hours giving half absorption at G = 0.5", "anchor-ta-evidence.md 6.4: K0 4 (2-8)")
     hill: float = param(1.5, 1, 4, "exponent", "n: Hill exponent (n > 1 gives a minimum effective dose)", "anchor-ta-evidence.md 6.4: n 1.5 (1-2)")
-    readiness_weights: list[float] = Field(default_factory=lambda: [1.0, 1.0, 1.0], min_length=3, max_length=3, description="exponents of M, G and mean S in R = M^wM G^wG S^wS (normalised)", json_schema_extra={"unit": "exponents", "source": "Scaccia 2015 R = MC^2 (anchor-ta-evidence.md 3)"})
+    readiness_weights: list[Annotated[float, Field(ge=0, le=5)]] = Field(default_factory=lambda: [1.0, 1.0, 1.0], min_length=3, max_length=3, description="exponents of M, G and mean S in R = M^wM G^wG S^wS (normalised)", json_schema_extra={"unit": "exponents", "source": "Scaccia 2015 R = MC^2 (anchor-ta-evidence.md 3)"})
     capacity_rate: float = param(0.2, 0.01, 1, "1/month", "alpha: base capacity growth at full absorption (facilitator)", "anchor-ta-evidence.md 6.4: alpha 0.2 (0.1-0.3)")
     general_rate: float = param(0.08, 0, 1, "1/month", "alpha_G: base general-capacity growth at full absorption", "anchor-ta-evidence.md 6.2; assumption")
     peer_spillover: float = param(0.03, 0, 0.5, "1/month", "phi: capacity gained per unit gap to better-off neighbours", "thesis L936 (M21)")
@@ -250,6 +271,14 @@ class MechanismParams(Section):
     discontinuation: float = param(0.02, 0, 0.2, "1/month", "h0: discontinuation hazard after TA ends at O = G = 0", "anchor-ta-evidence.md 6.4: 5-8 %/yr at median O, G (Tibbits; Johnson)")
     ta_gap_months: int = param(6, 1, 60, "months", "months without TA after which an organization's TA has ended", "assumption")
     expertise_focus: float = param(2.0, 0, 10, "exponent", "how strongly TA targets the organization's weakest building blocks", "thesis L372-374 (M3)")
+
+
+    @field_validator("readiness_weights")
+    @classmethod
+    def _some_readiness_weight(cls, weights: list[float]) -> list[float]:
+        if sum(weights) <= 0:
+            raise ValueError("weights must not all be 0 (each in [0, 5])")
+        return weights
 
 
 class PandemicParams(Section):
@@ -305,7 +334,7 @@ class ScheduledChange(Section):
     """A policy event: at ``month`` the parameters in ``set`` take new values."""
 
     month: int = param(1, 1, 600, "month", "month the change takes effect", "DESIGN.md 4 step 1")
-    set: dict[str, bool | int | float | str] = Field(default_factory=dict, description="dotted parameter paths and their new values")
+    set: dict[str, Any] = Field(default_factory=dict, description="dotted parameter paths and their new values")
 
 
 class Scenario(Section):

@@ -324,7 +324,6 @@ def test_capacity_gate_bounded_zero_without_motivation_or_capacity_and_increasin
     assert by_role[0] > by_role[1] > by_role[2] > 0
 
 
-@pytest.mark.xfail(strict=True, reason="capacity_gate(M=0, G, dependence=0) is 0**0 = 1: a role with readiness_dependence 0 (allowed: range [0, 2]) builds capacity without readiness")
 def test_capacity_gate_stays_shut_at_zero_readiness_for_every_allowed_dependence():
     low, _ = RANGES["roles.doer.readiness_dependence"]
     assert mech.capacity_gate(0.0, 0.8, low) == 0

@@ -391,10 +391,9 @@ def test_invalid_overrides_are_rejected_before_the_model_is_built(case, monkeypa
     assert str(from_model.value) == str(error.value)
 
 
-# ------------------------------------------------------------------ known defects (xfail until fixed in sim/)
+# ------------------------------------------------------------------ defects found once, kept as regression tests
 
 
-@pytest.mark.xfail(strict=True, reason="params: mechanisms.readiness_weights has no range: negative or all-zero weights are accepted and give R > 1 or NaN")
 @pytest.mark.parametrize("weights", [[1.0, -1.0, 1.0], [0.0, 0.0, 0.0]])
 def test_readiness_weights_outside_a_meaningful_range_are_rejected(weights, tmp_path):
     path = tmp_path / "weights.toml"
@@ -404,7 +403,6 @@ def test_readiness_weights_outside_a_meaningful_range_are_rejected(weights, tmp_
     assert_one_line(error, "mechanisms.readiness_weights")
 
 
-@pytest.mark.xfail(strict=True, reason="params: a partial [roles.doer] / [roles.facilitator] section (file or load_scenario override) resets the role's other parameters to the partner (RoleParams class) defaults instead of keeping the role's own defaults")
 @pytest.mark.parametrize("role", ["doer", "facilitator"])
 def test_overriding_one_role_parameter_keeps_that_roles_other_defaults(role, tmp_path):
     defaults = getattr(load_scenario("baseline").roles, role)
@@ -417,7 +415,6 @@ def test_overriding_one_role_parameter_keeps_that_roles_other_defaults(role, tmp
         assert (loaded.capacity_transfer, loaded.ownership_gain, loaded.readiness_dependence) == (defaults.capacity_transfer, defaults.ownership_gain, defaults.readiness_dependence)
 
 
-@pytest.mark.xfail(strict=True, reason="params: NaN in an event's set is reported as 'events.0.set.funder.budget_per_month.bool: input should be a valid boolean' (first branch of the bool|int|float|str union) instead of a finite-number error")
 def test_nan_in_an_event_is_reported_as_not_finite(tmp_path, nothing_runs):
     path = tmp_path / "event.toml"
     path.write_text('[[events]]\nmonth = 5\nset = { "funder.budget_per_month" = nan }\n')
@@ -427,7 +424,6 @@ def test_nan_in_an_event_is_reported_as_not_finite(tmp_path, nothing_runs):
     assert "boolean" not in message
 
 
-@pytest.mark.xfail(strict=True, reason="params.describe_validation_error joins raw key names into the path, so a quoted TOML key containing a newline yields a two-line message")
 def test_message_stays_one_line_for_a_key_with_a_newline(tmp_path, nothing_runs):
     path = tmp_path / "key.toml"
     path.write_text('"bad\\nkey" = 1\n')
