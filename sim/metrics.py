@@ -32,6 +32,7 @@ SYSTEM_COLUMNS = (
     *OUTCOMES,
     "gap_adoption_region", "gap_adoption_capacity", "gap_fidelity_capacity",
 )
+STATE_MEANS = ("M", "G", "T", "O", "W", "P", "F", "R", "navigation")
 TEAM_COLUMNS = ("adoption", "mean_P", "mean_F", *OUTCOMES, "ta_hours", "hands_on")
 
 
@@ -40,7 +41,7 @@ TEAM_COLUMNS = ("adoption", "mean_P", "mean_F", *OUTCOMES, "ta_hours", "hands_on
 
 def adoption(model) -> float:
     """Share of organizations preparing, implementing or sustaining."""
-    return float(mech.is_adopting(model.stage).mean())
+    return float(model.adopting.mean())
 
 
 def mean_fidelity(model) -> float:
@@ -122,51 +123,57 @@ def update_outcomes(model, overload) -> dict[str, np.ndarray]:
 # ------------------------------------------------------------------ rows and frames
 
 
-def _gap(values, first_mask, second_mask) -> float:
-    if not first_mask.any() or not second_mask.any():
-        return float("nan")
-    return float(values[first_mask].mean() - values[second_mask].mean())
+def equity_contrasts(model) -> np.ndarray:
+    """Rows that turn an organization-level array into a gap by one dot product.
+
+    Row 0: urban minus rural/northern mean; row 1: highest minus lowest baseline-capacity
+    quintile mean (DESIGN.md section 7). A row is NaN where a group is empty.
+    """
+    urban = model.org_region == REGIONS.index("urban")
+    pairs = ((urban, ~urban), (model.capacity_quintile == 4, model.capacity_quintile == 0))
+    rows = []
+    for first, second in pairs:
+        if first.any() and second.any():
+            rows.append(first / first.sum() - second / second.sum())
+        else:
+            rows.append(np.full(model.n_orgs, np.nan))
+    return np.array(rows)
 
 
 def system_row(model) -> dict[str, float]:
     """Everything DESIGN.md section 7 lists per month, for the system as a whole."""
     stage_counts = np.bincount(model.stage, minlength=len(mech.STAGES))
-    adopting = mech.is_adopting(model.stage).astype(float)
-    urban = model.org_region == REGIONS.index("urban")
-    lowest, highest = model.capacity_quintile == 0, model.capacity_quintile == 4
+    adopting = model.adopting.astype(float)
     weights = model.team_population / model.team_population.sum()
     p10_F, p90_F = np.quantile(model.F, [0.1, 0.9])
+    means = dict(zip(STATE_MEANS, np.vstack([getattr(model, name) for name in STATE_MEANS]).mean(axis=1).tolist(), strict=True))
+    region_gap, capacity_gap = model.equity_contrasts @ adopting
     row = {
         "month": model.steps,
         "n_orgs": model.n_orgs,
         **{f"stage_{stage}": int(count) for stage, count in zip(mech.STAGES, stage_counts, strict=True)},
         "adoption": float(adopting.mean()),
-        "mean_M": float(model.M.mean()),
-        "mean_G": float(model.G.mean()),
+        **{f"mean_{name}": means[name] for name in ("M", "G")},
         "mean_S": float(model.S.mean()),
-        "mean_T": float(model.T.mean()),
-        "mean_O": float(model.O.mean()),
-        "mean_W": float(model.W.mean()),
-        "mean_P": float(model.P.mean()),
-        "mean_F": float(model.F.mean()),
+        **{f"mean_{name}": means[name] for name in ("T", "O", "W", "P", "F")},
         "p10_F": float(p10_F),
         "p90_F": float(p90_F),
-        "mean_R": float(model.R.mean()),
-        "navigation_hours": float(model.navigation.mean()),
+        "mean_R": means["R"],
+        "navigation_hours": means["navigation"],
         **model.month_flows,
         "budget": float(model.budget),
         "population": float(model.team_population.sum()),
         **{name: float(weights @ model.outcomes[name]) for name in OUTCOMES},
-        "gap_adoption_region": _gap(adopting, urban, ~urban),
-        "gap_adoption_capacity": _gap(adopting, highest, lowest),
-        "gap_fidelity_capacity": _gap(model.F, highest, lowest),
+        "gap_adoption_region": float(region_gap),
+        "gap_adoption_capacity": float(capacity_gap),
+        "gap_fidelity_capacity": float(model.equity_contrasts[1] @ model.F),
     }
     return row
 
 
 def team_row(model) -> np.ndarray:
     """One month of per-team values, in TEAM_COLUMNS order."""
-    adopting = mech.is_adopting(model.stage).astype(float)
+    adopting = model.adopting.astype(float)
     return np.column_stack([
         np.bincount(model.org_team, weights=adopting) / model.teams.size,
         team_mean(model, model.P),

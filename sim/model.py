@@ -19,6 +19,7 @@ from sim.params import MODALITIES, ROLES, Scenario, load_scenario
 from sim.system import build_organizations, build_providers, build_teams, build_ties, peer_matrix
 
 VIRTUAL = MODALITIES.index("virtual")
+ROLE_FIELDS = ("substitution", "capacity_transfer", "ownership_gain", "readiness_dependence")
 SUSTAIN_HYSTERESIS = 0.15  # fidelity margin below which sustaining falls back to implementing (assumption)
 
 
@@ -66,6 +67,8 @@ class TransformationModel(mesa.Model):
         self.R = mech.readiness(self.M, self.G, self.S.mean(axis=1), scenario.mechanisms.readiness_weights)
         baseline_capacity = (self.G + self.S.mean(axis=1)) / 2
         self.capacity_quintile = np.searchsorted(np.quantile(baseline_capacity, [0.2, 0.4, 0.6, 0.8]), baseline_capacity)
+        self.equity_contrasts = metrics.equity_contrasts(self)
+        self.adopting = mech.is_adopting(self.stage)
 
         sources, targets, weights = build_ties(scenario, self.teams, orgs, self.rng)
         self.peers = peer_matrix(self.n_orgs, sources, targets, weights)
@@ -94,6 +97,10 @@ class TransformationModel(mesa.Model):
             self.provider_agents.do("remove")
         self.providers = build_providers(self.params, self.teams, self.rng)
         self.caseload = np.zeros(self.providers.count)
+        links = self.providers.link_org
+        self.link_role = self.providers.role[self.providers.link_provider]
+        self.link_expertise = self.providers.expertise[self.providers.link_provider]
+        self.link_to_org = sparse.csr_matrix((np.ones(len(links)), (links, np.arange(len(links)))), shape=(self.n_orgs, len(links)))
         self.provider_agents = TAProvider.create_agents(self, self.providers.count, list(range(self.providers.count)))
 
     # ------------------------------------------------------------------ the month
@@ -115,28 +122,29 @@ class TransformationModel(mesa.Model):
         # 2. Allocation under hard provider-hour and budget limits.
         delivered, time_used, link_mix, link_modality = self._allocate(month, approved, pandemic)
         p = self.providers
-        links = p.link_org
         n = self.n_orgs
-        H = allocation.per_org(links, delivered, n)
+        self.caseload = allocation.caseloads(p.link_provider, delivered, p.count)
+        role_table = np.array([[getattr(getattr(params.roles, role), field) for field in ROLE_FIELDS] for role in ROLES])
+        link_values = np.column_stack([
+            np.ones(len(delivered)),
+            link_mix,
+            mech.caseload_quality(self.caseload[p.link_provider], mp.caseload_penalty, mp.caseload_free),
+            _by_modality(mp.virtual_effect)[link_modality],
+            _by_modality(mp.virtual_trust)[link_modality],
+            role_table[self.link_role],
+            self.link_expertise,
+        ])
+        totals = self.link_to_org @ (delivered[:, None] * link_values)  # every per-organization sum in one product
+        H = totals[:, 0]
         self.H = H
         self.months_without_ta = np.where(H > 0, 0, self.months_without_ta + 1)
-        content, coaching, peer = (allocation.per_org(links, delivered * link_mix[:, k], n) for k in range(3))
-        self.caseload = allocation.caseloads(p.link_provider, delivered, p.count)
-        link_quality = mech.caseload_quality(self.caseload[p.link_provider], mp.caseload_penalty, mp.caseload_free)
-        weight = np.maximum(H, 1e-12)
+        content, coaching, peer = totals[:, 1], totals[:, 2], totals[:, 3]
+        hours_weighted = totals[:, 4:] / np.maximum(H, 1e-12)[:, None]
+        quality, modality_effect, modality_trust = hours_weighted[:, 0], hours_weighted[:, 1], hours_weighted[:, 2]
+        substitution_share, transfer, ownership_gain, readiness_dependence = hours_weighted[:, 3:7].T
+        expertise = hours_weighted[:, 7:]
 
-        def hours_weighted(values):
-            return allocation.per_org(links, delivered * values, n) / weight
-
-        quality = hours_weighted(link_quality)
-        modality_effect = hours_weighted(_by_modality(mp.virtual_effect)[link_modality])
-        modality_trust = hours_weighted(_by_modality(mp.virtual_trust)[link_modality])
-        role_of_link = p.role[p.link_provider]
-
-        def role_weighted(field):
-            return hours_weighted(np.array([getattr(getattr(params.roles, role), field) for role in ROLES])[role_of_link])
-
-        n_providers = np.bincount(links, weights=(delivered > 0).astype(float), minlength=n)
+        n_providers = self.link_to_org @ (delivered > 0).astype(float)
         coordinated = self.coordinated and month >= params.funder.coordination_start
         self.navigation = mech.navigation_burden(n_providers, mp.navigation_hours, coordinated, mp.coordination_relief)
 
@@ -149,16 +157,14 @@ class TransformationModel(mesa.Model):
         absorbed = mech.absorption(dose, self.G, mp.half_saturation, mp.hill)
         relationship_absorbed = absorbed * np.divide(relationship_dose, dose, out=np.zeros(n), where=dose > 0)
 
-        gate = mech.capacity_gate(self.M, self.G, role_weighted("readiness_dependence"))
-        transfer = role_weighted("capacity_transfer")
-        match = mech.expertise_match(self.S, self._expertise_received(delivered, weight), mp.expertise_focus)
+        gate = mech.capacity_gate(self.M, self.G, readiness_dependence)
+        match = mech.expertise_match(self.S, expertise, mp.expertise_focus)
         peer_gap = mech.peer_gap(self.peers, self.S)
-        substituted = mech.substitution(H, role_weighted("substitution"), mp.task_hours)
-        working = mech.is_adopting(self.stage)
-        learning = mech.learning_by_doing(mp.learning_rate, self.G, working, substituted)
+        substituted = mech.substitution(H, substitution_share, mp.task_hours)
+        learning = mech.learning_by_doing(mp.learning_rate, self.G, self.adopting, substituted)
         self.S = mech.specific_capacity_update(self.S, absorbed, gate, mp.capacity_rate * transfer, match, mp.peer_spillover, peer_gap, mp.specific_decay, learning)
         self.G = mech.general_capacity_update(self.G, absorbed, gate, mp.general_rate * transfer, mp.general_decay, self.resting_G)
-        self.O = mech.ownership_update(self.O, absorbed, role_weighted("ownership_gain"), mp.ownership_loss, substituted)
+        self.O = mech.ownership_update(self.O, absorbed, ownership_gain, mp.ownership_loss, substituted)
 
         working = (self.stage == mech.PREPARING) | (self.stage == mech.IMPLEMENTING)
         internal_work = np.where(working, mp.task_hours * (1.0 - substituted), 0.0)
@@ -168,8 +174,7 @@ class TransformationModel(mesa.Model):
         overload = mech.overload(self.W, mp.overload_threshold)
 
         # 4. Peer exchange: adoption pressure along ties.
-        adopting = mech.is_adopting(self.stage)
-        peer_share = self.peers @ adopting.astype(float)
+        peer_share = self.peers @ self.adopting.astype(float)
         uncertainty = params.shocks.policy_uncertainty
         uncertainty_loss = uncertainty.motivation_loss if events.uncertainty_active(uncertainty, month) else 0.0
         self.M = mech.motivation_update(self.M, self.resting_M, relationship_absorbed, peer_share, self.F, overload, mp.motivation_build, mp.motivation_peer, mp.motivation_wins, mp.motivation_decay, mp.overload_motivation, uncertainty_loss)
@@ -184,9 +189,9 @@ class TransformationModel(mesa.Model):
 
         # 6. Outcomes (lagged), costs, equity; data collection.
         cost = time_used * p.cost_per_hour[p.link_provider]
-        self.ta_cost_by_team = np.bincount(self.org_team[links], weights=cost, minlength=len(self.teams.size))
+        self.ta_cost_by_team = np.bincount(self.org_team[p.link_org], weights=cost, minlength=len(self.teams.size))
         self.outcomes = metrics.update_outcomes(self, overload)
-        self.month_flows = metrics.flows(self, delivered, time_used, link_mix, link_modality, role_of_link, cost, overload)
+        self.month_flows = metrics.flows(self, delivered, time_used, link_mix, link_modality, self.link_role, cost, overload)
         self._record()
 
     def _fire_events(self, month: int) -> None:
@@ -205,7 +210,7 @@ class TransformationModel(mesa.Model):
     def _review(self, month: int) -> None:
         """Adaptive funder (rule 16): lagging teams get hands-on coaching, budget follows, coordination after burden."""
         funder = self.params.funder
-        adopting = mech.is_adopting(self.stage).astype(float)
+        adopting = self.adopting.astype(float)
         adoption_by_team = np.bincount(self.org_team, weights=adopting) / self.teams.size
         months_approved = month - self.teams.approval_month
         lagging = allocation.lagging_teams(adoption_by_team, months_approved, funder.review_interval, funder.lagging_adoption)
@@ -242,12 +247,6 @@ class TransformationModel(mesa.Model):
         delivered, time_used = allocation.allocate(links, p.link_provider, demand, order_key, time_per_hour, p.hours * (1 - standdown), p.cost_per_hour, p.caseload_limit, self.budget)
         return delivered, time_used, link_mix, link_modality
 
-    def _expertise_received(self, delivered, weight):
-        """Hours-weighted expertise of the providers each organization worked with this month."""
-        p = self.providers
-        hours = sparse.csr_matrix((delivered, (p.link_org, p.link_provider)), shape=(self.n_orgs, p.count))
-        return (hours @ p.expertise) / weight[:, None]
-
     def _transitions(self, month, absorbed, peer_share, substituted, specific_mean, pandemic) -> None:
         """Adoption, stage progress, pandemic divergence and discontinuation after TA ends (rules 11, 13, 15)."""
         params = self.params
@@ -268,6 +267,7 @@ class TransformationModel(mesa.Model):
         at_risk = mech.is_adopting(stage) & ta_ended
         stop = at_risk & (self.rng.random(self.n_orgs) < mech.discontinuation_hazard(mp.discontinuation, self.O, self.G))
         self.stage = np.where(stop, mech.DISCONTINUED, stage)
+        self.adopting = mech.is_adopting(self.stage)
 
     def _record(self) -> None:
         self.datacollector.add_table_row("system", metrics.system_row(self))
