@@ -57,14 +57,13 @@ def write_run(result: RunResult, destination: Path, run_manifest: dict) -> Path:
         result.teams.to_parquet(folder / "teams.parquet", index=False)
         (folder / "summary.json").write_text(json.dumps(result.summary, indent=2))
         (folder / "manifest.json").write_text(json.dumps(run_manifest, indent=2))
-        plot_trajectories(result).savefig(folder / "trajectories.png", dpi=110)
+        plot_trajectories(result.system, f"{result.scenario.name} (seed {result.seed})").savefig(folder / "trajectories.png", dpi=110)
         plt.close("all")
     return destination
 
 
-def plot_trajectories(result: RunResult):
+def plot_trajectories(system, title: str):
     """Adoption by stage, fidelity, outcomes, TA hours and budget, equity: the main trajectories."""
-    system = result.system
     month = system["month"]
     figure, axes = plt.subplots(2, 3, figsize=(15, 8), constrained_layout=True)
     stages = axes[0, 0]
@@ -88,7 +87,7 @@ def plot_trajectories(result: RunResult):
     equity.axhline(0, color="grey", linewidth=0.5)
     equity.set(title="Equity gaps", xlabel="month")
     equity.legend(fontsize=7)
-    figure.suptitle(f"{result.scenario.name} (seed {result.seed})")
+    figure.suptitle(title)
     return figure
 
 
