@@ -1,0 +1,117 @@
+"""Dashboard: levers inside allowed ranges, components render, and the app works in a real browser."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import ipyvuetify as v
+import pytest
+import solara
+import solara.widgets
+from mesa.experimental.scenarios import Scenario as MesaScenario
+
+from dashboards.levers import LEVERS, DashboardModel
+from dashboards.live import LiveModel, Status, SystemView
+from sim import load_scenario, parameter_info
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def test_every_slider_stays_inside_the_parameters_allowed_range():
+    baseline = load_scenario("baseline")
+    for key, widget in LEVERS.items():
+        if "__" not in key or not hasattr(widget, "min"):
+            continue
+        info = parameter_info(baseline, key.replace("__", "."))
+        assert info.low <= widget.min <= widget.value <= widget.max <= info.high, key
+
+
+def test_dashboard_model_applies_levers_and_ignores_mesas_own_scenario():
+    model = DashboardModel(scenario_name="hands_on", rng="4", provider_role="doer", scenario=MesaScenario(), funder__dosage_hours=9.0)
+    assert model.params.name == "hands_on" and model.params.funder.dosage_hours == 9.0
+    assert {group.role for group in model.params.providers} == {"doer"} and model.input_error is None
+
+
+def test_an_invalid_combination_shows_a_message_not_a_traceback():
+    model = DashboardModel(funder__budget_per_month=-1.0)
+    assert "funder.budget_per_month" in model.input_error
+    _, rc = solara.render(Status(model), handle_error=False)
+    assert "not allowed" in rc.find(v.Alert).widget.children[0]
+
+
+def test_components_render_and_follow_the_model():
+    model = DashboardModel(system__n_teams=8)
+    _, rc = solara.render(Status(model), handle_error=False)
+    assert "month <b>0</b>" in rc.find(solara.widgets.HTML).widget.unsafe_innerHTML
+    for _ in range(30):
+        model.step()
+    _, rc = solara.render(Status(model), handle_error=False)
+    assert "month <b>30</b>" in rc.find(solara.widgets.HTML).widget.unsafe_innerHTML
+    solara.render(SystemView(model), handle_error=False)
+    solara.render(LiveModel(), handle_error=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "solara", "run", "dashboards/app.py", "--host", "127.0.0.1", "--port", str(port), "--no-open"], cwd=REPOSITORY, env={**os.environ, "PYTHONPATH": str(REPOSITORY)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api").sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    return page, errors
+
+
+def test_live_page_steps_in_a_real_browser(server, browser, tmp_path):
+    page, errors = open_page(browser, server + "/")
+    page.get_by_text("Model Parameters").wait_for(timeout=60_000)
+    page.wait_for_function("document.body.innerText.includes('month 0 of 120')", timeout=60_000)
+    assert page.locator("img").count() >= 2  # the stage view and the trajectories
+    for _ in range(3):
+        page.get_by_role("button", name="Step").click()
+        page.wait_for_timeout(1500)
+    page.wait_for_function("document.body.innerText.includes('month 3 of')", timeout=30_000)
+    page.screenshot(path=str(tmp_path / "live.png"))
+    assert errors == []
+
+
+def test_about_page_renders_in_a_real_browser(server, browser):
+    page, errors = open_page(browser, server + "/about")
+    page.get_by_text("How strong is the evidence?").wait_for(timeout=60_000)
+    assert "withdraw_at_24" in page.inner_text("body")
+    assert errors == []
