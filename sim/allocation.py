@@ -39,13 +39,15 @@ def priority(policy: str, uniform, capacity, ready, cohort):
     return uniform
 
 
-def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider_hours, provider_cost, caseload_limit, budget):
+def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider_hours, provider_cost, caseload_limit, budget, proportional=False):
     """Share provider time and the budget among the links (organization, provider) that want TA.
 
-    Each organization's demand is split equally among the providers linked to it. Each
-    provider serves its organizations in priority order until its hours or its caseload
-    limit run out; then the budget is spent in global priority order. Returns the hours
-    each link delivers to the organization and the provider time each link uses.
+    Each organization's demand is split equally among the providers linked to it, and each
+    provider serves at most its caseload limit of organizations, in priority order. Then
+    provider hours and the budget are rationed: in priority order (the first served get
+    their full dose), or, with ``proportional``, pro rata so that everyone gets the same
+    share of what was asked (the ``universal`` policy: equal light touch for all).
+    Returns the hours each link delivers to the organization and the provider time it uses.
     """
     n_links_per_org = np.bincount(link_org, minlength=len(demand))
     wanted = demand[link_org] / np.maximum(n_links_per_org[link_org], 1)
@@ -59,21 +61,30 @@ def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider
 
     by_provider = np.lexsort((-priority_of_link, provider))
     sorted_provider = provider[by_provider]
-    sorted_time = time_wanted[by_provider]
     first = np.searchsorted(sorted_provider, sorted_provider)
-    cumulative = np.cumsum(sorted_time)
-    before = cumulative - sorted_time - (cumulative[first] - sorted_time[first])
     rank = np.arange(len(sorted_provider)) - first
-    granted = np.clip(provider_hours[sorted_provider] - before, 0.0, sorted_time) * (rank < caseload_limit[sorted_provider])
+    sorted_time = time_wanted[by_provider] * (rank < caseload_limit[sorted_provider])
+    if proportional:
+        asked = np.bincount(sorted_provider, weights=sorted_time, minlength=len(provider_hours))
+        share = np.minimum(1.0, np.divide(provider_hours, asked, out=np.ones_like(asked), where=asked > 0))
+        granted = sorted_time * share[sorted_provider]
+    else:
+        cumulative = np.cumsum(sorted_time)
+        before = cumulative - sorted_time - (cumulative[first] - sorted_time[first])
+        granted = np.clip(provider_hours[sorted_provider] - before, 0.0, sorted_time)
     granted_active = np.empty_like(granted)
     granted_active[by_provider] = granted
 
-    by_priority = np.argsort(-priority_of_link, kind="stable")
-    cost = (granted_active * provider_cost[provider])[by_priority]
-    spent_before = np.cumsum(cost) - cost
-    affordable = np.clip(budget - spent_before, 0.0, cost)
-    scale = np.divide(affordable, cost, out=np.zeros_like(cost), where=cost > 0)
-    granted_active[by_priority] *= scale
+    cost = granted_active * provider_cost[provider]
+    if proportional:
+        total = cost.sum()
+        granted_active *= min(1.0, budget / total) if total > 0 else 0.0
+    else:
+        by_priority = np.argsort(-priority_of_link, kind="stable")
+        ordered_cost = cost[by_priority]
+        spent_before = np.cumsum(ordered_cost) - ordered_cost
+        affordable = np.clip(budget - spent_before, 0.0, ordered_cost)
+        granted_active[by_priority] *= np.divide(affordable, ordered_cost, out=np.zeros_like(ordered_cost), where=ordered_cost > 0)
     time_used[active] = granted_active
     delivered = np.zeros(len(link_org))
     delivered[active] = granted_active / time_per_hour[active]

@@ -100,14 +100,15 @@ def team_mean(model, values) -> np.ndarray:
 def update_outcomes(model, overload) -> dict[str, np.ndarray]:
     """Quadruple-aim outcomes follow lagged targets; per-capita cost is a J-curve.
 
-    Targets Y* = Y0 + dY * P * F^gamma (anchor-ta-evidence.md 6.2 rule 11). Set-up and TA
-    costs appear at once, savings only with the long cost delay (realist synthesis
-    L1348-1398); provider experience falls with overload (realist synthesis L1886).
+    Targets Y* = Y0 + dY * P * F^gamma (anchor-ta-evidence.md 6.2 rule 11). Set-up costs
+    (during an organization's set-up period after adopting) and TA costs appear at once,
+    savings only with the long cost delay (realist synthesis L1348-1398, L1460); provider
+    experience falls with overload (realist synthesis L1886).
     """
     params = model.params.outcomes
     previous = model.outcomes
     gain = team_mean(model, mech.outcome_gain(model.P, model.F, params.fidelity_gamma))
-    in_change = team_mean(model, ((model.stage == mech.PREPARING) | (model.stage == mech.IMPLEMENTING)).astype(float))
+    in_setup = team_mean(model, (model.adopting & (model.months_adopting <= params.setup_months)).astype(float))
     strain = team_mean(model, overload)
     savings = mech.lagged(previous["savings"], params.savings * gain, params.delay_cost)
     ta_per_capita = 12.0 * model.ta_cost_by_team / model.team_population
@@ -116,7 +117,7 @@ def update_outcomes(model, overload) -> dict[str, np.ndarray]:
         "patient_experience": mech.lagged(previous["patient_experience"], params.experience_base + params.experience_gain * gain, params.delay_process),
         "provider_experience": mech.lagged(previous["provider_experience"], params.provider_base + params.provider_gain * gain - params.provider_overload * strain, params.delay_process),
         "savings": savings,
-        "per_capita_cost": params.cost_base + params.setup_cost * in_change + ta_per_capita - savings,
+        "per_capita_cost": params.cost_base + params.setup_cost * in_setup + ta_per_capita - savings,
     }
 
 

@@ -69,6 +69,7 @@ class TransformationModel(mesa.Model):
         self.capacity_quintile = np.searchsorted(np.quantile(baseline_capacity, [0.2, 0.4, 0.6, 0.8]), baseline_capacity)
         self.equity_contrasts = metrics.equity_contrasts(self)
         self.adopting = mech.is_adopting(self.stage)
+        self.months_adopting = np.zeros(self.n_orgs, dtype=np.int64)
 
         sources, targets, weights = build_ties(scenario, self.teams, orgs, self.rng)
         self.peers = peer_matrix(self.n_orgs, sources, targets, weights)
@@ -244,7 +245,7 @@ class TransformationModel(mesa.Model):
         travel = travel_by_region * _by_modality(0.0)[link_modality]
         time_per_hour = mech.provider_time_per_hour(link_mix[:, 0], link_mix[:, 1], link_mix[:, 2], mp.content_reach, travel)
         standdown = params.shocks.pandemic.ta_standdown if pandemic else 0.0
-        delivered, time_used = allocation.allocate(links, p.link_provider, demand, order_key, time_per_hour, p.hours * (1 - standdown), p.cost_per_hour, p.caseload_limit, self.budget)
+        delivered, time_used = allocation.allocate(links, p.link_provider, demand, order_key, time_per_hour, p.hours * (1 - standdown), p.cost_per_hour, p.caseload_limit, self.budget, proportional=funder.policy == "universal")
         return delivered, time_used, link_mix, link_modality
 
     def _transitions(self, month, absorbed, peer_share, substituted, specific_mean, pandemic) -> None:
@@ -268,6 +269,7 @@ class TransformationModel(mesa.Model):
         stop = at_risk & (self.rng.random(self.n_orgs) < mech.discontinuation_hazard(mp.discontinuation, self.O, self.G))
         self.stage = np.where(stop, mech.DISCONTINUED, stage)
         self.adopting = mech.is_adopting(self.stage)
+        self.months_adopting += self.adopting
 
     def _record(self) -> None:
         self.datacollector.add_table_row("system", metrics.system_row(self))

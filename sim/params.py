@@ -288,9 +288,9 @@ class PandemicParams(Section):
     slack_cut: float = param(0.6, 0, 1, "share", "share of change slack lost to service pressure", "thesis L376, L1467")
     ta_standdown: float = param(0.5, 0, 1, "share", "share of TA hours that stand down", "thesis L1467")
     in_person_allowed: bool = Field(False, description="in-person TA continues during the pandemic", json_schema_extra={"unit": "on/off", "source": "thesis L421 (M15)"})
-    acceleration: float = param(0.04, 0, 0.5, "1/month", "motivation gained by high-capacity, high-trust organizations (a burning platform)", "thesis L1467 (divergence)")
+    acceleration: float = param(0.06, 0, 0.5, "1/month", "motivation gained by high-capacity, high-trust organizations (a burning platform)", "thesis L1467 (divergence)")
     reversion: float = param(0.04, 0, 0.5, "1/month", "hazard that a low-readiness implementing organization reverts a stage", "thesis L1467 (divergence)")
-    divergence_cut: float = param(0.5, 0, 1, "index", "sqrt(G*T) above which an organization accelerates", "assumption")
+    divergence_cut: float = param(0.35, 0, 1, "index", "sqrt(G*T) above which an organization accelerates (about the top fifth of the baseline at the pandemic)", "thesis L1467; assumption")
 
 
 class TurnoverParams(Section):
@@ -322,8 +322,9 @@ class OutcomeParams(Section):
     provider_gain: float = param(8, 0, 100, "score", "provider experience gain at full penetration and fidelity", "assumption")
     provider_overload: float = param(10, 0, 100, "score", "provider experience lost per unit overload", "realist synthesis L1886; Repenning & Sterman")
     cost_base: float = param(3000, 0, 1e5, "$/person/yr", "per-capita cost before change", "assumption")
-    setup_cost: float = param(60, 0, 1e4, "$/person/yr", "extra per-capita cost while preparing or implementing", "seed-realist.md 3.4 (realist synthesis L1348-1398)")
-    savings: float = param(120, 0, 1e4, "$/person/yr", "per-capita savings at full penetration and fidelity", "seed-realist.md 3.4")
+    setup_cost: float = param(60, 0, 1e4, "$/person/yr", "extra per-capita cost of an organization in its set-up period after adopting", "seed-realist.md 3.4 (realist synthesis L1348-1398)")
+    setup_months: int = param(24, 1, 120, "months", "length of the set-up period after adoption", "seed-realist.md 3.2 (L1460: design and set-up up to 2 years)")
+    savings: float = param(300, 0, 1e4, "$/person/yr", "per-capita savings at full penetration and fidelity", "seed-realist.md 3.4 (L1502: 10 % cost reduction required; L1456: -$500 per person per year)")
     fidelity_gamma: float = param(1.5, 0.5, 3, "exponent", "gamma: outcomes depend on F^gamma", "anchor-ta-evidence.md 6.2: gamma 1-2 (Durlak & DuPre)")
     delay_process: float = param(9, 1, 60, "months", "tau for experience outcomes", "anchor-ta-evidence.md 6.4: tau_Y 9 (6-12)")
     delay_health: float = param(30, 1, 120, "months", "tau for population health", "realist synthesis L1440, L1474 (years)")

@@ -42,8 +42,8 @@ class AllocationSpy:
         self.calls = 0
         self.last = None
 
-    def __call__(self, link_org, link_provider, demand, order_key, time_per_hour, provider_hours, provider_cost, caseload_limit, budget):
-        delivered, time_used = self.real(link_org, link_provider, demand, order_key, time_per_hour, provider_hours, provider_cost, caseload_limit, budget)
+    def __call__(self, link_org, link_provider, demand, order_key, time_per_hour, provider_hours, provider_cost, caseload_limit, budget, proportional=False):
+        delivered, time_used = self.real(link_org, link_provider, demand, order_key, time_per_hour, provider_hours, provider_cost, caseload_limit, budget, proportional=proportional)
         self.calls += 1
         self.last = dict(link_org=link_org, link_provider=link_provider, demand=demand, time_per_hour=time_per_hour, provider_hours=np.array(provider_hours, float), provider_cost=provider_cost, caseload_limit=caseload_limit, budget=budget, delivered=delivered.copy(), time_used=time_used.copy())
         return delivered, time_used
