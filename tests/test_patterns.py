@@ -142,3 +142,45 @@ def test_10_pandemic_divergence_some_accelerate_many_fall_back():
     assert greater(np.array([s[1] for s in shock]), np.array([c[1] for c in calm]))  # divergence
     assert greater(np.array([s[0][1] for s in shock]), np.array([c[0][1] for c in calm]))  # the strongest accelerate
     assert greater(np.array([c[0][0] for c in calm]), np.array([s[0][0] for s in shock]))  # many fall back
+
+
+def test_2_minimum_effective_dose_through_the_model():
+    def capacity_gain(dose):
+        scenario = dose_lab(**{"funder.dosage_hours": dose, "providers.0.count": 40, "mechanisms.hill": 2.0, "initial.motivation_mean": 0.75, "initial.general_capacity_mean": 0.75})
+        return runs(scenario, lambda r: r.system["mean_S"].iloc[-1] - r.system["mean_S"].iloc[0], seeds=range(4)).mean()
+
+    doses = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+    gains = [capacity_gain(dose) for dose in doses]
+    per_hour = np.diff(gains) / np.diff(doses)
+    steepest = per_hour.max()
+    assert per_hour[0] < 0.5 * steepest and 0 < per_hour.argmax() < len(per_hour) - 1  # nothing much, then a tip
+    assert per_hour[-1] < 0.5 * steepest  # then saturation
+
+
+def test_3_heavy_ta_overloads_low_capacity_organizations():
+    def final(dose, statistic):
+        scenario = dose_lab(**{"funder.dosage_hours": dose, "providers.0.count": 40, "system.size_median": 8.0, "initial.general_capacity_mean": 0.2})
+        return runs(scenario, statistic)
+
+    adoption = {dose: final(dose, lambda r: r.system["adoption"].iloc[-1]) for dose in (5.0, 30.0)}
+    motivation = {dose: final(dose, lambda r: r.system["mean_M"].iloc[-1]) for dose in (0.0, 5.0, 30.0)}
+    overloaded = {dose: final(dose, lambda r: r.system["overloaded_share"].iloc[12:].mean()) for dose in (5.0, 30.0)}
+    assert not greater(adoption[30.0], adoption[5.0])  # six times the hours buy no more adoption
+    assert greater(overloaded[30.0], overloaded[5.0])  # but more organizations are overloaded
+    assert greater(motivation[5.0], motivation[30.0]) and greater(motivation[0.0], motivation[30.0])  # and worse off
+
+
+def test_7_light_touch_universal_ta_leaves_low_capacity_organizations_behind():
+    def quintile_adoption(name):
+        model = TransformationModel(load_scenario(name, {**SMALL, "funder.policy": "universal"}), rng=seed)
+        for _ in range(model.params.months):
+            model.step()
+        return model.adopting[model.capacity_quintile == 0].mean(), model.adopting[model.capacity_quintile == 4].mean()
+
+    light, hands_on = [], []
+    for seed in SEEDS:
+        light.append(quintile_adoption("baseline"))
+        hands_on.append(quintile_adoption("hands_on"))
+    light, hands_on = np.array(light), np.array(hands_on)
+    assert greater(light[:, 1], light[:, 0])  # light touch: the most capable pull ahead
+    assert greater(hands_on[:, 0], light[:, 0])  # hands-on coaching reaches them
