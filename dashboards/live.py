@@ -13,11 +13,10 @@ from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
 from dashboards.levers import LEVERS, DashboardModel  # noqa: E402
-from experiments.output import plot_trajectories  # noqa: E402
+from experiments.figures import PANELS, STAGE_COLOURS  # noqa: E402
 from sim.mechanisms import STAGES  # noqa: E402
 
 NETWORK_VIEW_LIMIT = 300  # above this many organizations the network is shown per team
-STAGE_COLOURS = ("#c7c7c7", "#9ecae1", "#fdae6b", "#e6550d", "#31a354", "#756bb1")
 
 
 @solara.component
@@ -56,16 +55,25 @@ def SystemView(model):
     plt.close(figure)
 
 
-@solara.component
-def Trajectories(model):
-    """Stages, process measures, TA hours and budget, outcomes and equity so far."""
-    update_counter.get()
-    figure = plot_trajectories(model.system_frame(), f"{model.scenario_name}, seed {model._seed}")
-    solara.FigureMatplotlib(figure, format="png", dpi=80)
-    plt.close(figure)
+def panel_component(panel):
+    """A dashboard component drawing one trajectory panel of the run so far."""
+
+    @solara.component
+    def Panel(model):
+        update_counter.get()
+        figure, axis = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
+        panel(axis, model.system_frame())
+        solara.FigureMatplotlib(figure, format="png")
+        plt.close(figure)
+
+    Panel.__name__ = panel.__name__
+    return Panel
+
+
+COMPONENTS = [Status, SystemView, *(panel_component(panel) for panel in PANELS)]
 
 
 @solara.component
 def LiveModel():
     model = solara.use_memo(DashboardModel, [])
-    SolaraViz(model, components=[(Status, 0), (SystemView, 0), (Trajectories, 0)], model_params=LEVERS, name="Live model", play_interval=200)
+    SolaraViz(model, components=[(component, 0) for component in COMPONENTS], model_params=LEVERS, name="Live model", play_interval=200)

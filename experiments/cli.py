@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,6 +113,18 @@ def scenarios_validate(path: Annotated[Path, typer.Argument(help="Scenario TOML 
     """Check a scenario file; on error print one line naming the field and what is allowed, exit 2."""
     scenario = load_scenario(path)
     console.print(f"{path}: valid scenario '{scenario.name}' ({len(parameter_table(scenario))} parameters)")
+
+
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+) -> None:
+    """Serve the Solara dashboard (live model, about) and print its address."""
+    from dashboards.browser import REPOSITORY, serve_command, serve_environment
+
+    console.print(f"Dashboard at http://{host}:{port}/ (Ctrl-C to stop)")
+    raise typer.Exit(subprocess.call(serve_command(host, port), cwd=REPOSITORY, env=serve_environment()))
 
 
 # experiment commands are registered below

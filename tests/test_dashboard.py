@@ -1,25 +1,16 @@
 """Dashboard: levers inside allowed ranges, components render, and the app works in a real browser."""
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import ipyvuetify as v
 import pytest
 import solara
 import solara.widgets
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
+from dashboards.browser import dashboard_server, headless_chromium, open_page
 from dashboards.levers import LEVERS, DashboardModel
 from dashboards.live import LiveModel, Status, SystemView
 from sim import load_scenario, parameter_info
 
-REPOSITORY = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def test_every_slider_stays_inside_the_parameters_allowed_range():
@@ -56,45 +47,16 @@ def test_components_render_and_follow_the_model():
     solara.render(LiveModel(), handle_error=False)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "solara", "run", "dashboards/app.py", "--host", "127.0.0.1", "--port", str(port), "--no-open"], cwd=REPOSITORY, env={**os.environ, "PYTHONPATH": str(REPOSITORY)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    with dashboard_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api").sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
-    yield chromium
-    chromium.close()
-    playwright.stop()
-
-
-def open_page(browser, url):
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    errors = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url)
-    return page, errors
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 def test_live_page_steps_in_a_real_browser(server, browser, tmp_path):

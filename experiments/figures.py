@@ -1,0 +1,72 @@
+"""The main trajectories of a run as panels: drawn together for result folders, one by one in the dashboard."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from sim.mechanisms import STAGES  # noqa: E402
+
+
+STAGE_COLOURS = ("#c7c7c7", "#9ecae1", "#fdae6b", "#e6550d", "#31a354", "#756bb1")  # one per stage, everywhere
+
+
+def stages_panel(axis, system):
+    axis.stackplot(system["month"], [system[f"stage_{stage}"] for stage in STAGES], labels=STAGES, colors=STAGE_COLOURS)
+    axis.set(title="Organizations by stage", xlabel="month", ylabel="organizations")
+    axis.legend(fontsize=7, loc="upper left")
+
+
+def process_panel(axis, system):
+    for column, label in (("adoption", "adoption"), ("mean_F", "fidelity"), ("mean_P", "penetration"), ("mean_S", "specific capacity")):
+        axis.plot(system["month"], system[column], label=label)
+    axis.fill_between(system["month"], system["p10_F"], system["p90_F"], alpha=0.2, label="fidelity p10-p90")
+    axis.set(title="Process measures", xlabel="month", ylim=(0, 1))
+    axis.legend(fontsize=7)
+
+
+def hours_panel(axis, system):
+    twin_panel(axis, system, "TA hours and budget", left=(("ta_hours", "TA hours received"), ("provider_hours", "provider hours used")), right=(("spent", "spent ($)"), ("budget", "budget ($)")))
+
+
+def health_panel(axis, system):
+    axis.plot(system["month"], system["admissions"], color="tab:red")
+    axis.set(title="Avoidable emergency admissions per 1,000/yr", xlabel="month")
+
+
+def experience_panel(axis, system):
+    twin_panel(axis, system, "Experience and per-capita cost", left=(("patient_experience", "patient experience"), ("provider_experience", "provider experience")), right=(("per_capita_cost", "per-capita cost ($)"),))
+
+
+def equity_panel(axis, system):
+    axis.plot(system["month"], system["gap_adoption_region"], label="adoption: urban - rural/northern")
+    axis.plot(system["month"], system["gap_adoption_capacity"], label="adoption: top - bottom capacity quintile")
+    axis.axhline(0, color="grey", linewidth=0.5)
+    axis.set(title="Equity gaps", xlabel="month")
+    axis.legend(fontsize=7)
+
+
+PANELS = (stages_panel, process_panel, hours_panel, health_panel, experience_panel, equity_panel)
+
+
+def twin_panel(axis, system, title, left, right):
+    """Lines on the left axis and, in black and grey, lines of another unit on a right axis."""
+    for column, label in left:
+        axis.plot(system["month"], system[column], label=label)
+    other = axis.twinx()
+    for (column, label), (colour, style) in zip(right, (("black", ":"), ("grey", "--")), strict=False):
+        other.plot(system["month"], system[column], color=colour, linestyle=style, label=label)
+    axis.set(title=title, xlabel="month")
+    axis.legend(fontsize=7, loc="upper left")
+    other.legend(fontsize=7, loc="lower right")
+
+
+def plot_trajectories(system, title: str):
+    """Adoption by stage, fidelity, outcomes, TA hours and budget, equity: the main trajectories."""
+    figure, axes = plt.subplots(2, 3, figsize=(15, 8), constrained_layout=True)
+    for panel, axis in zip(PANELS, axes.ravel(), strict=True):
+        panel(axis, system)
+    figure.suptitle(title)
+    return figure
