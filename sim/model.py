@@ -98,10 +98,8 @@ class TransformationModel(mesa.Model):
             self.provider_agents.do("remove")
         self.providers = build_providers(self.params, self.teams, self.rng)
         self.caseload = np.zeros(self.providers.count)
-        links = self.providers.link_org
         self.link_role = self.providers.role[self.providers.link_provider]
         self.link_expertise = self.providers.expertise[self.providers.link_provider]
-        self.link_to_org = sparse.csr_matrix((np.ones(len(links)), (links, np.arange(len(links)))), shape=(self.n_orgs, len(links)))
         self.provider_agents = TAProvider.create_agents(self, self.providers.count, list(range(self.providers.count)))
 
     # ------------------------------------------------------------------ the month
@@ -126,16 +124,18 @@ class TransformationModel(mesa.Model):
         n = self.n_orgs
         self.caseload = allocation.caseloads(p.link_provider, delivered, p.count)
         role_table = np.array([[getattr(getattr(params.roles, role), field) for field in ROLE_FIELDS] for role in ROLES])
+        served = np.flatnonzero(delivered > 0)  # only links that delivered hours matter this month
         link_values = np.column_stack([
-            np.ones(len(delivered)),
-            link_mix,
-            mech.caseload_quality(self.caseload[p.link_provider], mp.caseload_penalty, mp.caseload_free),
-            _by_modality(mp.virtual_effect)[link_modality],
-            _by_modality(mp.virtual_trust)[link_modality],
-            role_table[self.link_role],
-            self.link_expertise,
+            np.ones(len(served)),
+            link_mix[served],
+            mech.caseload_quality(self.caseload[p.link_provider[served]], mp.caseload_penalty, mp.caseload_free),
+            _by_modality(mp.virtual_effect)[link_modality[served]],
+            _by_modality(mp.virtual_trust)[link_modality[served]],
+            role_table[self.link_role[served]],
+            self.link_expertise[served],
         ])
-        totals = self.link_to_org @ (delivered[:, None] * link_values)  # every per-organization sum in one product
+        hours_by_link = sparse.csr_matrix((delivered[served], (p.link_org[served], np.arange(len(served)))), shape=(n, len(served)))
+        totals = hours_by_link @ link_values  # every hours-weighted per-organization sum in one product
         H = totals[:, 0]
         self.H = H
         self.months_without_ta = np.where(H > 0, 0, self.months_without_ta + 1)
@@ -145,7 +145,7 @@ class TransformationModel(mesa.Model):
         substitution_share, transfer, ownership_gain, readiness_dependence = hours_weighted[:, 3:7].T
         expertise = hours_weighted[:, 7:]
 
-        n_providers = self.link_to_org @ (delivered > 0).astype(float)
+        n_providers = np.bincount(p.link_org[served], minlength=n)
         coordinated = self.coordinated and month >= params.funder.coordination_start
         self.navigation = mech.navigation_burden(n_providers, mp.navigation_hours, coordinated, mp.coordination_relief)
 
