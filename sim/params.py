@@ -20,7 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 N_BLOCKS = 8
 BUILDING_BLOCKS = (
@@ -193,28 +194,21 @@ class FunderParams(Section):
 class RoleParams(Section):
     """Parameters of one provider role (anchor-ta-evidence.md 6.3)."""
 
-    substitution: float = param(0.4, 0, 1, "share", "share of the implementation task the provider does itself (s_r)", "anchor-ta-evidence.md 6.3 (Nastase)")
-    capacity_transfer: float = param(0.5, 0, 1, "relative", "capacity built per unit absorption (alpha_r, relative to the base rate)", "anchor-ta-evidence.md 6.3")
+    substitution: float = param(0.4, 0, 1, "share", "share of the implementation task the provider does itself (s_r)", "anchor-ta-evidence.md 6.3 (Nastase): doer 0.6-0.9, partner 0.3-0.5, facilitator 0-0.15")
+    capacity_transfer: float = param(0.5, 0, 1, "relative", "capacity built per unit absorption (alpha_r, relative to the base rate)", "anchor-ta-evidence.md 6.3: doer 0.1-0.3, partner 0.4-0.6, facilitator 0.7-1.0")
     ownership_gain: float = param(0.05, 0, 0.5, "1/month", "ownership built per unit absorption (eta_r)", "anchor-ta-evidence.md 6.3 (Katz & Wandersman)")
     readiness_dependence: float = param(1.0, 0, 2, "exponent", "how strongly capacity gains need readiness (exponent on the gate)", "anchor-ta-evidence.md 6.3 (Smith 2020)")
 
 
-class DoerParams(RoleParams):
-    """Doer defaults: substitutes for capacity, works even where readiness is low."""
-
-    substitution: float = param(0.75, 0, 1, "share", "share of the implementation task the provider does itself (s_r)", "anchor-ta-evidence.md 6.3: 0.6-0.9 (Nastase)")
-    capacity_transfer: float = param(0.2, 0, 1, "relative", "capacity built per unit absorption (alpha_r, relative to the base rate)", "anchor-ta-evidence.md 6.3: 0.1-0.3")
-    ownership_gain: float = param(0.0, 0, 0.5, "1/month", "ownership built per unit absorption (eta_r)", "anchor-ta-evidence.md 6.3: ~0")
-    readiness_dependence: float = param(0.3, 0, 2, "exponent", "how strongly capacity gains need readiness (exponent on the gate)", "anchor-ta-evidence.md 6.3: low")
+def role_params(name: str, **defaults: float) -> type[RoleParams]:
+    """RoleParams with a role's own defaults (anchor-ta-evidence.md 6.3), so a partial section keeps them."""
+    fields = {key: (float, FieldInfo.merge_field_infos(RoleParams.model_fields[key], default=value)) for key, value in defaults.items()}
+    return create_model(name, __base__=RoleParams, **fields)
 
 
-class FacilitatorParams(RoleParams):
-    """Facilitator defaults: enables, builds capacity and ownership, needs readiness."""
-
-    substitution: float = param(0.1, 0, 1, "share", "share of the implementation task the provider does itself (s_r)", "anchor-ta-evidence.md 6.3: 0-0.15")
-    capacity_transfer: float = param(1.0, 0, 1, "relative", "capacity built per unit absorption (alpha_r, relative to the base rate)", "anchor-ta-evidence.md 6.3: 0.7-1.0")
-    ownership_gain: float = param(0.12, 0, 0.5, "1/month", "ownership built per unit absorption (eta_r)", "anchor-ta-evidence.md 6.3: high")
-    readiness_dependence: float = param(1.5, 0, 2, "exponent", "how strongly capacity gains need readiness (exponent on the gate)", "anchor-ta-evidence.md 6.3: high (Rg above ~0.3)")
+# Doers substitute for capacity and work where readiness is low; facilitators enable and need readiness.
+DoerParams = role_params("DoerParams", substitution=0.75, capacity_transfer=0.2, ownership_gain=0.0, readiness_dependence=0.3)
+FacilitatorParams = role_params("FacilitatorParams", substitution=0.1, capacity_transfer=1.0, ownership_gain=0.12, readiness_dependence=1.5)
 
 
 class Roles(Section):
