@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from experiments import commands
 from experiments.cli_support import parse_overrides, settings, user_errors
 from experiments.output import manifest, write_run
 from sim import list_scenarios, load_scenario, parameter_table, simulate
@@ -128,6 +129,7 @@ def dashboard(
 
 
 # experiment commands are registered below
+commands.register(app)
 
 
 if __name__ == "__main__":

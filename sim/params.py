@@ -528,12 +528,15 @@ def _is_default_section(parts: list[str]) -> bool:
     model: Any = Scenario
     for part in parts:
         if part.isdigit():
-            return False
+            items = getattr(model, "__args__", ())  # list[ProviderGroup] -> ProviderGroup
+            if not items:
+                return False
+            model = items[0]
+            continue
         fields = getattr(model, "model_fields", None)
         if not fields or part not in fields:
             return False
-        annotation = fields[part].annotation
-        model = annotation if isinstance(annotation, type) else None
+        model = fields[part].annotation
     return True
 
 
