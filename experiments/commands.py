@@ -1,4 +1,4 @@
-"""Experiment commands: sweep, compare (what-if) and dose-response, each resumable and parallel."""
+"""Experiment commands: sweep, compare (what-if), dose-response and sensitivity, each resumable and parallel."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from experiments.analysis import bands, paired_differences, run_summaries  # noq
 from experiments.cli_support import parse_value, user_errors  # noqa: E402
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response  # noqa: E402
 from experiments.runner import Store, design, make_executor, run_experiment  # noqa: E402
+from experiments.sensitivity import DEFAULT_PARAMETERS, analyze, convergence, overrides, plot_indices, problem, sample, second_order_indices  # noqa: E402
 from sim import ScenarioError, load_scenario, parameter_info  # noqa: E402
 
 console = Console()
@@ -166,7 +167,47 @@ def dose_response(
     console.print(f"Results in [bold]{out}[/bold]")
 
 
+@user_errors
+def sensitivity(
+    out: Out,
+    scenario: Annotated[str, typer.Argument(help="Scenario name or TOML file.")] = "baseline",
+    method: Annotated[str, typer.Option(help="morris (screening) or sobol (variance-based).")] = "morris",
+    parameters: Annotated[str | None, typer.Option(help="Comma-separated dotted paths (default: a 12-parameter subset).")] = None,
+    samples: Annotated[int, typer.Option(help="Sobol base samples N (power of 2) or Morris trajectories.")] = 16,
+    output: Annotated[str, typer.Option(help="Per-run summary measure to explain, e.g. final_adoption.")] = "final_adoption",
+    second_order: Annotated[bool, typer.Option("--second-order", help="Sobol S2 for every pair.")] = False,
+    replicates: Replicates = 3,
+    months: Months = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    seed: Annotated[int, typer.Option(help="Experiment seed (entropy of the SeedSequence).")] = 20261125,
+) -> None:
+    """Global sensitivity over the parameters' allowed ranges: Morris mu* or Sobol S1/ST with bootstrap CIs."""
+    paths = [path.strip() for path in parameters.split(",")] if parameters else list(DEFAULT_PARAMETERS)
+    spec = problem(paths, scenario)
+    design_rows = sample(spec, method, samples, second_order)
+    arms = [(scenario, overrides(spec, row, scenario), {"sample": index}) for index, row in enumerate(design_rows)]
+    specs = design(arms, replicates, entropy=seed, months=months)
+    table = execute("sensitivity", specs, out, workers, scheduler, {"method": method, "parameters": paths, "samples": samples, "output": output})
+    summaries = run_summaries(table, ["sample"])
+    if output not in summaries:
+        raise ScenarioError(f"--output {output}: must be one of {', '.join(c for c in summaries.columns if c not in ('run_id', 'replicate', 'sample'))}")
+    outputs = summaries.groupby("sample")[output].mean().sort_index().to_numpy()  # replicate means, in design order
+    indices = analyze(spec, method, design_rows, outputs)
+    indices.to_csv(out / "indices.csv", index=False)
+    print_frame(indices, f"{method} indices of {output} ({len(design_rows)} points x {replicates} replicates)")
+    if method == "sobol":
+        check = convergence(spec, design_rows, outputs, samples, second_order)
+        check.to_csv(out / "convergence.csv", index=False)
+        print_frame(check, "convergence: total-order indices at N and N/2")
+        if second_order:
+            second_order_indices(spec, outputs).to_csv(out / "second_order.csv", index=False)
+    plot_indices(indices, method, f"{method}: {output}").savefig(out / "indices.png", dpi=110)
+    console.print(f"Results in [bold]{out}[/bold]")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(sweep)
     app.command()(compare)
     app.command("dose-response")(dose_response)
+    app.command()(sensitivity)

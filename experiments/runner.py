@@ -38,7 +38,7 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        key = json.dumps({"scenario": self.scenario, "overrides": self.overrides, "seed": self.seed, "months": self.months}, sort_keys=True)
+        key = json.dumps(asdict(self), sort_keys=True)  # labels included: two design points may coincide
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

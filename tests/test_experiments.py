@@ -107,3 +107,39 @@ def test_dose_response_shows_saturation_gating_overload_and_dependence(tmp_path)
     by_role = dose_response_table(roles, "role", withdraw=24).set_index("role")
     assert by_role["fidelity_drop_after_withdrawal"]["doer"] > by_role["fidelity_drop_after_withdrawal"]["facilitator"]  # dependence
     assert np.isfinite(by_role["net_benefit"]).all()
+
+
+def test_sobol_pipeline_recovers_the_analytic_ishigami_indices():
+    from SALib import ProblemSpec
+    from SALib.test_functions import Ishigami
+
+    from experiments.sensitivity import analyze, convergence, sample
+
+    spec = ProblemSpec({"names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3, "outputs": ["Y"]})
+    rows = sample(spec, "sobol", 1024)
+    outputs = Ishigami.evaluate(rows)
+    indices = analyze(spec, "sobol", rows, outputs).set_index("parameter")
+    assert indices["S1"].to_numpy() == pytest.approx([0.3139, 0.4424, 0.0], abs=0.06)
+    assert indices["ST"].to_numpy() == pytest.approx([0.5576, 0.4424, 0.2437], abs=0.06)
+    assert convergence(spec, rows, outputs, 1024)["difference"].abs().max() < 0.1
+    morris = analyze(spec, "morris", sample(spec, "morris", 40), Ishigami.evaluate(sample(spec, "morris", 40))).set_index("parameter")
+    assert morris["mu_star"]["x1"] > morris["mu_star"]["x3"]
+
+
+def test_sensitivity_rejects_bad_parameters_and_sample_sizes():
+    from experiments.sensitivity import problem, sample
+
+    with pytest.raises(ScenarioError, match="mechanisms.nope: unknown parameter"):
+        problem(["mechanisms.nope"])
+    with pytest.raises(ScenarioError, match="power of 2"):
+        sample(problem(["mechanisms.hill", "funder.dosage_hours"]), "sobol", 12)
+    with pytest.raises(ScenarioError, match="not a numeric parameter"):
+        problem(["funder.coordinated"])
+
+
+def test_sensitivity_command_end_to_end(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "experiments.cli", "sensitivity", "--method", "morris", "--samples", "4", "--replicates", "2", "--months", "24", "--parameters", "funder.dosage_hours,mechanisms.imitation_q", "--workers", "1", "--out", str(tmp_path / "m")], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    indices = pd.read_csv(tmp_path / "m" / "indices.csv")
+    assert list(indices["parameter"]) == ["funder.dosage_hours", "mechanisms.imitation_q"] and np.isfinite(indices["mu_star"]).all()
+    assert (tmp_path / "m" / "indices.png").exists()
