@@ -17,8 +17,9 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = {"live": "/", "about": "/about"}
+PAGES = {"live": "/", "what-if": "/what-if", "dose-response": "/dose-response", "sensitivity": "/sensitivity", "about": "/about"}
 PLAY_SECONDS = {"live": 12}  # let the live model run a while before the picture
+RUN_BUTTONS = {"what-if": "Run comparison", "dose-response": "Draw the curves"}
 
 
 def free_port() -> int:
@@ -93,8 +94,12 @@ def save_screenshots(folder: Path = REPOSITORY / "docs" / "img", settle_ms: int 
                 page.wait_for_timeout(1000 * PLAY_SECONDS[name])
                 page.get_by_role("button", name="❚❚").click()
                 page.wait_for_timeout(3000)
+            if name in RUN_BUTTONS:
+                page.get_by_role("button", name=RUN_BUTTONS[name]).click()
+                page.locator("img").first.wait_for(timeout=180_000)
+                page.wait_for_timeout(2000)
             target = folder / f"dashboard-{name}.png"
-            page.screenshot(path=str(target))
+            page.screenshot(path=str(target), full_page=True)
             saved.append(target)
     return saved
 

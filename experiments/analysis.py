@@ -7,6 +7,7 @@ import pandas as pd
 from scipy import stats
 
 BAND = (0.05, 0.95)  # a 90 % band over replicates
+COMPARE_MEASURES = ["final_adoption", "final_fidelity", "admissions_avoided", "ta_cost_total"]
 
 
 def run_summaries(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -17,7 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table  # noqa: E402
 from scipy.stats import qmc  # noqa: E402
 
-from experiments.analysis import bands, paired_differences, run_summaries  # noqa: E402
+from experiments.analysis import COMPARE_MEASURES, bands, paired_differences, run_summaries  # noqa: E402
+from experiments.figures import plot_bands  # noqa: E402
 from experiments.cli_support import parse_value, user_errors  # noqa: E402
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response  # noqa: E402
 from experiments.runner import Store, design, make_executor, run_experiment  # noqa: E402
@@ -30,7 +31,6 @@ Replicates = Annotated[int, typer.Option(help="Replicates per design point (comm
 Workers = Annotated[int | None, typer.Option(help="Local worker processes (default: all cores; 1 runs serially).")]
 Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")]
 Months = Annotated[int | None, typer.Option(help="Months per run (default: the scenario's horizon).")]
-COMPARE_MEASURES = ["final_adoption", "final_fidelity", "admissions_avoided", "ta_cost_total"]
 
 
 def execute(kind: str, specs, out: Path, workers: int | None, scheduler: str | None, settings: dict):
@@ -129,18 +129,6 @@ def compare(
     print_frame(differences, f"each scenario minus {scenarios[0]} (95 % CI over {replicates} paired replicates; cost per unit = extra TA $ per unit gained)")
     plot_bands(bands(table, "arm", ["adoption", "mean_F", "admissions", "per_capita_cost"])).savefig(out / "compare.png", dpi=110)
     console.print(f"Results in [bold]{out}[/bold]")
-
-
-def plot_bands(banded):
-    """Trajectories per arm with their 90 % bands over replicates."""
-    figure, axes = plt.subplots(2, 2, figsize=(12, 7), constrained_layout=True)
-    for axis, column in zip(axes.ravel(), ("adoption", "mean_F", "admissions", "per_capita_cost"), strict=True):
-        for arm, group in banded.groupby("arm", sort=False):
-            axis.plot(group["month"], group[("mean", column)], label=arm)
-            axis.fill_between(group["month"], group[("low", column)], group[("high", column)], alpha=0.2)
-        axis.set(title=column, xlabel="month")
-    axes[0, 0].legend(fontsize=8)
-    return figure
 
 
 @user_errors

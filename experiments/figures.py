@@ -70,3 +70,15 @@ def plot_trajectories(system, title: str):
         panel(axis, system)
     figure.suptitle(title)
     return figure
+
+
+def plot_bands(banded):
+    """Trajectories per arm with their 90 % bands over replicates."""
+    figure, axes = plt.subplots(2, 2, figsize=(12, 7), constrained_layout=True)
+    for axis, column in zip(axes.ravel(), ("adoption", "mean_F", "admissions", "per_capita_cost"), strict=True):
+        for arm, group in banded.groupby("arm", sort=False):
+            axis.plot(group["month"], group[("mean", column)], label=arm)
+            axis.fill_between(group["month"], group[("low", column)], group[("high", column)], alpha=0.2)
+        axis.set(title=column, xlabel="month")
+    axes[0, 0].legend(fontsize=8)
+    return figure

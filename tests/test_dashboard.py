@@ -1,6 +1,7 @@
 """Dashboard: levers inside allowed ranges, components render, and the app works in a real browser."""
 
 import ipyvuetify as v
+import pandas as pd
 import pytest
 import solara
 import solara.widgets
@@ -77,3 +78,32 @@ def test_about_page_renders_in_a_real_browser(server, browser):
     page.get_by_text("How strong is the evidence?").wait_for(timeout=60_000)
     assert "withdraw_at_24" in page.inner_text("body")
     assert errors == []
+
+
+def test_what_if_comparison_completes_in_a_real_browser(server, browser):
+    page, errors = open_page(browser, server + "/what-if")
+    page.get_by_role("button", name="Run comparison").click()
+    page.get_by_text("Download differences (CSV)").wait_for(timeout=180_000)
+    assert "final_adoption" in page.inner_text("body") and page.locator("img").count() >= 1
+    assert errors == []
+
+
+def test_dose_response_page_draws_curves_and_explains_them(server, browser):
+    page, errors = open_page(browser, server + "/dose-response")
+    for title in ("Saturation", "Readiness gating", "Minimum effective dose", "Overload", "Dependence"):
+        page.get_by_text(title, exact=True).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Draw the curves").click()
+    page.locator("img").first.wait_for(timeout=180_000)
+    assert errors == []
+
+
+def test_sensitivity_explorer_loads_a_stored_experiment(tmp_path):
+    from dashboards.explorer import Explorer, folder
+
+    pd.DataFrame({"parameter": ["a.b", "c.d"], "mu_star": [0.3, 0.1], "mu_star_conf": [0.05, 0.02], "sigma": [0.2, 0.1]}).to_csv(tmp_path / "indices.csv", index=False)
+    folder.set(str(tmp_path))
+    _, rc = solara.render(Explorer(), handle_error=False)
+    rc.find(v.Alert).assert_empty()  # indices found: a chart and a table, no "nothing here" message
+    folder.set(str(tmp_path / "empty"))
+    _, rc = solara.render(Explorer(), handle_error=False)
+    assert "No indices.csv" in rc.find(v.Alert).widget.children[0]

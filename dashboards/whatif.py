@@ -1,0 +1,61 @@
+"""What-if page: two to four scenarios side by side over replicates, in the background."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import solara
+import solara.lab
+
+from experiments.analysis import COMPARE_MEASURES, bands, paired_differences, run_summaries
+from experiments.figures import plot_bands
+from experiments.runner import Store, design, run_experiment
+from sim import list_scenarios
+
+chosen = solara.reactive(["baseline", "hands_on"])
+replicates = solara.reactive(8)
+months = solara.reactive(120)
+progress = solara.reactive(0.0)
+
+
+@solara.lab.task
+def compare_scenarios():
+    """Run the comparison in a background thread, reporting progress; returns (figure PNG, differences)."""
+    names = list(chosen.value)
+    if not 2 <= len(names) <= 4:
+        raise ValueError("pick two to four scenarios")
+    specs = design([(name, {}, {"arm": name}) for name in names], replicates.value, months=months.value)
+    with tempfile.TemporaryDirectory() as folder:
+        table = run_experiment("what-if", specs, Store(Path(folder)), progress=lambda done, total: progress.set(done / total))
+    differences = paired_differences(run_summaries(table, ["arm"]), "arm", names[0], COMPARE_MEASURES)
+    figure = plot_bands(bands(table, "arm", ["adoption", "mean_F", "admissions", "per_capita_cost"]))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return buffer.getvalue(), differences
+
+
+@solara.component
+def WhatIf():
+    solara.Title("What-if")
+    with solara.Card("Compare scenarios"):
+        solara.SelectMultiple("Scenarios (the first is the reference)", all_values=list_scenarios(), values=chosen)
+        solara.SliderInt("Replicates", value=replicates, min=2, max=40)
+        solara.SliderInt("Months", value=months, min=12, max=120, step=12)
+        solara.Button("Run comparison", on_click=compare_scenarios, disabled=compare_scenarios.pending, color="primary")
+        if compare_scenarios.pending:
+            solara.ProgressLinear(value=100 * progress.value)
+            solara.Text(f"running: {progress.value:.0%}")
+    if compare_scenarios.error:
+        solara.Warning(f"The comparison could not run: {compare_scenarios.exception}")
+    if compare_scenarios.finished and compare_scenarios.value:
+        image, differences = compare_scenarios.value
+        solara.Image(image)
+        solara.Text(f"Each scenario minus {chosen.value[0]}: mean difference and 95 % interval over paired replicates.")
+        solara.DataFrame(differences.round(4))
+        with solara.Row():
+            solara.FileDownload(image, filename="what-if.png", label="Download figure (PNG)")
+            solara.FileDownload(differences.to_csv(index=False), filename="what-if.csv", label="Download differences (CSV)")
