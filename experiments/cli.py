@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -14,8 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from experiments import commands
-from experiments.cli_support import parse_overrides, settings, user_errors
-from experiments.output import manifest, write_run
+from experiments.cli_support import parse_overrides, settings, terminate_as_exit, user_errors
+from experiments.output import ensure_new, manifest, write_run
 from sim import list_scenarios, load_scenario, parameter_table, simulate
 from sim.mechanisms import STAGES
 
@@ -48,14 +49,14 @@ def run(
         raise typer.BadParameter("--months must be at least 1")
     started = datetime.now(UTC)
     destination = out or Path("results") / f"{resolved.name}-{started:%Y%m%d-%H%M%S}"
-    if destination.exists():
-        raise FileExistsError(f"{destination}: already exists; choose another --out")
+    ensure_new(destination)
     clock = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task(f"{resolved.name} seed {seed}", total=horizon)
-        result = simulate(resolved, seed=seed, months=horizon, progress=lambda month, total: progress.update(task, completed=month))
-    wall = time.perf_counter() - clock
-    write_run(result, destination, manifest(result, horizon, started.isoformat(), datetime.now(UTC).isoformat(), wall))
+    with terminate_as_exit():
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task(f"{resolved.name} seed {seed}", total=horizon)
+            result = simulate(resolved, seed=seed, months=horizon, progress=lambda month, total: progress.update(task, completed=month))
+        wall = time.perf_counter() - clock
+        write_run(result, destination, manifest(result, horizon, started.isoformat(), datetime.now(UTC).isoformat(), wall))
     console.print(summary_table(result))
     console.print(f"Results in [bold]{destination}[/bold] ({wall:.2f} s)")
 
@@ -71,7 +72,7 @@ def summary_table(result) -> Table:
         table.add_row(f"stage: {stage}", f"{int(last[f'stage_{stage}'])}")
     rows = [
         ("adoption (preparing..sustaining)", f"{last['adoption']:.1%}"),
-        ("time to 50 % adoption (months)", "not reached" if summary["time_to_50pct_adoption"] != summary["time_to_50pct_adoption"] else f"{summary['time_to_50pct_adoption']:.0f}"),
+        ("time to 50 % adoption (months)", "not reached" if math.isnan(summary["time_to_50pct_adoption"]) else f"{summary['time_to_50pct_adoption']:.0f}"),
         ("mean fidelity (final / peak)", f"{summary['final_fidelity']:.2f} / {summary['peak_fidelity']:.2f}"),
         ("avoidable admissions per 1,000/yr", f"{first['admissions']:.2f} -> {last['admissions']:.2f}"),
         ("patient experience", f"{first['patient_experience']:.1f} -> {last['patient_experience']:.1f}"),

@@ -1,9 +1,12 @@
-"""Shared pieces of the CLI: parsing ``--set`` overrides and turning user errors into one line."""
+"""Shared pieces of the CLI: parsing ``--set`` overrides, user errors as one line, clean termination."""
 
 from __future__ import annotations
 
+import signal
+import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 
 import typer
@@ -48,3 +51,18 @@ def user_errors(command: Callable) -> Callable:
             raise typer.Exit(USER_ERROR) from None
 
     return wrapper
+
+
+@contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """Turn SIGTERM (a scheduler's time limit, ``timeout``, a cancelled CI job) into SystemExit.
+
+    Python dies on SIGTERM without unwinding, which would strand a half-written result folder;
+    as SystemExit, cleanup handlers run as they do for Ctrl-C. Scoped to the block so worker
+    processes forked elsewhere keep the default behaviour.
+    """
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,23 +15,41 @@ from experiments.provenance import provenance
 from sim.model import RunResult
 
 
+def ensure_new(destination: Path) -> None:
+    """Refuse an existing result folder before any work, so a long run never ends in a clash."""
+    if destination.exists():
+        raise FileExistsError(f"{destination}: already exists; choose another --out")
+
+
 @contextmanager
 def atomic_folder(destination: Path):
     """Yield a temporary sibling folder that becomes ``destination`` only if the block completes.
 
-    An exception or Ctrl-C removes the temporary folder, so no half-written result exists.
+    An exception or Ctrl-C removes the temporary folder, so no half-written result exists. The
+    temporary name carries the process id, so concurrent runs aiming at the same folder (scripted
+    runs started in the same second) cannot clobber each other: the first to finish wins and the
+    others fail with FileExistsError.
     """
-    if destination.exists():
-        raise FileExistsError(f"{destination}: already exists; choose another --out")
+    ensure_new(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = destination.with_name(f".{destination.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    shutil.rmtree(staging, ignore_errors=True)  # only a killed earlier process with our id can have left it
     staging.mkdir()
     try:
         yield staging
-        staging.rename(destination)
+        rename_new(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def rename_new(source: Path, destination: Path) -> None:
+    """Move ``source`` to ``destination``; a folder that appeared there meanwhile is a clash, not an OS error."""
+    try:
+        source.rename(destination)
+    except OSError as error:
+        if destination.exists():
+            raise FileExistsError(f"{destination}: appeared while this run was writing; choose another --out") from error
         raise
 
 

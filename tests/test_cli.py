@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import Scenario, simulate
+from experiments import output
+from experiments.cli_support import parse_overrides
+from sim import Scenario, ScenarioError, simulate
 from sim.metrics import SYSTEM_COLUMNS, TEAM_COLUMNS
 
 TASIM = [sys.executable, "-m", "experiments.cli"]
@@ -30,11 +32,14 @@ def test_run_writes_parquet_and_a_manifest_that_reproduces_the_run(tmp_path):
     system = pd.read_parquet(out / "system.parquet")
     teams = pd.read_parquet(out / "teams.parquet")
     assert list(system.columns) == list(SYSTEM_COLUMNS) and len(system) == 25
-    assert set(TEAM_COLUMNS) <= set(teams.columns) and {"month", "team", "cohort", "region"} <= set(teams.columns)
+    assert list(teams.columns) == ["month", "team", "cohort", "region", "members", *TEAM_COLUMNS] and teams["month"].max() == 24
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["seed"] == 7 and manifest["packages"]["mesa"] >= "3.5"
+    assert manifest["seed"] == 7 and manifest["months"] == 24 and manifest["packages"]["mesa"] >= "3.5"
+    assert manifest["scenario"]["system"]["n_teams"] == 12 and manifest["code_version"] and manifest["wall_seconds"] > 0
     again = simulate(Scenario.model_validate(manifest["scenario"]), seed=manifest["seed"], months=manifest["months"])
     pd.testing.assert_frame_equal(again.system, system, check_dtype=False)
+    pd.testing.assert_frame_equal(again.teams, teams, check_dtype=False)
+    assert json.loads((out / "summary.json").read_text()).keys() == again.summary.keys()
     assert (out / "trajectories.png").stat().st_size > 10_000
 
 
@@ -68,18 +73,64 @@ def test_validate_accepts_a_good_file_and_list_show_work(tmp_path):
     assert shown.returncode == 0 and "half_saturation" in shown.stdout
 
 
-def test_unknown_scenario_and_bad_set_are_user_errors():
-    for args in (("run", "atlantis"), ("run", "baseline", "--set", "funder.nope=3"), ("run", "baseline", "--set", "nonsense")):
+def test_set_values_are_read_as_toml_and_fall_back_to_strings():
+    parsed = parse_overrides(["funder.budget_per_month=1e5", "funder.coordinated=true", "funder.policy=need", "a.b='x y'", " c = [1, 2] "])
+    assert parsed == {"funder.budget_per_month": 100000.0, "funder.coordinated": True, "funder.policy": "need", "a.b": "x y", "c": [1, 2]}
+    with pytest.raises(ScenarioError, match="expected key=value"):
+        parse_overrides(["=3"])
+
+
+def test_user_errors_are_one_line_with_exit_code_2_and_debug_shows_the_traceback(tmp_path):
+    (tmp_path / "taken").mkdir()
+    cases = (("run", "atlantis"), ("run", "baseline", "--set", "funder.nope=3"), ("run", "baseline", "--set", "nonsense"), ("run", "baseline", "--out", str(tmp_path / "taken")))
+    for args in cases:
         done = tasim(*args)
-        assert done.returncode == 2 and "Traceback" not in done.stderr, args
+        assert done.returncode == 2 and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
+    assert "Traceback" in tasim("--debug", "run", "atlantis").stderr
 
 
-def test_interrupted_run_leaves_no_result_folder(tmp_path):
-    out = tmp_path / "interrupted"
-    process = subprocess.Popen([*TASIM, "run", "baseline", "--set", "system.n_teams=2000", "--out", str(out)], cwd=REPOSITORY, env={**os.environ, "PYTHONPATH": str(REPOSITORY)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(6)
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=60)
-    assert process.returncode != 0
-    assert not out.exists()
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, OSError])
+def test_a_failure_while_writing_leaves_no_folder(tmp_path, monkeypatch, interruption):
+    destination = tmp_path / "run"
+
+    def fail_after_the_parquet_files(system, title):
+        assert {path.name for path in tmp_path.glob(".run.*.partial/*.parquet")} == {"system.parquet", "teams.parquet"}
+        raise interruption()
+
+    monkeypatch.setattr(output, "plot_trajectories", fail_after_the_parquet_files)
+    result = simulate("baseline", seed=1, months=3)
+    with pytest.raises(interruption):
+        output.write_run(result, destination, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_appearing_during_the_write_is_kept_and_reported(tmp_path, monkeypatch):
+    destination = tmp_path / "run"
+
+    def another_run_finishes_first(system, title):
+        destination.mkdir()
+        (destination / "theirs.txt").write_text("kept")
+        return output.plt.figure()
+
+    monkeypatch.setattr(output, "plot_trajectories", another_run_finishes_first)
+    with pytest.raises(FileExistsError, match="appeared while this run was writing"):
+        output.write_run(simulate("baseline", seed=1, months=3), destination, {})
+    assert [path.name for path in tmp_path.iterdir()] == ["run"] and (destination / "theirs.txt").read_text() == "kept"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=lambda stop: stop.name)
+def test_a_stopped_run_leaves_no_result_folder(tmp_path, stop):
+    out = tmp_path / "stopped"
+    process = subprocess.Popen(
+        [*TASIM, "run", "baseline", "--set", "system.n_teams=4000", "--months", "240", "--out", str(out)],  # about a minute
+        cwd=REPOSITORY,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background CI shell may ignore SIGINT
+    )
+    time.sleep(10)  # past start-up (imports take seconds on a busy machine), well before the run ends
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + stop, stderr
     assert list(tmp_path.iterdir()) == []
