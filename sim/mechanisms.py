@@ -220,7 +220,7 @@ def adopts(hazard, ready, threshold, uniform):
 
 
 def penetration_update(penetration, specific_mean, ready, rate, active):
-    """P += r_P * (S * R - P) while adopting; P decays otherwise (RE-AIM reach; anchor-ta-evidence.md 6.2 rule 8)."""
+    """P += r_P * (S * R - P) while implementing or sustaining; P decays otherwise (RE-AIM reach; anchor-ta-evidence.md 6.2 rule 8)."""
     target = np.where(active, specific_mean * ready, 0.0)
     return np.clip(penetration + rate * (target - penetration), 0.0, 1.0)
 

@@ -203,9 +203,12 @@ def summary(system: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     """Per-run results: time to 50 % adoption, fidelity, sustainment after TA ends, cost per outcome, equity."""
     reached = system.loc[system["adoption"] >= 0.5, "month"]
     withdraw = scenario.funder.withdraw_month
-    adoption_by_month = system.set_index("month")["adoption"]
-    if withdraw > 0 and withdraw + 24 in adoption_by_month.index and adoption_by_month[withdraw] > 0:
-        sustainment = float(adoption_by_month[withdraw + 24] / adoption_by_month[withdraw])
+    by_month = system.set_index("month")
+    if withdraw > 0 and withdraw + 24 in by_month.index and by_month.at[withdraw, "adoption"] > 0:
+        # share of the organizations adopting at withdrawal that have not discontinued 24 months later
+        adopters = by_month.at[withdraw, "adoption"] * by_month.at[withdraw, "n_orgs"]
+        stopped = by_month.at[withdraw + 24, "stage_discontinued"] - by_month.at[withdraw, "stage_discontinued"]
+        sustainment = float(1.0 - stopped / adopters)
     else:
         sustainment = float("nan")
     base = scenario.outcomes.admissions_base

@@ -157,7 +157,6 @@ class ProviderGroup(Section):
     cost_per_hour: float = param(150, 0, 2000, "$/h", "cost of one provider hour", "Ritchie 2020 cost figures (anchor-ta-evidence.md 2.5); assumption")
     caseload_limit: int = param(150, 1, 2000, "organizations", "most organizations one provider serves in a month", "Baskerville 2012: 3-40 practices per facilitator (one-to-one); content reaches more (thesis L1371)")
     expertise_mean: float = param(0.6, 0.01, 0.99, "index", "mean expertise over the building blocks", "thesis L1080-1103 (expertise domains)")
-    teams_per_provider: int = param(0, 0, 1000, "teams", "teams each provider is assigned to (0 = every team in its regions)", "assumption")
 
     @model_validator(mode="after")
     def _regions(self):
@@ -188,7 +187,7 @@ class FunderParams(Section):
     lagging_adoption: float = param(0.3, 0, 1, "share", "a team whose adopting share is below this is lagging", "thesis L1375 (M5)")
     hands_on_dosage: float = param(8.0, 0, 60, "h/org/month", "dose given to lagging teams switched to hands-on coaching", "thesis L1375-1377")
     hands_on_mix: ActivityMix = Field(default_factory=lambda: ActivityMix(content=0.1, relationship=0.8, peer=0.1), description="activity mix of hands-on coaching")
-    budget_step: float = param(0.25, 0, 2, "share", "budget increase per review while teams lag (adaptive)", "thesis L1497-1503; assumption")
+    budget_step: float = param(0.25, 0, 2, "share", "budget increase at a review that moves new teams to hands-on coaching (adaptive)", "thesis L1497-1503; assumption")
 
 
 class RoleParams(Section):
@@ -243,7 +242,7 @@ class MechanismParams(Section):
     general_rate: float = param(0.08, 0, 1, "1/month", "alpha_G: base general-capacity growth at full absorption", "anchor-ta-evidence.md 6.2; assumption")
     peer_spillover: float = param(0.03, 0, 0.5, "1/month", "phi: capacity gained per unit gap to better-off neighbours", "thesis L936 (M21)")
     learning_rate: float = param(0.02, 0, 0.2, "1/month", "lambda_L: specific capacity learned by doing the implementation work oneself", "anchor-ta-evidence.md 6.2 rule 9 (DSF learning term lambda_L * G)")
-    specific_decay: float = param(0.008, 0, 0.2, "1/month", "delta_S: monthly loss of specific capacity", "anchor-ta-evidence.md 6.4: 0.01-0.02")
+    specific_decay: float = param(0.008, 0, 0.2, "1/month", "delta_S: monthly loss of specific capacity", "anchor-ta-evidence.md 6.4: 0.01-0.02 under TA; lower default because learning by doing and turnover are separate terms (assumption)")
     general_decay: float = param(0.005, 0, 0.2, "1/month", "delta_G: monthly relaxation of general capacity to its resting level", "anchor-ta-evidence.md 6.4: 0.005")
     motivation_build: float = param(0.06, 0, 1, "1/month", "beta_M: motivation gained per unit relationship absorption (co-design)", "anchor-ta-evidence.md 6.2 rule 5")
     motivation_peer: float = param(0.05, 0, 1, "1/month", "nu: motivation pulled up by adopting neighbours", "anchor-ta-evidence.md 6.2 rule 5")
