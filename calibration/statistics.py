@@ -1,0 +1,116 @@
+"""Summary statistics of protocol output: pure functions of the per-arm run tables and the protocol settings.
+
+Every function takes ``arms`` (arm name -> table of that arm's runs: the model's monthly
+system series with ``replicate`` and ``month`` columns, as the experiments layer stores them)
+and ``settings`` (the protocol's numbers, e.g. a month), and returns one value per replicate,
+so a target gets a mean and an interval over replicates. Arms of one protocol share replicate
+seeds (common random numbers), so contrasts between arms are paired by replicate.
+
+Each function declares the arm names and settings it needs with ``@statistic``; the targets
+schema checks them when a targets file is read. To add a statistic, write a function here and
+decorate it: its name is then usable in any targets file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+STATISTICS: dict[str, Callable] = {}
+
+
+def statistic(arms: tuple[str, ...] = (), settings: tuple[str, ...] = ()):
+    """Register a statistic with the arm names and settings a protocol must provide for it (no arms: any one arm)."""
+
+    def register(function: Callable) -> Callable:
+        function.arms, function.settings = arms, settings
+        STATISTICS[function.__name__] = function
+        return function
+
+    return register
+
+
+def _at(table: pd.DataFrame, column: str, month: int) -> pd.Series:
+    """A column at a month, one value per replicate (the last month if the run is shorter)."""
+    month = min(month, int(table["month"].max()))
+    return table[table["month"] == month].set_index("replicate")[column].sort_index().astype(float)
+
+
+def _final(table: pd.DataFrame, column: str) -> pd.Series:
+    return _at(table, column, int(table["month"].max()))
+
+
+def _only(arms: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return next(iter(arms.values()))
+
+
+def _odds(share: pd.Series) -> pd.Series:
+    share = share.clip(0.005, 0.995)  # an arm at 0 or 100 % would give an infinite ratio
+    return share / (1 - share)
+
+
+@statistic(arms=("with_ta", "without_ta"))
+def adoption_odds_ratio(arms, settings) -> np.ndarray:
+    """Odds of having adopted with TA over the odds without, at the end of the run (Baskerville 2012: OR 2.76)."""
+    return (_odds(_final(arms["with_ta"], "adoption")) / _odds(_final(arms["without_ta"], "adoption"))).to_numpy()
+
+
+@statistic(arms=("withdrawn",), settings=("withdraw_month", "after"))
+def sustained_share(arms, settings) -> np.ndarray:
+    """Share of the adopters at withdrawal that have not discontinued ``after`` months later (Johnson 2017: 70-92 %)."""
+    table = arms["withdrawn"]
+    withdraw, after = int(settings["withdraw_month"]), int(settings["after"])
+    adopters = (_at(table, "adoption", withdraw) * _at(table, "n_orgs", withdraw)).clip(lower=1)
+    stopped = _at(table, "stage_discontinued", withdraw + after) - _at(table, "stage_discontinued", withdraw)
+    return (1 - stopped / adopters).clip(0, 1).to_numpy()
+
+
+@statistic(settings=("month",))
+def adoption_at(arms, settings) -> np.ndarray:
+    """Adoption share at a month (Dunn 2012, Mennemeyer 2016: about half adopted by year 8)."""
+    return _at(_only(arms), "adoption", int(settings["month"])).to_numpy()
+
+
+@statistic(settings=("month",))
+def discontinued_share_of_adopters(arms, settings) -> np.ndarray:
+    """Share of the organizations that ever adopted which have discontinued by a month."""
+    table = _only(arms)
+    month = int(settings["month"])
+    stopped = _at(table, "stage_discontinued", month)
+    ever = _at(table, "adoption", month) * _at(table, "n_orgs", month) + stopped
+    return (stopped / ever.clip(lower=1)).to_numpy()
+
+
+@statistic(settings=("month",))
+def implementing_share_of_adopters(arms, settings) -> np.ndarray:
+    """Share of adopters implementing or sustaining at a month (Fixsen 2005: full implementation in 2-4 years)."""
+    table = _only(arms)
+    month = int(settings["month"])
+    implementing = _at(table, "stage_implementing", month) + _at(table, "stage_sustaining", month)
+    adopters = implementing + _at(table, "stage_preparing", month)
+    return (implementing / adopters.clip(lower=1)).to_numpy()
+
+
+@statistic(arms=("low", "medium", "high"))
+def top_dose_gain_share(arms, settings) -> np.ndarray:
+    """Gain in final adoption from the medium to the high arm as a share of the gain from low to high (Gold 2019: not additive).
+
+    1 means all the gain comes from the last step; 0 means none (saturation); values near 0.5
+    mean a straight line. A value is NaN where high does not beat low.
+    """
+    low, medium, high = (_final(arms[name], "adoption") for name in ("low", "medium", "high"))
+    total = high - low
+    return ((high - medium) / total.where(total > 1e-9)).to_numpy()
+
+
+@statistic(arms=("small_with_ta", "small_without_ta", "large_with_ta", "large_without_ta"))
+def scale_effect_ratio(arms, settings) -> np.ndarray:
+    """TA effect on final adoption (difference with minus without) in the large program over the small one (Kraft: about half)."""
+
+    def effect(size: str) -> pd.Series:
+        return _final(arms[f"{size}_with_ta"], "adoption") - _final(arms[f"{size}_without_ta"], "adoption")
+
+    small = effect("small")
+    return (effect("large") / small.where(small > 1e-9)).to_numpy()

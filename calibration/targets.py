@@ -1,0 +1,138 @@
+"""The schema of a targets file: each target is a statistic of an in-silico protocol with an observed value.
+
+A protocol is an experiment with arms (dotted-path overrides of one scenario), months and
+replicates; it runs through the experiments layer, so it parallelises and resumes. The schema is
+strict (unknown keys and wrong types are rejected) and every problem becomes one line naming the
+field. See docs/calibration.md.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from calibration import statistics
+from sim import ScenarioError, load_scenario
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class Protocol(Strict):
+    scenario: str = Field("baseline", min_length=1, description="shipped scenario name or TOML path every arm starts from")
+    months: int = Field(60, ge=1, le=600, description="months simulated per run")
+    replicates: int = Field(4, ge=1, le=1000, description="runs per arm; arms share replicate seeds")
+    arms: dict[str, dict[str, Any]] = Field(min_length=1, description="arm name -> dotted-path overrides")
+    settings: dict[str, float | int] = Field(default_factory=dict, description="numbers the statistic needs, e.g. a month")
+
+    @property
+    def key(self) -> str:
+        """Identity of the experiment: targets with equal protocols share their runs."""
+        return json.dumps(self.model_dump(exclude={"settings"}), sort_keys=True)
+
+
+class Target(Strict):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str
+    source: str = Field(min_length=1)
+    statistic: str
+    protocol: Protocol
+    observed: float | list[float]
+    tolerance: float = Field(ge=0)
+
+    @field_validator("statistic")
+    @classmethod
+    def _known_statistic(cls, name: str) -> str:
+        if name not in statistics.STATISTICS:
+            raise ValueError(f"unknown statistic {name!r} (known: {', '.join(sorted(statistics.STATISTICS))})")
+        return name
+
+    @field_validator("observed")
+    @classmethod
+    def _interval(cls, observed):
+        if isinstance(observed, list) and (len(observed) != 2 or observed[0] > observed[1]):
+            raise ValueError("an interval must be [low, high] with low <= high")
+        return observed
+
+    @model_validator(mode="after")
+    def _protocol_fits_statistic(self):
+        function = statistics.STATISTICS[self.statistic]
+        missing_arms = [arm for arm in function.arms if arm not in self.protocol.arms]
+        if missing_arms:
+            raise ValueError(f"protocol.arms: statistic {self.statistic} needs arms {', '.join(function.arms)} (missing {', '.join(missing_arms)})")
+        missing = [name for name in function.settings if name not in self.protocol.settings]
+        if missing:
+            raise ValueError(f"protocol.settings: statistic {self.statistic} needs {', '.join(missing)}")
+        return self
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return (self.observed, self.observed) if isinstance(self.observed, float) else tuple(self.observed)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The observed value or interval, widened by the tolerance: a simulated mean inside it passes."""
+        low, high = self.bounds
+        return low - self.tolerance, high + self.tolerance
+
+    @property
+    def centre(self) -> float:
+        return sum(self.bounds) / 2
+
+
+class TargetsFile(Strict):
+    targets: list[Target] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_and_runnable(self):
+        ids = [target.id for target in self.targets]
+        duplicates = sorted({name for name in ids if ids.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"target ids must be unique (repeated: {', '.join(duplicates)})")
+        for index, target in enumerate(self.targets):
+            for arm, overrides in target.protocol.arms.items():
+                try:
+                    load_scenario(target.protocol.scenario, overrides)
+                except ScenarioError as error:
+                    raise ValueError(f"targets.{index}.protocol.arms.{arm} ({target.id}): {error}") from None
+        return self
+
+
+def describe(error: ValidationError) -> str:
+    """One line: the first problem, with the field's dotted path."""
+    problem = error.errors()[0]
+    path = ".".join(str(part) for part in problem["loc"])
+    kind, given = problem["type"], problem.get("input")
+    if kind == "extra_forbidden":
+        return f"{path}: unknown key (allowed keys are in docs/calibration.md)"
+    if kind == "missing":
+        return f"{path}: required but missing"
+    if kind == "value_error":
+        return f"{path or 'targets'}: {(problem.get('ctx') or {}).get('error', problem['msg'])}"
+    shown = repr(given)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return f"{path or 'targets'}: {problem['msg'][0].lower()}{problem['msg'][1:]} (got {shown})"
+
+
+def parse_targets(data: dict, name: str = "targets") -> TargetsFile:
+    try:
+        return TargetsFile.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(f"{name}: {describe(error)}".replace("\n", " ")) from None
+
+
+def load_targets(path: str | Path) -> TargetsFile:
+    """Read and validate a targets file; every problem becomes a one-line ScenarioError."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot be read ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML ({error})".replace("\n", " ")) from None
+    return parse_targets(data, str(path))
