@@ -24,17 +24,29 @@ def bands(table: pd.DataFrame, by: str, columns: list[str]) -> pd.DataFrame:
     return pd.concat({"mean": grouped.mean(), "low": low, "high": high}, axis=1).reset_index()
 
 
-def paired_differences(summaries: pd.DataFrame, by: str, reference: str, measures: list[str], confidence: float = 0.95) -> pd.DataFrame:
-    """Each arm minus the reference arm, paired by replicate (common random numbers), with t intervals."""
+def paired_differences(summaries: pd.DataFrame, by: str, reference: str, measures: list[str], confidence: float = 0.95, paired: bool = True) -> pd.DataFrame:
+    """Each arm minus the reference arm with t intervals: paired by replicate under common random numbers, else Welch."""
     base = summaries[summaries[by] == reference].set_index("replicate")
     rows = []
     for arm, group in summaries.groupby(by, sort=False):
         if arm == reference:
             continue
-        paired = group.set_index("replicate")
+        other = group.set_index("replicate")
         for measure in measures:
-            difference = (paired[measure] - base[measure]).dropna()
-            mean = difference.mean()
-            half = stats.t.ppf(0.5 + confidence / 2, len(difference) - 1) * difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else np.nan
-            rows.append({by: arm, "measure": measure, "difference": mean, "low": mean - half, "high": mean + half, "replicates": len(difference)})
+            rows.append({by: arm, "measure": measure, **difference_interval(other[measure], base[measure], confidence, paired)})
     return pd.DataFrame(rows)
+
+
+def difference_interval(arm: pd.Series, reference: pd.Series, confidence: float, paired: bool) -> dict:
+    """Mean difference and its t interval; replicates where either value is undefined are left out."""
+    if paired:
+        difference = (arm - reference).dropna()
+        count, mean = len(difference), difference.mean()
+        error, freedom = difference.std(ddof=1) / np.sqrt(count), count - 1
+    else:
+        arm, reference = arm.dropna(), reference.dropna()
+        count, mean = min(len(arm), len(reference)), arm.mean() - reference.mean()
+        result = stats.ttest_ind(arm, reference, equal_var=False)
+        error, freedom = np.sqrt(arm.var(ddof=1) / len(arm) + reference.var(ddof=1) / len(reference)), result.df
+    half = stats.t.ppf(0.5 + confidence / 2, freedom) * error if count > 1 else np.nan
+    return {"difference": mean, "low": mean - half, "high": mean + half, "replicates": count}

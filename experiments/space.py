@@ -1,0 +1,80 @@
+"""The parameter space of an experiment: ranges checked against the schema, factorial and Latin hypercube points.
+
+Every range is checked against the parameter's allowed range in ``sim/params.py`` before
+anything runs, so a bad specification costs one line of error, not a half-finished sweep.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import qmc
+
+from sim import Scenario, ScenarioError, parameter_info
+
+
+@dataclass(frozen=True)
+class Range:
+    """One varied parameter: a dotted path, bounds inside its allowed range, and grid points (factorial)."""
+
+    path: str
+    low: float
+    high: float
+    count: int | None = None
+    integer: bool = False
+
+    def cast(self, value: float) -> int | float:
+        """A value as the parameter takes it (integer parameters rounded)."""
+        return int(round(value)) if self.integer else float(value)
+
+
+def numeric_range(scenario: Scenario, path: str, low: float | None = None, high: float | None = None, count: int | None = None) -> Range:
+    """A range of a numeric parameter, by default its whole allowed range (unknown paths raise ScenarioError)."""
+    info = parameter_info(scenario, path)
+    if info.low is None or isinstance(info.value, bool):
+        raise ScenarioError(f"{path}: not a numeric parameter with a range")
+    low = info.low if low is None else low
+    high = info.high if high is None else high
+    if not info.low <= low <= high <= info.high:
+        raise ScenarioError(f"{path}: {low:g}:{high:g} must lie in the allowed range {info.range_text} with lo <= hi")
+    if count is not None and count < 1:
+        raise ScenarioError(f"{path}: the number of grid points must be at least 1 (got {count})")
+    return Range(path, float(low), float(high), count, isinstance(info.value, int))
+
+
+def parse_range(text: str, scenario: Scenario) -> Range:
+    """``key=lo:hi:n`` (``:n`` may be left out for a Latin hypercube) -> a checked Range."""
+    key, separator, spec = text.partition("=")
+    parts = spec.split(":")
+    try:
+        if not separator or len(parts) not in (2, 3):
+            raise ValueError
+        low, high = float(parts[0]), float(parts[1])
+        count = int(parts[2]) if len(parts) == 3 else None
+    except ValueError:
+        raise ScenarioError(f"--vary {text}: expected key=lo:hi:n, e.g. funder.dosage_hours=0:20:5") from None
+    return numeric_range(scenario, key.strip(), low, high, count)
+
+
+def factorial(ranges: list[Range]) -> list[dict]:
+    """Every combination of the grid points of every range (integer grids without repeats)."""
+    if missing := [r.path for r in ranges if r.count is None]:
+        raise ScenarioError(f"--vary {missing[0]}: a factorial design needs the number of points, key=lo:hi:n")
+    grids = [list(dict.fromkeys(r.cast(value) for value in np.linspace(r.low, r.high, r.count))) for r in ranges]
+    return [dict(zip((r.path for r in ranges), combination, strict=True)) for combination in itertools.product(*grids)]
+
+
+def latin_hypercube(ranges: list[Range], samples: int, seed: int) -> list[dict]:
+    """``samples`` points of a scrambled Latin hypercube over the ranges (scipy.stats.qmc)."""
+    if samples < 1:
+        raise ScenarioError(f"--samples: must be at least 1 (got {samples})")
+    unit = qmc.LatinHypercube(d=len(ranges), rng=seed).random(samples)
+    low, high = np.array([r.low for r in ranges]), np.array([r.high for r in ranges])
+    return [point(ranges, row) for row in low + unit * (high - low)]
+
+
+def point(ranges: list[Range], values) -> dict:
+    """A row of a design (one value per range) as scenario overrides."""
+    return {r.path: r.cast(value) for r, value in zip(ranges, values, strict=True)}
