@@ -1,8 +1,12 @@
-"""Experiment commands: sweep, compare (what-if), dose-response and sensitivity, each resumable and parallel."""
+"""Experiment commands: sweep, compare (what-if), dose-response and sensitivity, each resumable and parallel.
+
+Every command checks its whole specification before the first run, takes ``--out``,
+``--replicates``, ``--workers``, ``--scheduler``, ``--seed`` and ``--crn/--no-crn`` the same
+way, shows a progress bar, and writes a table (CSV, also printed) and a figure (PNG).
+"""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Annotated
 
@@ -10,99 +14,109 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
-from scipy.stats import qmc  # noqa: E402
 
+from experiments import sensitivity as sa  # noqa: E402
 from experiments.analysis import COMPARE_MEASURES, bands, paired_differences, run_summaries  # noqa: E402
-from experiments.figures import plot_bands  # noqa: E402
-from experiments.cli_support import parse_value, user_errors  # noqa: E402
+from experiments.cli_support import parse_overrides, parse_value, terminate_as_exit, user_errors  # noqa: E402
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response  # noqa: E402
-from experiments.runner import Store, design, make_executor, run_experiment  # noqa: E402
-from experiments.sensitivity import DEFAULT_PARAMETERS, analyze, convergence, overrides, plot_indices, problem, sample, second_order_indices  # noqa: E402
-from sim import ScenarioError, load_scenario, parameter_info  # noqa: E402
+from experiments.figures import plot_bands, plot_sweep  # noqa: E402
+from experiments.runner import DEFAULT_SEED, ExperimentFailed, Store, design, make_executor, run_experiment  # noqa: E402
+from experiments.space import factorial, latin_hypercube, parse_range  # noqa: E402
+from sim import ScenarioError, load_scenario  # noqa: E402
 
 console = Console()
 Out = Annotated[Path, typer.Option(help="Experiment folder; re-running the same command resumes it.")]
-Replicates = Annotated[int, typer.Option(help="Replicates per design point (common random numbers).")]
+Replicates = Annotated[int, typer.Option(help="Replicates per design point.")]
 Workers = Annotated[int | None, typer.Option(help="Local worker processes (default: all cores; 1 runs serially).")]
-Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")]
+Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (instead of local workers).")]
 Months = Annotated[int | None, typer.Option(help="Months per run (default: the scenario's horizon).")]
+Seed = Annotated[int, typer.Option(help="Experiment seed: entropy of the SeedSequence the replicate seeds come from.")]
+CommonRandomNumbers = Annotated[bool, typer.Option("--crn/--no-crn", help="Reuse the same replicate seeds at every design point (common random numbers).")]
+SetOption = Annotated[list[str] | None, typer.Option("--set", help="Fixed override for every run: dotted.path=value (repeatable).")]
+SWEEP_MEASURES = ["final_adoption", "final_fidelity", "time_to_50pct_adoption", "ta_cost_total"]
 
 
-def execute(kind: str, specs, out: Path, workers: int | None, scheduler: str | None, settings: dict):
-    """Run (or resume) an experiment with a progress bar, locally or on Dask."""
+def run_with_progress(kind: str, specs, out: Path, workers: int | None, scheduler: str | None, settings: dict, month: int | None = None) -> pd.DataFrame:
+    """Run (or resume) an experiment with a progress bar, serially, in local processes or on Dask."""
     store = Store(out)
-    with Progress(TextColumn(kind), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+    columns = (TextColumn(kind), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
         task = progress.add_task(kind, total=len(specs))
 
         def update(done, total):
             progress.update(task, completed=done, total=total)
 
-        if workers == 1 and not scheduler:
-            return run_experiment(kind, specs, store, progress=update, settings=settings)
-        with make_executor(workers, scheduler) as executor:
-            return run_experiment(kind, specs, store, executor=executor, progress=update, settings=settings)
+        try:
+            with terminate_as_exit():  # a SIGTERM still records the finished runs in the manifest
+                if workers == 1 and not scheduler:
+                    return run_experiment(kind, specs, store, progress=update, settings=settings, month=month)
+                with make_executor(workers, scheduler) as executor:
+                    return run_experiment(kind, specs, store, executor=executor, progress=update, settings=settings, month=month)
+        except ExperimentFailed as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
 
 
-def print_frame(frame, title: str) -> None:
+def common_settings(replicates: int, months: int | None, seed: int, crn: bool, fixed: dict) -> dict:
+    """What every manifest records about the design besides the runs themselves."""
+    return {"replicates": replicates, "months": months, "seed": seed, "common_random_numbers": crn, "set": fixed}
+
+
+def print_frame(frame: pd.DataFrame, title: str) -> None:
+    """A data frame as a rich table, numbers to four significant digits."""
     table = Table(*map(str, frame.columns), title=title)
     for row in frame.itertuples(index=False):
         table.add_row(*(f"{value:,.4g}" if isinstance(value, float) else str(value) for value in row))
     Console(width=max(console.width, 200)).print(table)  # wide tables stay readable when piped
 
 
-def parse_vary(text: str) -> tuple[str, np.ndarray]:
-    """``key=lo:hi:n`` -> (key, n values), checked against the parameter's allowed range."""
-    key, _, spec = text.partition("=")
-    parts = spec.split(":")
-    if len(parts) != 3:
-        raise ScenarioError(f"--vary {text}: expected key=lo:hi:n, e.g. funder.dosage_hours=0:20:5")
-    low, high, count = float(parts[0]), float(parts[1]), int(parts[2])
-    info = parameter_info(load_scenario("baseline"), key)
-    if info.low is None or low < info.low or high > info.high or low > high or count < 1:
-        raise ScenarioError(f"--vary {key}: {low:g}:{high:g} must lie in the allowed range {info.range_text} with lo <= hi and n >= 1")
-    values = np.linspace(low, high, count)
-    return key, np.rint(values).astype(int) if isinstance(info.value, int) else values
+def finish(out: Path, name: str, frame: pd.DataFrame, title: str, figure) -> None:
+    """Write the table and the figure, print the table and where they are."""
+    frame.to_csv(out / f"{name}.csv", index=False)
+    figure.savefig(out / f"{name}.png", dpi=110)
+    plt.close(figure)
+    print_frame(frame, title)
+    console.print(f"Results in [bold]{out}[/bold]: {name}.csv, {name}.png, runs/, manifest.json")
 
 
 @user_errors
 def sweep(
     scenario: Annotated[str, typer.Argument(help="Scenario name or TOML file.")],
-    vary: Annotated[list[str], typer.Option(help="Parameter range key=lo:hi:n (repeatable).")],
+    vary: Annotated[list[str], typer.Option(help="Parameter range key=lo:hi:n (repeatable; n is ignored by --design lhs).")],
     out: Out,
     replicates: Replicates = 3,
-    design_kind: Annotated[str, typer.Option("--design", help="factorial or lhs.")] = "factorial",
-    samples: Annotated[int, typer.Option(help="Latin hypercube samples (with --design lhs).")] = 20,
+    design_kind: Annotated[str, typer.Option("--design", help="factorial or lhs (Latin hypercube).")] = "factorial",
+    samples: Annotated[int, typer.Option(help="Latin hypercube points (with --design lhs).")] = 20,
+    assignments: SetOption = None,
     months: Months = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
-    seed: Annotated[int, typer.Option(help="Experiment seed (entropy of the SeedSequence).")] = 20261125,
+    seed: Seed = DEFAULT_SEED,
+    crn: CommonRandomNumbers = True,
 ) -> None:
     """Full factorial or Latin hypercube over named parameters, with replicates."""
-    ranges = dict(parse_vary(text) for text in vary)
+    fixed = parse_overrides(assignments)
+    resolved = load_scenario(scenario, fixed)
+    ranges = [parse_range(text, resolved) for text in vary]
+    paths = [r.path for r in ranges]
+    if len(set(paths)) < len(paths):
+        raise ScenarioError(f"--vary: each parameter once (got {', '.join(paths)})")
     if design_kind == "factorial":
-        points = [dict(zip(ranges, (value.item() for value in combination), strict=True)) for combination in itertools.product(*ranges.values())]
+        points = factorial(ranges)
     elif design_kind == "lhs":
-        unit = qmc.LatinHypercube(d=len(ranges), seed=seed).random(samples)
-        points = [{key: float(values.min() + u * (values.max() - values.min())) for key, values, u in zip(ranges, ranges.values(), row, strict=True)} for row in unit]
+        points = latin_hypercube(ranges, samples, seed)
     else:
         raise ScenarioError(f"--design {design_kind}: must be factorial or lhs")
-    specs = design([(scenario, point, {"point": index}) for index, point in enumerate(points)], replicates, entropy=seed, months=months)
-    table = execute("sweep", specs, out, workers, scheduler, {"scenario": scenario, "vary": vary, "design": design_kind})
-    summaries = run_summaries(table, ["point", *ranges])
-    result = summaries.groupby(["point", *ranges])[["final_adoption", "final_fidelity", "ta_cost_total"]].mean().reset_index()
-    result.to_csv(out / "sweep.csv", index=False)
-    print_frame(result, f"sweep of {scenario}: mean over {replicates} replicates")
-    first = next(iter(ranges))
-    figure, axis = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
-    axis.scatter(summaries[first], summaries["final_adoption"], alpha=0.5)
-    axis.set(xlabel=first, ylabel="final adoption", title=f"sweep of {scenario}")
-    figure.savefig(out / "sweep.png", dpi=110)
-    console.print(f"Results in [bold]{out}[/bold]")
+    specs = design([(scenario, {**fixed, **point}, {"point": index}) for index, point in enumerate(points)], replicates, entropy=seed, months=months, common_random_numbers=crn)
+    settings = {"scenario": scenario, "vary": vary, "design": design_kind, "samples": samples, **common_settings(replicates, months, seed, crn, fixed)}
+    summaries = run_summaries(run_with_progress("sweep", specs, out, workers, scheduler, settings, month=0), ["point", *paths])
+    result = summaries.groupby(["point", *paths])[SWEEP_MEASURES].mean().reset_index()
+    finish(out, "sweep", result, f"sweep of {scenario}: mean over {replicates} replicates per point", plot_sweep(summaries, paths, "final_adoption", grid=design_kind == "factorial"))
 
 
 @user_errors
@@ -110,49 +124,52 @@ def compare(
     scenarios: Annotated[list[str], typer.Argument(help="Two to six scenarios; the first is the reference.")],
     out: Out,
     replicates: Replicates = 10,
+    assignments: SetOption = None,
     months: Months = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
-    seed: Annotated[int, typer.Option(help="Experiment seed (entropy of the SeedSequence).")] = 20261125,
+    seed: Seed = DEFAULT_SEED,
+    crn: CommonRandomNumbers = True,
 ) -> None:
-    """What-if: scenarios side by side over replicates, with 90 % bands, paired differences and cost per outcome."""
-    if not 2 <= len(scenarios) <= 6:
-        raise ScenarioError(f"compare: give 2 to 6 scenarios (got {len(scenarios)})")
-    specs = design([(name, {}, {"arm": name}) for name in scenarios], replicates, entropy=seed, months=months)
-    table = execute("compare", specs, out, workers, scheduler, {"scenarios": scenarios})
-    summaries = run_summaries(table, ["arm"])
-    differences = paired_differences(summaries, "arm", scenarios[0], COMPARE_MEASURES)
-    costs = differences.pivot(index="arm", columns="measure", values="difference")
-    differences["cost_per_unit"] = differences["arm"].map(costs["ta_cost_total"]) / differences["difference"]
-    differences.loc[differences["measure"] == "ta_cost_total", "cost_per_unit"] = np.nan
-    differences.to_csv(out / "differences.csv", index=False)
-    print_frame(differences, f"each scenario minus {scenarios[0]} (95 % CI over {replicates} paired replicates; cost per unit = extra TA $ per unit gained)")
-    plot_bands(bands(table, "arm", ["adoption", "mean_F", "admissions", "per_capita_cost"])).savefig(out / "compare.png", dpi=110)
-    console.print(f"Results in [bold]{out}[/bold]")
+    """What-if: scenarios side by side over replicates, with 90 % bands, differences with CIs and cost per outcome gained."""
+    if not 2 <= len(scenarios) <= 6 or len(set(scenarios)) < len(scenarios):
+        raise ScenarioError(f"compare: give 2 to 6 different scenarios (got {', '.join(scenarios)})")
+    fixed = parse_overrides(assignments)
+    specs = design([(name, fixed, {"arm": name}) for name in scenarios], replicates, entropy=seed, months=months, common_random_numbers=crn)
+    table = run_with_progress("compare", specs, out, workers, scheduler, {"scenarios": scenarios, **common_settings(replicates, months, seed, crn, fixed)})
+    differences = paired_differences(run_summaries(table, ["arm"]), "arm", scenarios[0], COMPARE_MEASURES, paired=crn)
+    extra_cost = differences.pivot(index="arm", columns="measure", values="difference")["ta_cost_total"]
+    differences["cost_per_unit"] = (differences["arm"].map(extra_cost) / differences["difference"]).where(differences["measure"] != "ta_cost_total")
+    kind = "paired replicates" if crn else "independent replicates"
+    title = f"each scenario minus {scenarios[0]}: mean and 95 % CI over {replicates} {kind}; cost_per_unit = extra TA $ per unit gained"
+    finish(out, "compare", differences, title, plot_bands(bands(table, "arm", ["adoption", "mean_F", "admissions", "per_capita_cost"])))
 
 
 @user_errors
 def dose_response(
     out: Out,
     by: Annotated[str, typer.Option(help="Curves per readiness level or per provider role.")] = "readiness",
-    doses: Annotated[str, typer.Option(help="TA hours per organization-month, comma-separated.")] = "0,1,2,4,6,8,12,16,20,30",
-    withdraw: Annotated[int, typer.Option(help="Month TA is withdrawn (0 = never).")] = 36,
-    replicates: Replicates = 3,
+    doses: Annotated[str, typer.Option(help="TA hours per organization-month, comma-separated (0 is always added).")] = "1,2,4,6,8,12,16,20,30",
+    withdraw: Annotated[int, typer.Option(help="Month all TA is withdrawn (0 = never).")] = 36,
+    replicates: Replicates = 4,
+    assignments: SetOption = None,
     months: Annotated[int, typer.Option(help="Months per run.")] = 60,
     workers: Workers = None,
     scheduler: Scheduler = None,
-    seed: Annotated[int, typer.Option(help="Experiment seed (entropy of the SeedSequence).")] = 20261125,
+    seed: Seed = DEFAULT_SEED,
+    crn: CommonRandomNumbers = True,
 ) -> None:
     """Teaching experiment: adoption, fidelity and net benefit against TA hours per month."""
-    dose_values = [float(parse_value(text)) for text in doses.split(",")]
-    arms = dose_response_arms(by, dose_values, withdraw, months)
-    specs = design(arms, replicates, entropy=seed, months=months)
-    table = execute("dose-response", specs, out, workers, scheduler, {"by": by, "doses": dose_values, "withdraw": withdraw})
+    try:
+        dose_values = [float(parse_value(text)) for text in doses.split(",")]
+    except ValueError:
+        raise ScenarioError(f"--doses {doses}: expected numbers separated by commas, e.g. 0,2,4,8") from None
+    fixed = parse_overrides(assignments)
+    arms = dose_response_arms(by, dose_values, withdraw, months, extra=fixed)
+    specs = design(arms, replicates, entropy=seed, months=months, common_random_numbers=crn)
+    table = run_with_progress("dose-response", specs, out, workers, scheduler, {"by": by, "doses": dose_values, "withdraw": withdraw, **common_settings(replicates, months, seed, crn, fixed)})
     curves = dose_response_table(table, by, withdraw)
-    curves.to_csv(out / "dose_response.csv", index=False)
-    print_frame(curves, f"dose-response by {by} (mean over {replicates} replicates)")
-    plot_dose_response(curves, by).savefig(out / "dose_response.png", dpi=110)
-    console.print(f"Results in [bold]{out}[/bold]")
+    finish(out, "dose_response", curves, f"dose-response by {by}: means over {replicates} replicates", plot_dose_response(curves, by))
 
 
 @user_errors
@@ -161,37 +178,39 @@ def sensitivity(
     scenario: Annotated[str, typer.Argument(help="Scenario name or TOML file.")] = "baseline",
     method: Annotated[str, typer.Option(help="morris (screening) or sobol (variance-based).")] = "morris",
     parameters: Annotated[str | None, typer.Option(help="Comma-separated dotted paths (default: a 12-parameter subset).")] = None,
-    samples: Annotated[int, typer.Option(help="Sobol base samples N (power of 2) or Morris trajectories.")] = 16,
+    samples: Annotated[int, typer.Option(help="Sobol base samples N (a power of 2) or Morris trajectories.")] = 16,
     output: Annotated[str, typer.Option(help="Per-run summary measure to explain, e.g. final_adoption.")] = "final_adoption",
-    second_order: Annotated[bool, typer.Option("--second-order", help="Sobol S2 for every pair.")] = False,
+    second_order: Annotated[bool, typer.Option("--second-order", help="Sobol S2 for every pair (about twice the runs).")] = False,
     replicates: Replicates = 3,
+    assignments: SetOption = None,
     months: Months = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
-    seed: Annotated[int, typer.Option(help="Experiment seed (entropy of the SeedSequence).")] = 20261125,
+    seed: Seed = DEFAULT_SEED,
+    crn: CommonRandomNumbers = True,
 ) -> None:
-    """Global sensitivity over the parameters' allowed ranges: Morris mu* or Sobol S1/ST with bootstrap CIs."""
-    paths = [path.strip() for path in parameters.split(",")] if parameters else list(DEFAULT_PARAMETERS)
-    spec = problem(paths, scenario)
-    design_rows = sample(spec, method, samples, second_order)
-    arms = [(scenario, overrides(spec, row, scenario), {"sample": index}) for index, row in enumerate(design_rows)]
-    specs = design(arms, replicates, entropy=seed, months=months)
-    table = execute("sensitivity", specs, out, workers, scheduler, {"method": method, "parameters": paths, "samples": samples, "output": output})
-    summaries = run_summaries(table, ["sample"])
-    if output not in summaries:
-        raise ScenarioError(f"--output {output}: must be one of {', '.join(c for c in summaries.columns if c not in ('run_id', 'replicate', 'sample'))}")
-    outputs = summaries.groupby("sample")[output].mean().sort_index().to_numpy()  # replicate means, in design order
-    indices = analyze(spec, method, design_rows, outputs)
-    indices.to_csv(out / "indices.csv", index=False)
-    print_frame(indices, f"{method} indices of {output} ({len(design_rows)} points x {replicates} replicates)")
+    """Global sensitivity over the parameters' allowed ranges: Morris mu* or Sobol S1/ST (S2) with bootstrap CIs."""
+    paths = [path.strip() for path in parameters.split(",")] if parameters else list(sa.DEFAULT_PARAMETERS)
+    fixed = parse_overrides(assignments)
+    if overlap := set(paths) & set(fixed):
+        raise ScenarioError(f"--set {sorted(overlap)[0]}: a parameter cannot be both varied and fixed")
+    varied = sa.ranges(paths, scenario)
+    spec = sa.problem(varied)
+    rows = sa.sample(spec, method, samples, second_order)
+    specs = design(sa.arms(varied, rows, scenario, fixed), replicates, entropy=seed, months=months, common_random_numbers=crn)
+    settings = {"scenario": scenario, "method": method, "parameters": paths, "samples": samples, "second_order": second_order, "output": output, **common_settings(replicates, months, seed, crn, fixed)}
+    outputs = sa.replicate_means(run_with_progress("sensitivity", specs, out, workers, scheduler, settings, month=0), output, len(rows))
+    second = second_order and method == "sobol"
     if method == "sobol":
-        check = convergence(spec, design_rows, outputs, samples, second_order)
+        check = sa.convergence(spec, outputs, samples, second)
         check.to_csv(out / "convergence.csv", index=False)
-        print_frame(check, "convergence: total-order indices at N and N/2")
-        if second_order:
-            second_order_indices(spec, outputs).to_csv(out / "second_order.csv", index=False)
-    plot_indices(indices, method, f"{method}: {output}").savefig(out / "indices.png", dpi=110)
-    console.print(f"Results in [bold]{out}[/bold]")
+        verdict = "stable" if check["stable"].all() else f"NOT stable for {', '.join(check.loc[~check['stable'], 'parameter'])}: use a larger --samples"
+        console.print(f"convergence (ST at N={samples} vs N={samples // 2}, convergence.csv): {verdict}")
+    if second:
+        sa.second_order_indices(spec, outputs).to_csv(out / "second_order.csv", index=False)
+    indices = sa.analyze(spec, method, rows, outputs, second)
+    title = f"{method} indices of {output} with 95 % bootstrap half-widths ({len(rows)} points x {replicates} replicates)"
+    finish(out, "indices", indices, title, sa.plot_indices(indices, method, f"{method}: {output}"))
 
 
 def register(app: typer.Typer) -> None:

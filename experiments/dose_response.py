@@ -1,8 +1,10 @@
 """The teaching experiment: outcomes against TA hours per month, per readiness level or provider role.
 
-A controlled set-up (one provider group, enough hours and budget, every team approved at
-the start, no pandemic) so the curves show the mechanisms: saturation, readiness gating,
-minimum effective dose, overload and dependence after withdrawal.
+A controlled set-up on the baseline (one provider group with hours and budget to spare,
+every team approved at the start, universal policy, no pandemic) so the curves show the
+mechanisms: saturation, readiness gating, a minimum effective dose, overload under heavy
+doses and dependence after withdrawal. A no-TA arm (dose 0) is always included: gains are
+measured against it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ LAB = {
     "shocks.pandemic.enabled": False,
     "funder.policy": "universal",
     "funder.budget_per_month": 1e7,
-    "providers.0.count": 40,
+    # each team is served by one provider of the group: 5 FTE each delivers about 25 h per
+    # organization-month to a team of average size, so doses up to 20+ are not rationed
+    "providers.0.count": 100,
+    "providers.0.fte": 5.0,
     "providers.0.modality": "in_person",
     "providers.0.caseload_limit": 400,
     "providers.0.activity_mix.content": 0.1,
@@ -35,51 +40,85 @@ LAB = {
     "providers.1.count": 0,
     "providers.2.count": 0,
 }
+CURVES = {  # one curve per readiness level or per provider role, in the order they are drawn
+    "readiness": {level: {"readiness": value} for level, value in READINESS_LEVELS.items()},
+    "role": {role: {"role": role} for role in ROLES},
+}
+AFTER_WITHDRAWAL = 6  # months over which the fidelity drop after withdrawal is measured (fewer if the run ends first)
 
 
-def lab(dose: float, role: str = "facilitator", readiness: float = READINESS_LEVELS["medium"], withdraw: int = 0, months: int = 60) -> dict:
-    """Overrides of the baseline for one point of the dose-response experiment."""
-    return {**LAB, "months": months, "funder.dosage_hours": dose, "funder.withdraw_month": withdraw, "providers.0.role": role, "initial.motivation_mean": readiness, "initial.general_capacity_mean": readiness}
+def lab(dose: float, role: str = "facilitator", readiness: float = READINESS_LEVELS["medium"], withdraw: int = 0, months: int = 60, extra: dict | None = None) -> dict:
+    """Overrides of the baseline for one point of the dose-response experiment (``extra`` last, e.g. mechanisms.hill)."""
+    point = {"months": months, "funder.dosage_hours": dose, "funder.withdraw_month": withdraw, "providers.0.role": role, "initial.motivation_mean": readiness, "initial.general_capacity_mean": readiness}
+    return {**LAB, **point, **(extra or {})}
 
 
-def dose_response_arms(by: str, doses: list[float], withdraw: int, months: int) -> list[tuple[str, dict, dict]]:
-    """One arm per curve and dose."""
-    if by == "readiness":
-        curves = {level: {"readiness": value} for level, value in READINESS_LEVELS.items()}
-    elif by == "role":
-        curves = {role: {"role": role} for role in ROLES}
-    else:
+def dose_response_arms(by: str, doses: list[float], withdraw: int, months: int, extra: dict | None = None) -> list[tuple[str, dict, dict]]:
+    """One arm per curve and dose, the no-TA dose 0 included."""
+    if by not in CURVES:
         raise ScenarioError(f"--by {by}: must be readiness or role")
-    return [("baseline", lab(dose, withdraw=withdraw, months=months, **settings), {by: curve, "dose": dose}) for curve, settings in curves.items() for dose in doses]
+    if not 0 <= withdraw < months:
+        raise ScenarioError(f"--withdraw {withdraw}: must be 0 (never) or a month before the last (--months {months})")
+    if any(dose < 0 for dose in doses):
+        raise ScenarioError(f"--doses: TA hours must be at least 0 (got {min(doses):g})")
+    doses = sorted({0.0, *map(float, doses)})
+    return [("baseline", lab(dose, withdraw=withdraw, months=months, extra=extra, **settings), {by: curve, "dose": dose}) for curve, settings in CURVES[by].items() for dose in doses]
+
+
+def run_outcomes(run: pd.DataFrame, withdraw: int) -> dict:
+    """One run's outcomes for the curves, from its monthly series."""
+    run = run.set_index("month")
+    on = run.loc[1 : (withdraw - 1 if withdraw else run.index.max())]
+    return {
+        "delivered": (on["ta_hours"] / on["n_orgs"]).mean(),
+        "final_adoption": run["adoption"].iloc[-1],
+        "integrated_adoption": run["adoption"].mean(),
+        "final_fidelity": run["mean_F"].iloc[-1],
+        "integrated_fidelity": run["mean_F"].mean(),
+        "fidelity_drop_after_withdrawal": run["mean_F"][withdraw - 1] - run["mean_F"][min(withdraw + AFTER_WITHDRAWAL, run.index.max())] if withdraw else float("nan"),
+        "capacity_gain": run["mean_S"].iloc[-1] - run["mean_S"].iloc[0],
+        "overloaded_share": run["overloaded_share"].mean(),
+    }
+
+
+def dose_response_runs(table: pd.DataFrame, by: str, withdraw: int) -> pd.DataFrame:
+    """One row per run: its curve, dose, replicate, outcomes and net benefit (``mechanisms.net_benefit``)."""
+    rows = [{by: curve, "dose": dose, "replicate": run["replicate"].iloc[0], **run_outcomes(run, withdraw)} for (curve, dose, _), run in table.groupby([by, "dose", "run_id"], sort=False)]
+    order = list(CURVES[by])
+    runs = pd.DataFrame(rows).sort_values([by, "dose", "replicate"], key=lambda column: column.map(order.index) if column.name == by else column).reset_index(drop=True)
+    runs["net_benefit"] = mech.net_benefit(runs["capacity_gain"], 1.0, runs["overloaded_share"], OVERLOAD_COST)
+    return runs
 
 
 def dose_response_table(table: pd.DataFrame, by: str, withdraw: int) -> pd.DataFrame:
-    """Per curve and dose, means over replicates of final and time-integrated outcomes and net benefit."""
-    rows = []
-    for (curve, dose, _), run in table.groupby([by, "dose", "run_id"], sort=False):
-        run = run.set_index("month")
-        capacity_gain = run["mean_S"].iloc[-1] - run["mean_S"].iloc[0]
-        overloaded = run["overloaded_share"].mean()
-        rows.append({
-            by: curve,
-            "dose": dose,
-            "final_adoption": run["adoption"].iloc[-1],
-            "integrated_adoption": run["adoption"].mean(),
-            "final_fidelity": run["mean_F"].iloc[-1],
-            "fidelity_drop_after_withdrawal": run["mean_F"][withdraw - 1] - run["mean_F"][min(withdraw + 6, run.index.max())] if withdraw > 0 else float("nan"),
-            "capacity_gain": capacity_gain,
-            "overloaded_share": overloaded,
-            "net_benefit": mech.net_benefit(capacity_gain, 1.0, overloaded, OVERLOAD_COST),
-        })
-    return pd.DataFrame(rows).groupby([by, "dose"]).mean().reset_index()
+    """Per curve and dose, means over replicates, and the capacity gained per TA hour over the no-TA arm."""
+    curves = dose_response_runs(table, by, withdraw).drop(columns="replicate").groupby([by, "dose"], sort=False).mean().reset_index()
+    no_ta = curves[curves["dose"] == 0].set_index(by)["capacity_gain"]
+    gain = curves["capacity_gain"] - curves[by].map(no_ta)
+    curves["gain_per_hour"] = (gain / curves["delivered"]).where(curves["dose"] > 0)
+    return curves.reset_index(drop=True)
+
+
+PANELS = {
+    "final_adoption": "adoption: final (solid) and time-averaged (dashed)",
+    "final_fidelity": "fidelity: final (solid) and time-averaged (dashed)",
+    "net_benefit": "net benefit: capacity gained - overload cost",
+    "gain_per_hour": "capacity gained per TA hour (rises first: minimum effective dose)",
+    "overloaded_share": "share of organizations overloaded",
+    "fidelity_drop_after_withdrawal": f"fidelity drop in the {AFTER_WITHDRAWAL} months after TA is withdrawn",
+}
+INTEGRATED = {"final_adoption": "integrated_adoption", "final_fidelity": "integrated_fidelity"}
 
 
 def plot_dose_response(curves: pd.DataFrame, by: str):
-    """Four panels of outcome against dose, one line per curve."""
-    figure, axes = plt.subplots(2, 2, figsize=(12, 8), constrained_layout=True)
-    for axis, column in zip(axes.ravel(), ("capacity_gain", "final_adoption", "net_benefit", "fidelity_drop_after_withdrawal"), strict=True):
-        for curve, group in curves.groupby(by, sort=False):
-            axis.plot(group["dose"], group[column], marker="o", label=str(curve))
-        axis.set(title=column.replace("_", " "), xlabel="TA hours per organization per month")
+    """Six panels of outcome against the TA hours received, one colour per curve."""
+    figure, axes = plt.subplots(2, 3, figsize=(16, 8.5), constrained_layout=True)
+    for axis, (column, title) in zip(axes.ravel(), PANELS.items(), strict=True):
+        for (curve, group), colour in zip(curves.groupby(by, sort=False), plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False):
+            axis.plot(group["delivered"], group[column], marker="o", color=colour, label=str(curve))
+            if column in INTEGRATED:
+                axis.plot(group["delivered"], group[INTEGRATED[column]], linestyle="--", color=colour)
+        axis.set(title=title, xlabel="TA hours received per organization-month")
+        axis.title.set_fontsize(10)
     axes[0, 0].legend(title=by)
     return figure

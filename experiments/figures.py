@@ -82,3 +82,15 @@ def plot_bands(banded):
         axis.set(title=column, xlabel="month")
     axes[0, 0].legend(fontsize=8)
     return figure
+
+
+def plot_sweep(summaries, paths: list[str], measure: str, grid: bool):
+    """A measure against each varied parameter: one dot per run, the mean per distinct value as a line."""
+    figure, axes = plt.subplots(1, len(paths), figsize=(5 * len(paths), 4), squeeze=False, constrained_layout=True)
+    for axis, path in zip(axes[0], paths, strict=True):
+        axis.scatter(summaries[path], summaries[measure], alpha=0.35, s=12)
+        means = summaries.groupby(path)[measure].mean()
+        if grid:  # a factorial grid has a few values per parameter; a Latin hypercube has one per point
+            axis.plot(means.index, means.to_numpy(), color="black", marker="o")
+        axis.set(xlabel=path, ylabel=measure.replace("_", " "))
+    return figure

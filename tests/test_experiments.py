@@ -1,37 +1,45 @@
-"""Experiments: resume after interruption, identical results serially, in a process pool and on Dask,
-bad specifications rejected before any run, and the dose-response curve shapes."""
+"""The experiment machinery: seeds, resume after an interruption or a kill, identical results serially,
+in a process pool and on a real Dask cluster, failed runs recorded, bad specifications refused before any run."""
 
+import json
+import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from experiments import runner
-from experiments.dose_response import dose_response_arms, dose_response_table
-from experiments.runner import Store, design, make_executor, run_experiment
-from sim import ScenarioError
+from experiments.cli import app
+from experiments.runner import ExperimentFailed, Store, design, make_executor, run_experiment
+from experiments.space import factorial, latin_hypercube, parse_range
+from sim import ScenarioError, load_scenario
 
+REPOSITORY = Path(__file__).resolve().parent.parent
 SMALL = {"system.n_teams": 8}
 KEY = ["run_id", "month"]
 
 
-def small_design(replicates=3):
-    return design([("baseline", SMALL, {"arm": "baseline"}), ("hands_on", SMALL, {"arm": "hands_on"})], replicates, months=36)
+def small_design(replicates=3, **options):
+    return design([("baseline", SMALL, {"arm": "baseline"}), ("hands_on", SMALL, {"arm": "hands_on"})], replicates, months=36, **options)
 
 
-def same(first, second):
-    pd.testing.assert_frame_equal(first.sort_values(KEY).reset_index(drop=True), second.sort_values(KEY).reset_index(drop=True))
+def identical(first, second):
+    """Bit for bit: same rows, same columns, same values."""
+    pd.testing.assert_frame_equal(first.sort_values(KEY).reset_index(drop=True), second.sort_values(KEY).reset_index(drop=True), check_exact=True)
 
 
-def test_common_random_numbers_reuse_seeds_across_arms_unless_turned_off():
+def test_replicate_seeds_are_shared_across_points_unless_common_random_numbers_are_off():
     specs = small_design()
     assert [s.seed for s in specs[:3]] == [s.seed for s in specs[3:]]
-    independent = design([("baseline", SMALL, {}), ("hands_on", SMALL, {})], 3, common_random_numbers=False)
+    assert len({s.seed for s in specs[:3]}) == 3
+    independent = small_design(common_random_numbers=False)
     assert not {s.seed for s in independent[:3]} & {s.seed for s in independent[3:]}
+    assert [s.seed for s in small_design(entropy=7)] != [s.seed for s in specs]  # the experiment seed matters
 
 
 def test_resume_after_an_interruption_gives_exactly_the_full_result(tmp_path, monkeypatch):
@@ -39,107 +47,143 @@ def test_resume_after_an_interruption_gives_exactly_the_full_result(tmp_path, mo
     full = run_experiment("test", specs, Store(tmp_path / "full"))
     real, calls = runner.execute_chunk, []
 
-    def dies_on_third_chunk(chunk):
+    def dies_on_third_chunk(run, chunk):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(chunk)
+        return real(run, chunk)
 
     monkeypatch.setattr(runner, "execute_chunk", dies_on_third_chunk)
     with pytest.raises(KeyboardInterrupt):
         run_experiment("test", specs, Store(tmp_path / "resumed"), chunk_size=1)
-    assert len(Store(tmp_path / "resumed").completed()) == 2  # only the runs in flight were lost
+    assert len(Store(tmp_path / "resumed").completed()) == 2  # only the run in flight was lost
+    statuses = [run["status"] for run in json.loads((tmp_path / "resumed" / "manifest.json").read_text())["runs"]]
+    assert statuses.count("completed") == 2 and statuses.count("pending") == len(specs) - 2
     monkeypatch.setattr(runner, "execute_chunk", real)
-    resumed = run_experiment("test", specs, Store(tmp_path / "resumed"), chunk_size=1)
-    same(full, resumed)
+    identical(full, run_experiment("test", specs, Store(tmp_path / "resumed"), chunk_size=1))
     assert len(Store(tmp_path / "resumed").completed()) == len(specs)  # nothing duplicated
 
 
-def test_process_pool_and_a_real_dask_cluster_give_serial_results(tmp_path):
+def test_a_killed_command_resumes_to_exactly_the_full_result(tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "experiments.cli", "compare", "baseline", "hands_on", "--replicates", "12", "--months", "36", "--set", "system.n_teams=8", "--workers", "1", "--out", str(out)]
+    process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(list((out / "runs").glob("*.parquet"))) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    specs = design([(name, SMALL, {"arm": name}) for name in ("baseline", "hands_on")], 12, months=36)
+    assert 3 <= len(Store(out).completed()) < len(specs)  # killed part-way
+    resumed = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert Store(out).completed() == {spec.run_id for spec in specs} and not list((out / "runs").glob(".*"))
+    assert {run["status"] for run in json.loads((out / "manifest.json").read_text())["runs"]} == {"completed"}
+    identical(run_experiment("test", specs, Store(tmp_path / "uninterrupted")), Store(out).load())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster():
+    """A scheduler and two single-threaded workers started as users start them, on loopback."""
+    from distributed import Client
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": REPOSITORY}
+    scheduler = subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"], **quiet)
+    worker = subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--host", "127.0.0.1", "--nworkers", "2", "--nthreads", "1", "--no-dashboard"], **quiet)
+    try:
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_process_pool_and_a_real_dask_cluster_give_bit_identical_results(tmp_path, dask_cluster):
     specs = small_design(replicates=2)
     serial = run_experiment("test", specs, Store(tmp_path / "serial"))
     with make_executor(workers=2) as pool:
-        same(serial, run_experiment("test", specs, Store(tmp_path / "pool"), executor=pool))
-    port = 18786 + int(time.time()) % 1000
-    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1", "--no-dashboard"], cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(6)
-        with make_executor(scheduler=f"tcp://127.0.0.1:{port}") as dask:
-            same(serial, run_experiment("test", specs, Store(tmp_path / "dask"), executor=dask))
-    finally:
-        worker.terminate()
-        scheduler.terminate()
-        worker.wait(timeout=30)
-        scheduler.wait(timeout=30)
+        identical(serial, run_experiment("test", specs, Store(tmp_path / "pool"), executor=pool, chunk_size=2))
+    with make_executor(scheduler=dask_cluster) as dask:
+        identical(serial, run_experiment("test", specs, Store(tmp_path / "dask"), executor=dask, chunk_size=3))
+
+
+def flaky(spec):
+    """A stand-in model: one row with the parameter as a per-run summary; x = 2 fails."""
+    if spec.overrides["x"] == 2:
+        raise ValueError("x = 2 is not allowed")
+    return pd.DataFrame({"month": [0], "run_y": [float(spec.overrides["x"])]})
+
+
+def mended(spec):
+    return pd.DataFrame({"month": [0], "run_y": [100.0 + spec.overrides["x"]]})
+
+
+def test_failed_runs_are_recorded_and_retried_without_losing_the_others(tmp_path):
+    specs = design([("stand-in", {"x": x}, {"point": x}) for x in (1, 2, 3)], 1, check=None)
+    with pytest.raises(ExperimentFailed, match=r"1 of 3 runs failed \(first: ValueError: x = 2 is not allowed\)"):
+        run_experiment("flaky", specs, Store(tmp_path), run=flaky)
+    runs = {run["overrides"]["x"]: run for run in json.loads((tmp_path / "manifest.json").read_text())["runs"]}
+    assert runs[2]["status"] == "failed" and "not allowed" in runs[2]["error"] and runs[1]["status"] == runs[3]["status"] == "completed"
+    table = run_experiment("flaky", specs, Store(tmp_path), run=mended)
+    assert dict(zip(table["x"], table["run_y"], strict=True)) == {1: 1.0, 2: 102.0, 3: 3.0}  # only the failed run ran again
+    assert {run["status"] for run in json.loads((tmp_path / "manifest.json").read_text())["runs"]} == {"completed"}
+
+
+def test_the_manifest_records_design_seeds_provenance_and_timings(tmp_path):
+    specs = small_design(replicates=1)
+    table = run_experiment("test", specs, Store(tmp_path), settings={"seed": 1})
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["kind"] == "test" and manifest["settings"] == {"seed": 1} and manifest["code_version"] and manifest["packages"]["SALib"]
+    assert [(run["seed"], run["overrides"], run["status"]) for run in manifest["runs"]] == [(s.seed, s.overrides, "completed") for s in specs]
+    assert all(run["seconds"] > 0 for run in manifest["runs"])
+    assert set(table.groupby("run_id").size()) == {37}  # months 0..36, once each
+    summaries = Store(tmp_path).load(month=0)
+    assert len(summaries) == len(specs) and {"arm", "replicate", "seed", "run_final_adoption"} <= set(summaries.columns)
+
+
+def test_factorial_and_latin_hypercube_points_stay_in_their_ranges():
+    baseline = load_scenario("baseline")
+    dose, teams = parse_range("funder.dosage_hours=0:20:3", baseline), parse_range("system.n_teams=2:3:4", baseline)
+    assert factorial([dose, teams]) == [{"funder.dosage_hours": d, "system.n_teams": n} for d in (0.0, 10.0, 20.0) for n in (2, 3)]
+    points = latin_hypercube([parse_range("funder.dosage_hours=2:4", baseline), teams], 50, seed=1)
+    assert len(points) == 50 and all(2 <= p["funder.dosage_hours"] <= 4 and p["system.n_teams"] in (2, 3) for p in points)
+    with pytest.raises(ScenarioError, match="needs the number of points"):
+        factorial([parse_range("funder.dosage_hours=2:4", baseline)])
+
+
+cli = CliRunner()
 
 
 @pytest.mark.parametrize(
-    "arms, replicates, expected",
+    "arguments, message",
     [
-        ([("baseline", {"funder.nope": 1}, {})], 2, "funder.nope: unknown parameter"),
-        ([("baseline", {"funder.dosage_hours": 500.0}, {})], 2, "funder.dosage_hours: must be between 0 and 60"),
-        ([("baseline", {}, {})], 0, "--replicates: must be at least 1"),
+        (["sweep", "baseline", "--vary", "funder.nope=0:1:2"], "funder.nope: unknown parameter"),
+        (["sweep", "baseline", "--vary", "mechanisms.hill=0.5:3:4"], "mechanisms.hill: 0.5:3 must lie in the allowed range [1, 4]"),
+        (["sweep", "baseline", "--vary", "mechanisms.hill=1:3:4", "--replicates", "0"], "--replicates: must be at least 1 (got 0)"),
+        (["sweep", "baseline", "--vary", "mechanisms.hill=1:three:4"], "expected key=lo:hi:n"),
+        (["sweep", "baseline", "--vary", "mechanisms.hill=1:3", "--design", "lhs", "--samples", "0"], "--samples: must be at least 1"),
+        (["compare", "baseline", "nope"], "nope: unknown scenario"),
+        (["compare", "baseline", "hands_on", "--set", "funder.dosage_hours=500"], "funder.dosage_hours: must be between 0 and 60"),
+        (["compare", "baseline", "hands_on", "--workers", "0"], "--workers: must be at least 1"),
+        (["sensitivity", "--parameters", "mechanisms.hill,mechanisms.nope"], "mechanisms.nope: unknown parameter"),
+        (["sensitivity", "--method", "sobol", "--samples", "12"], "must be a power of 2"),
+        (["sensitivity", "--parameters", "funder.coordinated"], "not a numeric parameter"),
+        (["dose-response", "--withdraw", "70"], "--withdraw 70: must be 0 (never) or a month before the last"),
+        (["dose-response", "--by", "colour"], "--by colour: must be readiness or role"),
     ],
 )
-def test_bad_specifications_fail_before_any_run(arms, replicates, expected, monkeypatch):
-    monkeypatch.setattr(runner, "simulate", lambda *a, **k: pytest.fail("a run started"))
-    with pytest.raises((ScenarioError, ValueError), match=expected):
-        design(arms, replicates)
-
-
-def test_sweep_rejects_a_range_outside_the_allowed_range(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", "baseline", "--vary", "mechanisms.hill=0.5:3:4", "--out", str(tmp_path / "s")], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
-    assert done.returncode == 2 and "allowed range [1, 4]" in done.stderr and "Traceback" not in done.stderr
-    assert not (tmp_path / "s" / "runs").exists() or not any((tmp_path / "s" / "runs").iterdir())
-
-
-def test_dose_response_shows_saturation_gating_overload_and_dependence(tmp_path):
-    doses = [0.0, 1.0, 2.0, 4.0, 8.0, 16.0]
-    table = run_experiment("dose", design(dose_response_arms("readiness", doses, withdraw=36, months=48), 3, months=48), Store(tmp_path / "r"))
-    curves = dose_response_table(table, "readiness", withdraw=36).set_index(["readiness", "dose"])
-    high, low = curves.loc["high"], curves.loc["low"]
-    assert high["capacity_gain"][4.0] - high["capacity_gain"][0.0] > 0.3  # ready organizations respond
-    assert abs(high["capacity_gain"][16.0] - high["capacity_gain"][8.0]) < 0.05  # and saturate
-    assert low["capacity_gain"][16.0] - low["capacity_gain"][0.0] < 0.5 * (high["capacity_gain"][16.0] - high["capacity_gain"][0.0])  # gating
-    assert high["overloaded_share"][16.0] > high["overloaded_share"][1.0]  # more hours, more overload
-    roles = run_experiment("roles", design(dose_response_arms("role", [8.0], withdraw=24, months=36), 4, months=36), Store(tmp_path / "roles"))
-    by_role = dose_response_table(roles, "role", withdraw=24).set_index("role")
-    assert by_role["fidelity_drop_after_withdrawal"]["doer"] > by_role["fidelity_drop_after_withdrawal"]["facilitator"]  # dependence
-    assert np.isfinite(by_role["net_benefit"]).all()
-
-
-def test_sobol_pipeline_recovers_the_analytic_ishigami_indices():
-    from SALib import ProblemSpec
-    from SALib.test_functions import Ishigami
-
-    from experiments.sensitivity import analyze, convergence, sample
-
-    spec = ProblemSpec({"names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3, "outputs": ["Y"]})
-    rows = sample(spec, "sobol", 1024)
-    outputs = Ishigami.evaluate(rows)
-    indices = analyze(spec, "sobol", rows, outputs).set_index("parameter")
-    assert indices["S1"].to_numpy() == pytest.approx([0.3139, 0.4424, 0.0], abs=0.06)
-    assert indices["ST"].to_numpy() == pytest.approx([0.5576, 0.4424, 0.2437], abs=0.06)
-    assert convergence(spec, rows, outputs, 1024)["difference"].abs().max() < 0.1
-    morris = analyze(spec, "morris", sample(spec, "morris", 40), Ishigami.evaluate(sample(spec, "morris", 40))).set_index("parameter")
-    assert morris["mu_star"]["x1"] > morris["mu_star"]["x3"]
-
-
-def test_sensitivity_rejects_bad_parameters_and_sample_sizes():
-    from experiments.sensitivity import problem, sample
-
-    with pytest.raises(ScenarioError, match="mechanisms.nope: unknown parameter"):
-        problem(["mechanisms.nope"])
-    with pytest.raises(ScenarioError, match="power of 2"):
-        sample(problem(["mechanisms.hill", "funder.dosage_hours"]), "sobol", 12)
-    with pytest.raises(ScenarioError, match="not a numeric parameter"):
-        problem(["funder.coordinated"])
-
-
-def test_sensitivity_command_end_to_end(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "experiments.cli", "sensitivity", "--method", "morris", "--samples", "4", "--replicates", "2", "--months", "24", "--parameters", "funder.dosage_hours,mechanisms.imitation_q", "--workers", "1", "--out", str(tmp_path / "m")], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
-    assert done.returncode == 0, done.stderr
-    indices = pd.read_csv(tmp_path / "m" / "indices.csv")
-    assert list(indices["parameter"]) == ["funder.dosage_hours", "mechanisms.imitation_q"] and np.isfinite(indices["mu_star"]).all()
-    assert (tmp_path / "m" / "indices.png").exists()
+def test_bad_specifications_fail_with_one_line_before_any_run(arguments, message, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "execute_chunk", lambda *a: pytest.fail("a run started"))
+    result = cli.invoke(app, [*arguments, "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("x/runs/*"))
