@@ -103,11 +103,12 @@ PANELS = {
     "final_adoption": "adoption: final (solid) and time-averaged (dashed)",
     "final_fidelity": "fidelity: final (solid) and time-averaged (dashed)",
     "net_benefit": "net benefit: capacity gained - overload cost",
-    "gain_per_hour": "capacity gained per TA hour (rises first: minimum effective dose)",
+    "gain_per_hour": "capacity gained per TA hour, log scale (a rise: minimum effective dose)",
     "overloaded_share": "share of organizations overloaded",
     "fidelity_drop_after_withdrawal": f"fidelity drop in the {AFTER_WITHDRAWAL} months after TA is withdrawn",
 }
 INTEGRATED = {"final_adoption": "integrated_adoption", "final_fidelity": "integrated_fidelity"}
+LOG_SCALE = {"gain_per_hour"}  # so the rise of the low-readiness curve is as visible as the fall of the others
 
 
 def plot_dose_response(curves: pd.DataFrame, by: str):
@@ -118,7 +119,7 @@ def plot_dose_response(curves: pd.DataFrame, by: str):
             axis.plot(group["delivered"], group[column], marker="o", color=colour, label=str(curve))
             if column in INTEGRATED:
                 axis.plot(group["delivered"], group[INTEGRATED[column]], linestyle="--", color=colour)
-        axis.set(title=title, xlabel="TA hours received per organization-month")
+        axis.set(title=title, xlabel="TA hours received per organization-month", yscale="log" if column in LOG_SCALE else "linear")
         axis.title.set_fontsize(10)
     axes[0, 0].legend(title=by)
     return figure
