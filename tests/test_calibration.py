@@ -1,6 +1,7 @@
 """Calibration: ABC-SMC recovers known parameters from synthetic targets; validate passes on targets
 generated from a scenario and fails on wrong ones; malformed targets files are rejected with one line."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,20 @@ def test_shipped_targets_files_are_valid_and_disjoint():
     validation = load_targets(REPOSITORY / "calibration" / "validation_targets.toml")
     assert {target.id for target in calibration.targets}.isdisjoint(target.id for target in validation.targets)
     assert {target.statistic for target in calibration.targets + validation.targets} <= set(STATISTICS)
+
+
+def test_calibrate_command_writes_its_outputs_and_resumes(tmp_path):
+    arms = ", ".join(f'"{key}" = {str(value).lower()}' for key, value in {**TINY, "system.n_teams": 2}.items())
+    targets = tmp_path / "targets.toml"
+    targets.write_text(f'[[targets]]\nid = "adoption_12"\ndescription = "synthetic"\nsource = "test"\nstatistic = "adoption_at"\nobserved = 0.08\ntolerance = 0.05\n'
+                       f"[targets.protocol]\nmonths = 12\nreplicates = 1\nsettings = {{ month = 12 }}\n[targets.protocol.arms]\nsystem = {{ {arms} }}\n")
+    out = tmp_path / "calibration"
+    simulations = []
+    for budget in (20, 40):  # the second call continues the stored history
+        result = CliRunner().invoke(app, ["calibrate", "--targets", str(targets), "--budget", str(budget), "--population", "10", "--parameter", "mechanisms.imitation_q", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "1 passed, 0 failed" in result.output
+        simulations.append(json.loads((out / "posterior_provenance.json").read_text())["simulations"])
+    assert simulations[0] >= 20 and simulations[1] > simulations[0]
+    for name in ("abc.db", "posterior.csv", "calibrated.toml", "marginals.png", "fit.png"):
+        assert (out / name).exists()
