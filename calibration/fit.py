@@ -169,7 +169,7 @@ def calibrate(
     posterior.to_csv(folder / "posterior.csv", index=False)
     populations = history.get_all_populations()
     record = {
-        "method": "ABC-SMC (pyabc)",
+        "method": f"ABC-SMC (pyabc {pyabc.__version__})",
         "targets": [target.id for target in targets.targets],
         "observed": observed,
         "prior": {path: {"uniform": list(bound)} for path, bound in bounds.items()},
