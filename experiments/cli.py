@@ -132,6 +132,11 @@ def dashboard(
 # experiment commands are registered below
 commands.register(app)
 
+# calibration commands (calibration/commands.py): tasim calibrate, tasim validate
+from calibration import commands as calibration_commands  # noqa: E402
+
+calibration_commands.register(app)
+
 
 if __name__ == "__main__":
     app()
