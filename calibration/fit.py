@@ -251,5 +251,5 @@ def plot_fit(results: pd.DataFrame, targets: TargetsFile):
             axis.errorbar(row.simulated, 0, xerr=[[row.simulated - row.sim_low], [row.sim_high - row.simulated]], fmt="o", color="tab:green" if row.passed else "tab:red", capsize=4)
         axis.set(yticks=[], ylabel=row.id, ylim=(-1, 1))
         axis.yaxis.label.set(rotation=0, ha="right", va="center")
-    axes[0][0].set_title("observed (grey, light = tolerance) vs simulated mean and 5-95 % over replicates")
+    figure.suptitle("observed (grey; light: tolerance) vs simulated mean, 5-95 % over replicates", fontsize=10)
     return figure
