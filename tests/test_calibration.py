@@ -153,3 +153,13 @@ def test_calibrate_command_writes_its_outputs_and_resumes(tmp_path):
     assert simulations[0] >= 20 and simulations[1] > simulations[0]
     for name in ("abc.db", "posterior.csv", "calibrated.toml", "marginals.png", "fit.png"):
         assert (out / name).exists()
+
+
+def test_shipped_posterior_and_calibrated_scenario_agree():
+    folder = REPOSITORY / "calibration" / "posterior"
+    posterior = pd.read_csv(folder / "posterior.csv")
+    assert posterior["weight"].sum() == pytest.approx(1.0) and (posterior["weight"] >= 0).all()
+    calibrated = load_scenario(folder / "calibrated.toml")
+    for path, value in posterior_median(posterior).items():
+        assert getattr(calibrated.mechanisms, path.rpartition(".")[2]) == pytest.approx(value, rel=1e-5)
+    assert json.loads((folder / "posterior_provenance.json").read_text())["code_version"]
