@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from experiments.dose_response import LAB as DOSE_RESPONSE_LAB
 from sim import TransformationModel, load_scenario, simulate
 from sim import mechanisms as mech
 
@@ -29,25 +30,9 @@ SEEDS = range(12)
 BASELINE = load_scenario("baseline")
 MP = BASELINE.mechanisms
 ROLE_PARAMS = BASELINE.roles
-# 15 teams (about 270 organizations); 15 providers of 5 FTE, so each team has its own provider,
-# hours never run out below ~25 h per organization-month and caseloads are one team's members.
-LAB = {
-    "system.n_teams": 15,
-    "system.first_cohort_share": 1.0,
-    "system.first_cohort_month": 0,
-    "shocks.pandemic.enabled": False,
-    "funder.policy": "universal",
-    "funder.budget_per_month": 1e7,
-    "providers.0.count": 15,
-    "providers.0.fte": 5.0,
-    "providers.0.modality": "in_person",
-    "providers.0.caseload_limit": 400,
-    "providers.0.activity_mix.content": 0.1,
-    "providers.0.activity_mix.relationship": 0.8,
-    "providers.0.activity_mix.peer": 0.1,
-    "providers.1.count": 0,
-    "providers.2.count": 0,
-}
+# The teaching lab of the dose-response experiment with one 5-FTE provider per team (15 teams,
+# about 270 organizations): hours never run out below ~25 h per organization-month.
+LAB = {**DOSE_RESPONSE_LAB, "providers.0.count": 15}
 
 
 # ------------------------------------------------------------------ helpers
