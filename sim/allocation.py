@@ -101,9 +101,29 @@ def caseloads(link_provider, delivered, n_providers):
     return np.bincount(link_provider, weights=(delivered > 0).astype(float), minlength=n_providers)
 
 
-def lagging_teams(adoption_by_team, months_approved, review_interval, lagging_share):
-    """Teams approved for a full review period whose adopting share is still low (thesis L1375, M5)."""
-    return (months_approved >= review_interval) & (adoption_by_team < lagging_share)
+def lagging_teams(adoption_by_team, capacity_by_team, months_approved, review_interval, lagging_share, capacity_quantile):
+    """Teams approved for a full review period whose adopting share is still low and whose capacity is limited.
+
+    It was limited recipient capacity that turned light-touch TA into hands-on coaching
+    (thesis L1375-1377, M5); without the capacity condition nearly every young team lags and
+    coaching is not targeted at all.
+    """
+    limited = capacity_by_team <= np.quantile(capacity_by_team, capacity_quantile)
+    return (months_approved >= review_interval) & (adoption_by_team < lagging_share) & limited
+
+
+def underserved_regions(hours_received, months_approved, org_region, n_regions, share):
+    """Regions whose organizations received less than ``share`` of the system's TA hours per organization-month.
+
+    Northern and Indigenous-focused partners were added as northern teams arrived and the
+    need for "boots on the ground" showed (thesis L1369, L1501-1503; M29, SF12).
+    A region with no approved organization yet is not judged.
+    """
+    exposure = np.bincount(org_region, weights=months_approved, minlength=n_regions)
+    hours = np.bincount(org_region, weights=hours_received, minlength=n_regions)
+    system_rate = hours.sum() / exposure.sum() if exposure.sum() > 0 else 0.0
+    rate = np.divide(hours, exposure, out=np.full(n_regions, np.inf), where=exposure > 0)
+    return rate < share * system_rate
 
 
 def navigation_observed(navigation_hours, threshold_hours=1.0):

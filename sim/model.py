@@ -15,7 +15,7 @@ from mesa.discrete_space import Network
 from sim import allocation, events, metrics
 from sim import mechanisms as mech
 from sim.agents import Organization, TAProvider, Team
-from sim.params import MODALITIES, ROLES, Scenario, load_scenario
+from sim.params import MODALITIES, REGIONS, ROLES, Scenario, load_scenario
 from sim.system import build_organizations, build_providers, build_teams, build_ties, peer_matrix
 
 VIRTUAL = MODALITIES.index("virtual")
@@ -84,6 +84,8 @@ class TransformationModel(mesa.Model):
         self.org_population = scenario.system.population_per_org * self.org_size / scenario.system.size_median
         self.team_population = np.bincount(self.org_team, weights=self.org_population)
         self.team_hands_on = np.zeros(len(self.teams.size), dtype=bool)
+        self.hours_received = np.zeros(self.n_orgs)  # cumulative TA hours, for the adaptive review
+        self.reinforced_regions: set[str] = set()  # regions given local providers by the adaptive funder
         self.outcomes = metrics.initial_outcomes(scenario.outcomes, len(self.teams.size))
         self.ta_cost_by_team = np.zeros(len(self.teams.size))
         self.budget = scenario.funder.budget_per_month
@@ -138,6 +140,7 @@ class TransformationModel(mesa.Model):
         totals = hours_by_link @ link_values  # every hours-weighted per-organization sum in one product
         H = totals[:, 0]
         self.H = H
+        self.hours_received += H
         self.months_without_ta = np.where(H > 0, 0, self.months_without_ta + 1)
         content, coaching, peer = totals[:, 1], totals[:, 2], totals[:, 3]
         hours_weighted = totals[:, 4:] / np.maximum(H, 1e-12)[:, None]
@@ -209,18 +212,34 @@ class TransformationModel(mesa.Model):
             self._set_providers()
 
     def _review(self, month: int) -> None:
-        """Adaptive funder (rule 16): lagging teams get hands-on coaching, budget follows, coordination after burden."""
+        """Adaptive funder (rule 16): hands-on coaching for lagging low-capacity teams, local providers
+        for under-served regions, more budget for either, coordination once navigation burden shows."""
         funder = self.params.funder
-        adopting = self.adopting.astype(float)
-        adoption_by_team = np.bincount(self.org_team, weights=adopting) / self.teams.size
-        months_approved = month - self.teams.approval_month
-        lagging = allocation.lagging_teams(adoption_by_team, months_approved, funder.review_interval, funder.lagging_adoption)
-        newly = lagging & ~self.team_hands_on
-        if newly.any():
-            self.team_hands_on |= newly
+        team_months = month - self.teams.approval_month
+        adoption_by_team = self._team_mean(self.adopting)
+        capacity_by_team = self._team_mean((self.G + self.S.mean(axis=1)) / 2)
+        lagging = allocation.lagging_teams(adoption_by_team, capacity_by_team, team_months, funder.review_interval, funder.lagging_adoption, funder.lagging_capacity_quantile)
+        newly_hands_on = lagging & ~self.team_hands_on
+        self.team_hands_on |= newly_hands_on
+
+        org_months = team_months[self.org_team]
+        reviewed = org_months >= funder.review_interval
+        underserved = allocation.underserved_regions(self.hours_received[reviewed], org_months[reviewed], self.org_region[reviewed], len(REGIONS), funder.underserved_share)
+        new_regions = [region for region, flag in zip(REGIONS, underserved, strict=True) if flag and region not in self.reinforced_regions]
+        if new_regions:
+            self.reinforced_regions.update(new_regions)
+            local = [funder.local_providers.model_copy(update={"name": f"{funder.local_providers.name}_{region}", "regions": [region]}) for region in new_regions]
+            self.params = self.params.model_copy(update={"providers": [*self.params.providers, *local]})
+            self._set_providers()
+
+        if newly_hands_on.any() or new_regions:
             self.budget *= 1.0 + funder.budget_step
         if allocation.navigation_observed(self.navigation):
             self.coordinated = True
+
+    def _team_mean(self, values) -> np.ndarray:
+        """Mean of an organization-level array over each team's members."""
+        return np.bincount(self.org_team, weights=values.astype(float)) / self.teams.size
 
     def _allocate(self, month: int, approved, pandemic: bool):
         params = self.params

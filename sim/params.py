@@ -182,12 +182,15 @@ class FunderParams(Section):
     withdraw_month: int = param(0, 0, 600, "month", "month all TA stops (0 = never)", "anchor-ta-evidence.md 4.7 (sustainment after TA ends)")
     request_base: float = param(0.15, 0, 1, "probability", "monthly TA request probability of an unmotivated organization (on_request)", "thesis L1347, L415 (M11: content is pull-based)")
     request_motivation: float = param(0.6, 0, 1, "probability", "extra request probability at full motivation", "thesis L415 (M11)")
-    adaptive: bool = Field(False, description="the funder reviews progress and moves lagging teams to hands-on coaching", json_schema_extra={"unit": "on/off", "source": "thesis L1371-1383, L1497-1503 (rule 16)"})
+    adaptive: bool = Field(False, description="the funder reviews progress, moves lagging low-capacity teams to hands-on coaching and adds local providers for under-served regions", json_schema_extra={"unit": "on/off", "source": "thesis L1371-1383, L1497-1503 (rule 16)"})
     review_interval: int = param(12, 1, 120, "months", "months between adaptive reviews", "assumption")
     lagging_adoption: float = param(0.3, 0, 1, "share", "a team whose adopting share is below this is lagging", "thesis L1375 (M5)")
+    lagging_capacity_quantile: float = param(0.5, 0, 1, "quantile", "a lagging team is moved to hands-on coaching only if its capacity is at or below this quantile of teams' capacity (1 = every lagging team)", "thesis L1375-1377 (M5: limited recipient capacity made TA hands-on)")
     hands_on_dosage: float = param(8.0, 0, 60, "h/org/month", "dose given to lagging teams switched to hands-on coaching", "thesis L1375-1377")
     hands_on_mix: ActivityMix = Field(default_factory=lambda: ActivityMix(content=0.1, relationship=0.8, peer=0.1), description="activity mix of hands-on coaching")
-    budget_step: float = param(0.25, 0, 2, "share", "budget increase at a review that moves new teams to hands-on coaching (adaptive)", "thesis L1497-1503; assumption")
+    underserved_share: float = param(0.5, 0, 1, "share", "a region whose organizations received less than this share of the system's TA hours per organization-month gets local providers at a review (0 = never)", "thesis L1369, L1501-1503 (M29, SF12: northern partners added as northern teams arrived)")
+    local_providers: ProviderGroup = Field(default_factory=lambda: ProviderGroup(name="local", role="facilitator", count=2, modality="in_person", caseload_limit=30, cost_per_hour=120.0, activity_mix=ActivityMix(content=0.1, relationship=0.7, peer=0.2)), description="the provider group the adaptive funder adds for each under-served region (its regions are set when added)")
+    budget_step: float = param(0.25, 0, 2, "share", "budget increase at a review that moves new teams to hands-on coaching or adds local providers (adaptive)", "thesis L1497-1503; assumption")
 
 
 class RoleParams(Section):

@@ -1,9 +1,9 @@
-"""Allocation: priority filling versus pro-rata rationing, both inside provider hours, caseloads and budget."""
+"""Allocation: priority filling versus pro-rata rationing inside provider hours, caseloads and budget; the adaptive funder's tests."""
 
 import numpy as np
 import pytest
 
-from sim.allocation import allocate
+from sim.allocation import allocate, lagging_teams, underserved_regions
 
 N = 10
 LINK_ORG = np.arange(N)
@@ -34,3 +34,19 @@ def test_budget_and_caseload_bind_in_both_modes(proportional):
     assert (used * 100.0).sum() == pytest.approx(1000.0)
     delivered, _ = run(caseload=3, proportional=proportional)
     assert np.count_nonzero(delivered) == 3 and np.all(delivered[3:] == 0)
+
+
+def test_only_lagging_teams_with_limited_capacity_are_moved_to_hands_on_coaching():
+    adoption = np.array([0.1, 0.1, 0.1, 0.5, 0.1])
+    capacity = np.array([0.2, 0.3, 0.8, 0.1, 0.25])
+    months = np.array([12, 12, 12, 12, 6])  # the last team has not had a full review period
+    assert lagging_teams(adoption, capacity, months, 12, 0.3, 0.5).tolist() == [True, False, False, False, False]
+    assert lagging_teams(adoption, capacity, months, 12, 0.3, 1.0).tolist() == [True, True, True, False, False]
+
+
+def test_a_region_with_too_few_ta_hours_per_organization_month_is_underserved():
+    region = np.array([0, 0, 1, 1, 2])
+    months = np.array([10, 10, 10, 10, 0])  # region 2 has no approved organization yet
+    hours = np.array([20.0, 20.0, 5.0, 5.0, 0.0])  # 2 versus 0.5 h per organization-month; system 1.25
+    assert underserved_regions(hours, months, region, 3, 0.5).tolist() == [False, True, False]
+    assert not underserved_regions(hours, months, region, 3, 0.0).any()
