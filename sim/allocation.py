@@ -57,11 +57,15 @@ def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider
         return time_used.copy(), time_used
     provider = link_provider[active]
     time_wanted = (wanted * time_per_hour)[active]
-    priority_of_link = order_key[link_org[active]]
+    # Integer ranks (highest priority first, ties by organization) make every sort key unique,
+    # so plain integer argsorts replace a lexsort of floats: this is the hot path of a month.
+    rank_of_org = np.empty(len(order_key), dtype=np.int64)
+    rank_of_org[np.argsort(-order_key, kind="stable")] = np.arange(len(order_key))
+    link_rank = rank_of_org[link_org[active]]
 
-    by_provider = np.lexsort((-priority_of_link, provider))
+    by_provider = np.argsort(provider * len(order_key) + link_rank)
     sorted_provider = provider[by_provider]
-    first = np.searchsorted(sorted_provider, sorted_provider)
+    first = np.searchsorted(sorted_provider, np.arange(len(provider_hours)))[sorted_provider]
     rank = np.arange(len(sorted_provider)) - first
     sorted_time = time_wanted[by_provider] * (rank < caseload_limit[sorted_provider])
     if proportional:
@@ -80,7 +84,7 @@ def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider
         total = cost.sum()
         granted_active *= min(1.0, budget / total) if total > 0 else 0.0
     else:
-        by_priority = np.argsort(-priority_of_link, kind="stable")
+        by_priority = np.argsort(link_rank * len(active) + np.arange(len(active)))
         ordered_cost = cost[by_priority]
         spent_before = np.cumsum(ordered_cost) - ordered_cost
         affordable = np.clip(budget - spent_before, 0.0, ordered_cost)

@@ -102,6 +102,7 @@ class TransformationModel(mesa.Model):
         self.caseload = np.zeros(self.providers.count)
         self.link_role = self.providers.role[self.providers.link_provider]
         self.link_expertise = self.providers.expertise[self.providers.link_provider]
+        self.link_activity_mix = self.providers.activity_mix[self.providers.link_provider]
         self.provider_agents = TAProvider.create_agents(self, self.providers.count, list(range(self.providers.count)))
 
     # ------------------------------------------------------------------ the month
@@ -136,7 +137,8 @@ class TransformationModel(mesa.Model):
             role_table[self.link_role[served]],
             self.link_expertise[served],
         ])
-        hours_by_link = sparse.csr_matrix((delivered[served], (p.link_org[served], np.arange(len(served)))), shape=(n, len(served)))
+        # one entry per column (served link), so the compressed-column form is built without sorting
+        hours_by_link = sparse.csc_matrix((delivered[served], p.link_org[served], np.arange(len(served) + 1)), shape=(n, len(served)))
         totals = hours_by_link @ link_values  # every hours-weighted per-organization sum in one product
         H = totals[:, 0]
         self.H = H
@@ -255,8 +257,10 @@ class TransformationModel(mesa.Model):
         demand = np.where(eligible & (takes_up | hands_on) & contact_month, dosage, 0.0)
 
         order_key = allocation.priority(funder.policy, self.rng.random(self.n_orgs), (self.G + self.S.mean(axis=1)) / 2, self.R, self.teams.cohort[self.org_team].astype(float))
-        hands_on_mix = np.array([funder.hands_on_mix.content, funder.hands_on_mix.relationship, funder.hands_on_mix.peer])
-        link_mix = np.where(hands_on[links][:, None], hands_on_mix, p.activity_mix[p.link_provider])
+        link_mix = self.link_activity_mix
+        if self.team_hands_on.any():
+            hands_on_mix = np.array([funder.hands_on_mix.content, funder.hands_on_mix.relationship, funder.hands_on_mix.peer])
+            link_mix = np.where(hands_on[links][:, None], hands_on_mix, link_mix)
         link_modality = p.modality[p.link_provider]
         if pandemic and not params.shocks.pandemic.in_person_allowed:
             link_modality = np.full_like(link_modality, VIRTUAL)
