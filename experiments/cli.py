@@ -52,6 +52,7 @@ def run(
     ensure_new(destination)
     clock = time.perf_counter()
     with terminate_as_exit():
+        console.print(f"Running {resolved.name}, seed {seed}, {horizon} months, into {destination}")
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as progress:
             task = progress.add_task(f"{resolved.name} seed {seed}", total=horizon)
             result = simulate(resolved, seed=seed, months=horizon, progress=lambda month, total: progress.update(task, completed=month))

@@ -129,7 +129,8 @@ def test_a_stopped_run_leaves_no_result_folder(tmp_path, stop):
         stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background CI shell may ignore SIGINT
     )
-    time.sleep(10)  # past start-up (imports take seconds on a busy machine), well before the run ends
+    assert process.stdout.readline().startswith(b"Running baseline")  # started, however slow the imports were
+    time.sleep(1)
     process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + stop, stderr
