@@ -11,16 +11,17 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from calibration.fit import CALIBRATED, calibrate, plot_fit, posterior_median, read_posterior, validate
+from calibration.fit import CALIBRATED, calibrate, plot_fit, posterior_median, read_posterior, validate, validate_posterior
 from calibration.targets import load_targets
 from experiments.cli_support import user_errors
 from experiments.commands import print_frame
-from experiments.runner import make_executor
+from experiments.runner import DEFAULT_SEED, make_executor
 from sim import ScenarioError, load_scenario
 
 console = Console()
 HERE = Path(__file__).resolve().parent
 DEFAULT_TARGETS = HERE / "targets.toml"
+DEFAULT_DRAWS = 20  # posterior draws for --posterior: each runs every protocol, so the cost is 20 validations
 
 
 def _parameters(names: list[str] | None) -> tuple[str, ...]:
@@ -57,7 +58,9 @@ def calibrate_command(
 def validate_command(
     targets: Annotated[Path, typer.Option(help="Targets file (same schema as calibration).")],
     scenario: Annotated[str | None, typer.Option(help="Scenario whose fitted parameters to score, e.g. a calibrated.toml (default: each protocol's own scenario).")] = None,
-    posterior: Annotated[Path | None, typer.Option(help="Score the posterior medians of a posterior.csv.")] = None,
+    posterior: Annotated[Path | None, typer.Option(help="Posterior-predictive check against a posterior.csv (samples and weights).")] = None,
+    draws: Annotated[int | None, typer.Option(help=f"With --posterior: parameter sets drawn by weight [default: {DEFAULT_DRAWS}]; 0 scores the weighted medians instead.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = DEFAULT_SEED,
     workers: Annotated[int, typer.Option(help="Local processes.")] = 1,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the protocol runs (re-running resumes) and fit.png.")] = Path("results/validation"),
@@ -65,18 +68,33 @@ def validate_command(
     """Score a targets file: per target the simulated statistic and interval, observed, pass or fail; exit 1 if any fails."""
     if scenario and posterior:
         raise ScenarioError("validate: give --scenario or --posterior, not both")
+    if draws is not None and not posterior:
+        raise ScenarioError("--draws: only with --posterior")
+    if draws is not None and draws < 0:
+        raise ScenarioError(f"--draws: must be at least 0 (got {draws})")
     parsed = load_targets(targets)
-    extra: dict = {}
-    if posterior:
-        extra = posterior_median(read_posterior(posterior))
-    elif scenario:
-        resolved = load_scenario(scenario)  # its calibrated parameters are carried into every protocol's arms
-        extra = {path: _get(resolved, path) for path in CALIBRATED}
+    title, spread = f"validation of {targets.name}", "replicates"
     with _executor(workers, scheduler) as executor:
-        results = validate(parsed, extra, out, executor)
-    failed = _report(results, parsed, out / "fit.png", f"validation of {targets.name}")
+        if posterior and draws != 0:
+            draws = DEFAULT_DRAWS if draws is None else draws
+            title = f"posterior-predictive check of {targets.name}: {draws} draws (seed {seed}); pass = 5-95 % interval overlaps observed ± tolerance"
+            spread = f"{draws} posterior draws x replicates"
+            results = validate_posterior(parsed, read_posterior(posterior), draws, out, executor, seed)
+        else:
+            results = validate(parsed, _fitted(scenario, posterior), out, executor)
+    failed = _report(results, parsed, out / "fit.png", title, spread)
     if failed:
         raise typer.Exit(1)
+
+
+def _fitted(scenario: str | None, posterior: Path | None) -> dict:
+    """The fitted parameters carried into every arm: the posterior's weighted medians, a scenario's values, or none."""
+    if posterior:
+        return posterior_median(read_posterior(posterior))
+    if scenario:
+        resolved = load_scenario(scenario)
+        return {path: _get(resolved, path) for path in CALIBRATED}
+    return {}
 
 
 def _executor(workers: int, scheduler: str | None):
@@ -91,11 +109,11 @@ def _get(scenario, path: str):
     return node
 
 
-def _report(results: pd.DataFrame, targets, figure_path: Path, title: str) -> int:
+def _report(results: pd.DataFrame, targets, figure_path: Path, title: str, spread: str = "replicates") -> int:
     shown = results.assign(result=results["passed"].map({True: "pass", False: "FAIL"})).drop(columns="passed")
     print_frame(shown, title)
     figure_path.parent.mkdir(parents=True, exist_ok=True)
-    plot_fit(results, targets).savefig(figure_path, dpi=110)
+    plot_fit(results, targets, spread).savefig(figure_path, dpi=110)
     passed = int(results["passed"].sum())
     console.print(f"{passed} passed, {len(results) - passed} failed")
     return len(results) - passed

@@ -24,72 +24,111 @@ import pandas as pd  # noqa: E402
 from calibration import statistics  # noqa: E402
 from calibration.targets import Protocol, Target, TargetsFile  # noqa: E402
 from experiments.provenance import provenance  # noqa: E402
-from experiments.runner import RunSpec, Store, design, run_experiment  # noqa: E402
-from sim import load_scenario, parameter_info, simulate  # noqa: E402
+from experiments.runner import DEFAULT_SEED, RunSpec, Store, design, run_experiment  # noqa: E402
+from sim import ScenarioError, TransformationModel, load_scenario, parameter_info  # noqa: E402
+from sim import mechanisms as mech  # noqa: E402
 
 # The documented subset fitted by default: the adoption and sustainment constants the targets speak to.
 CALIBRATED = ("mechanisms.imitation_q", "mechanisms.absorption_adoption", "mechanisms.discontinuation", "mechanisms.learning_rate")
-INTERVAL = (0.05, 0.95)  # simulated interval reported per target: 5-95 % over replicates
+INTERVAL = (0.05, 0.95)  # simulated interval reported per target: 5-95 % over replicates (and posterior draws)
 
 
-def _specs(protocol: Protocol, extra: dict) -> list[RunSpec]:
-    arms = [(protocol.scenario, {**overrides, **extra}, {"arm": arm}) for arm, overrides in protocol.arms.items()]
+def _specs(protocol: Protocol, draws: list[dict]) -> list[RunSpec]:
+    """Every arm at every parameter draw; draws share the replicate seeds, so they differ only by their parameters."""
+    arms = [(protocol.scenario, {**overrides, **draw}, {"arm": arm, "draw": index}) for index, draw in enumerate(draws) for arm, overrides in protocol.arms.items()]
     return design(arms, protocol.replicates, months=protocol.months)
 
 
-def _run(spec: RunSpec) -> pd.DataFrame:
-    result = simulate(load_scenario(spec.scenario, spec.overrides), seed=spec.seed, months=spec.months)
-    return result.system.assign(**spec.labels)
+def protocol_run(spec: RunSpec) -> pd.DataFrame:
+    """The model's monthly system series plus the Kaplan-Meier counts of months from adopting to full implementation.
+
+    Stage counts are stocks: they cannot tell how long each adopter took to reach full
+    implementation (sustaining), so this follows every organization. On the row of month d,
+    ``full_events`` counts adopters that first reached sustaining d months after first adopting
+    and ``full_at_risk`` the adopters followed for at least d months without reaching it before
+    (see ``statistics.full_implementation_within``). Module-level: it runs on workers.
+    """
+    scenario = load_scenario(spec.scenario, spec.overrides)
+    model = TransformationModel(scenario, rng=spec.seed)
+    months = scenario.months if spec.months is None else spec.months
+    adopted, full = np.full(model.n_orgs, -1), np.full(model.n_orgs, -1)
+    for month in range(1, months + 1):
+        model.step()
+        adopted[(adopted < 0) & model.adopting] = month
+        full[(full < 0) & (model.stage == mech.SUSTAINING)] = month
+    reached = full[adopted > 0] > 0
+    followed = np.where(reached, full[adopted > 0], months) - adopted[adopted > 0]
+    delays = np.arange(months + 1)
+    return model.system_frame().assign(
+        full_events=np.bincount(followed[reached], minlength=months + 1)[: months + 1],
+        full_at_risk=(followed[None, :] >= delays[:, None]).sum(axis=1),
+    )
 
 
-def run_protocol(protocol: Protocol, extra: dict, store: Store | None = None, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
-    """The protocol's runs as arm -> table, with ``extra`` overrides (e.g. fitted parameters) applied in every arm.
+def run_protocol(protocol: Protocol, draws: list[dict], store: Store | None = None, executor: Executor | None = None) -> list[dict[str, pd.DataFrame]]:
+    """Per parameter draw (overrides applied in every arm, e.g. fitted parameters), the protocol's runs as arm -> table.
 
     With a store, runs go through the experiments layer (stored, resumable, on ``executor``);
     without one they run here, in memory.
     """
-    specs = _specs(protocol, extra)
-    table = pd.concat([_run(spec) for spec in specs], ignore_index=True) if store is None else run_experiment("calibration protocol", specs, store, executor)
-    return {arm: group for arm, group in table.groupby("arm")}
+    specs = _specs(protocol, draws)
+    if store is None:
+        table = pd.concat([protocol_run(spec).assign(**spec.labels) for spec in specs], ignore_index=True)
+    else:
+        table = run_experiment("calibration protocol", specs, store, executor, run=protocol_run)
+    return [{arm: group for arm, group in runs.groupby("arm")} for _, runs in table.groupby("draw")]
 
 
 def statistic_values(target: Target, arms: dict[str, pd.DataFrame]) -> np.ndarray:
     return np.asarray(statistics.STATISTICS[target.statistic](arms, target.protocol.settings), float)
 
 
-def run_target(target: Target, extra: dict, store: Store | None = None, executor: Executor | None = None) -> np.ndarray:
-    """The target's statistic, one value per replicate."""
-    return statistic_values(target, run_protocol(target.protocol, extra, store, executor))
-
-
 def evaluate(targets: TargetsFile, extra: dict, folder: Path | None = None, executor: Executor | None = None) -> dict[str, np.ndarray]:
-    """Every target's per-replicate values; targets with the same protocol share its runs."""
-    runs: dict[str, dict] = {}
+    """Every target's per-replicate values at one parameter set."""
+    return evaluate_draws(targets, [extra], folder, executor)
+
+
+def evaluate_draws(targets: TargetsFile, draws: list[dict], folder: Path | None = None, executor: Executor | None = None) -> dict[str, np.ndarray]:
+    """Every target's values over parameter draws x replicates (draw by draw); targets with the same protocol share its runs."""
+    runs: dict[str, list] = {}
     values = {}
     for target in targets.targets:
         key = target.protocol.key
         if key not in runs:
             store = None if folder is None else Store(Path(folder) / f"protocol-{len(runs)}-{target.id}")
-            runs[key] = run_protocol(target.protocol, extra, store, executor)
-        values[target.id] = statistic_values(target, runs[key])
+            runs[key] = run_protocol(target.protocol, draws, store, executor)
+        values[target.id] = np.concatenate([statistic_values(target, arms) for arms in runs[key]])
     return values
 
 
-def score(targets: TargetsFile, values: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Per target: simulated mean with its 5-95 % interval over replicates, observed, tolerance, pass or fail."""
+def score(targets: TargetsFile, values: dict[str, np.ndarray], predictive: bool = False) -> pd.DataFrame:
+    """Per target: simulated mean with its 5-95 % interval, observed, tolerance, share of values inside it, pass or fail.
+
+    At one parameter set a target passes when the mean lies in the observed interval widened by
+    the tolerance. As a posterior-predictive check (``predictive``: values over posterior draws x
+    replicates) it passes when the 5-95 % predictive interval overlaps that interval, i.e. when
+    the observation is plausible under the posterior.
+    """
     rows = []
     for target in targets.targets:
         finite = values[target.id][np.isfinite(values[target.id])]
         mean = float(np.mean(finite)) if finite.size else float("nan")
         low, high = (float(np.quantile(finite, q)) for q in INTERVAL) if finite.size else (float("nan"),) * 2
         accept_low, accept_high = target.interval
-        rows.append({"id": target.id, "statistic": target.statistic, "simulated": mean, "sim_low": low, "sim_high": high, "observed": target.bounds[0] if target.bounds[0] == target.bounds[1] else f"[{target.bounds[0]:g}, {target.bounds[1]:g}]", "tolerance": target.tolerance, "passed": bool(accept_low <= mean <= accept_high)})
+        passed = low <= accept_high and high >= accept_low if predictive else accept_low <= mean <= accept_high
+        inside = float(np.mean((finite >= accept_low) & (finite <= accept_high))) if finite.size else float("nan")
+        rows.append({"id": target.id, "statistic": target.statistic, "simulated": mean, "sim_low": low, "sim_high": high, "observed": target.bounds[0] if target.bounds[0] == target.bounds[1] else f"[{target.bounds[0]:g}, {target.bounds[1]:g}]", "tolerance": target.tolerance, "share_inside": inside, "passed": bool(passed)})
     return pd.DataFrame(rows)
 
 
 def validate(targets: TargetsFile, extra: dict, folder: Path, executor: Executor | None = None) -> pd.DataFrame:
     """Score the targets at the given parameter overrides, storing the protocol runs under ``folder``."""
     return score(targets, evaluate(targets, extra, folder, executor))
+
+
+def validate_posterior(targets: TargetsFile, posterior: pd.DataFrame, draws: int, folder: Path, executor: Executor | None = None, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """Posterior-predictive check: every protocol at ``draws`` parameter sets drawn from the posterior, scored on the spread over draws x replicates."""
+    return score(targets, evaluate_draws(targets, posterior_draws(posterior, draws, seed), folder, executor), predictive=True)
 
 
 def _encode(path: str) -> str:
@@ -202,15 +241,30 @@ def posterior_median(posterior: pd.DataFrame) -> dict[str, float]:
     return {column: weighted_quantile(posterior[column].to_numpy(float), weights, 0.5) for column in posterior.columns.drop("weight")}
 
 
-def read_posterior(path: str | Path) -> pd.DataFrame:
-    from sim import ScenarioError
+def posterior_draws(posterior: pd.DataFrame, k: int, seed: int = DEFAULT_SEED) -> list[dict[str, float]]:
+    """``k`` parameter sets drawn with replacement in proportion to the weights, reproducibly for a seed.
 
+    Each is a dict of dotted-path overrides, as ``load_scenario`` and the experiments layer take
+    them: running a scenario once per draw propagates the posterior uncertainty into its results.
+    """
+    if k < 1:
+        raise ScenarioError(f"--draws: must be at least 1 (got {k})")
+    weights = posterior["weight"].to_numpy(float)
+    rows = np.random.default_rng(seed).choice(len(posterior), size=k, p=weights / weights.sum())
+    parameters = posterior.drop(columns="weight")
+    return [{column: float(value) for column, value in parameters.iloc[row].items()} for row in rows]
+
+
+def read_posterior(path: str | Path) -> pd.DataFrame:
     try:
         posterior = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ScenarioError(f"{path}: cannot be read as a posterior ({error})".replace("\n", " ")) from None
     if "weight" not in posterior or len(posterior.columns) < 2:
         raise ScenarioError(f"{path}: a posterior needs a weight column and at least one parameter column")
+    weights = posterior["weight"]
+    if not pd.api.types.is_numeric_dtype(weights) or weights.isna().any() or (weights < 0).any() or weights.sum() <= 0:
+        raise ScenarioError(f"{path}: weight: must be numbers >= 0 with a positive sum")
     return posterior
 
 
@@ -240,8 +294,8 @@ def plot_marginals(posterior: pd.DataFrame, bounds: dict[str, tuple[float, float
     return figure
 
 
-def plot_fit(results: pd.DataFrame, targets: TargetsFile):
-    """Per target: observed interval with tolerance (grey) and simulated mean with its 5-95 % replicate interval."""
+def plot_fit(results: pd.DataFrame, targets: TargetsFile, spread: str = "replicates"):
+    """Per target: observed interval with tolerance (grey) and simulated mean with its 5-95 % interval over ``spread``."""
     figure, axes = plt.subplots(len(results), 1, figsize=(7, 1.1 * len(results) + 0.8), constrained_layout=True, squeeze=False)
     for axis, row, target in zip(axes[:, 0], results.itertuples(), targets.targets, strict=True):
         low, high = target.interval
@@ -251,5 +305,5 @@ def plot_fit(results: pd.DataFrame, targets: TargetsFile):
             axis.errorbar(row.simulated, 0, xerr=[[row.simulated - row.sim_low], [row.sim_high - row.simulated]], fmt="o", color="tab:green" if row.passed else "tab:red", capsize=4)
         axis.set(yticks=[], ylabel=row.id, ylim=(-1, 1))
         axis.yaxis.label.set(rotation=0, ha="right", va="center")
-    figure.suptitle("observed (grey; light: tolerance) vs simulated mean, 5-95 % over replicates", fontsize=10)
+    figure.suptitle(f"observed (grey; light: tolerance) vs simulated mean, 5-95 % over {spread}", fontsize=10)
     return figure

@@ -57,14 +57,37 @@ def adoption_odds_ratio(arms, settings) -> np.ndarray:
     return (_odds(_final(arms["with_ta"], "adoption")) / _odds(_final(arms["without_ta"], "adoption"))).to_numpy()
 
 
-@statistic(arms=("withdrawn",), settings=("withdraw_month", "after"))
-def sustained_share(arms, settings) -> np.ndarray:
-    """Share of the adopters at withdrawal that have not discontinued ``after`` months later (Johnson 2017: 70-92 %)."""
-    table = arms["withdrawn"]
+def _sustained(table: pd.DataFrame, settings) -> pd.Series:
+    """Share of the adopters at ``withdraw_month`` that have not discontinued ``after`` months later, per replicate."""
     withdraw, after = int(settings["withdraw_month"]), int(settings["after"])
     adopters = (_at(table, "adoption", withdraw) * _at(table, "n_orgs", withdraw)).clip(lower=1)
     stopped = _at(table, "stage_discontinued", withdraw + after) - _at(table, "stage_discontinued", withdraw)
-    return (1 - stopped / adopters).clip(0, 1).to_numpy()
+    return (1 - stopped / adopters).clip(0, 1)
+
+
+def _implementing_fidelity(table: pd.DataFrame, month: int) -> pd.Series:
+    """Mean fidelity of the organizations implementing or sustaining (F is 0 in every other stage)."""
+    implementing = _at(table, "stage_implementing", month) + _at(table, "stage_sustaining", month)
+    return _at(table, "mean_F", month) * _at(table, "n_orgs", month) / implementing.clip(lower=1)
+
+
+@statistic(arms=("withdrawn",), settings=("withdraw_month", "after"))
+def sustained_share(arms, settings) -> np.ndarray:
+    """Share of the adopters at withdrawal that have not discontinued ``after`` months later (Johnson 2017: 70-92 %)."""
+    return _sustained(arms["withdrawn"], settings).to_numpy()
+
+
+@statistic(arms=("enabling", "comparison"), settings=("withdraw_month", "after"))
+def continuation_gain(arms, settings) -> np.ndarray:
+    """Sustained share (as ``sustained_share``) after enabling TA minus after the comparison arm's support (Acosta 2020: higher 2 years on)."""
+    return (_sustained(arms["enabling"], settings) - _sustained(arms["comparison"], settings)).to_numpy()
+
+
+@statistic(arms=("enabling", "comparison"), settings=("month",))
+def fidelity_gain(arms, settings) -> np.ndarray:
+    """Mean fidelity of implementing organizations, enabling minus comparison arm, at a month (Acosta 2020: no difference 1 year after support)."""
+    month = int(settings["month"])
+    return (_implementing_fidelity(arms["enabling"], month) - _implementing_fidelity(arms["comparison"], month)).to_numpy()
 
 
 @statistic(settings=("month",))
@@ -91,6 +114,22 @@ def implementing_share_of_adopters(arms, settings) -> np.ndarray:
     implementing = _at(table, "stage_implementing", month) + _at(table, "stage_sustaining", month)
     adopters = implementing + _at(table, "stage_preparing", month)
     return (implementing / adopters.clip(lower=1)).to_numpy()
+
+
+@statistic(settings=("months",))
+def full_implementation_within(arms, settings) -> np.ndarray:
+    """Share of adopters reaching full implementation (sustaining) within ``months`` of first adopting (Fixsen 2005: 2-4 years).
+
+    Kaplan-Meier over all adopters, censored at the end of the run, from the ``full_events``
+    and ``full_at_risk`` counts ``calibration.fit.protocol_run`` records; adopters that
+    discontinue stay at risk (they never reached it). NaN where no adopter was followed that long.
+    """
+    table, months = _only(arms), int(settings["months"])
+    delays = table[(table["month"] >= 1) & (table["month"] <= months)]
+    events, at_risk = (delays.pivot(index="month", columns="replicate", values=column) for column in ("full_events", "full_at_risk"))
+    survival = (1 - events / at_risk.where(at_risk > 0)).fillna(1.0).prod()
+    identified = (len(delays["month"].unique()) == months) & ((at_risk > 0).all() | (survival == 0))
+    return (1 - survival).where(identified).sort_index().to_numpy()
 
 
 @statistic(arms=("low", "medium", "high"))

@@ -1,5 +1,6 @@
 """Calibration: ABC-SMC recovers known parameters from synthetic targets; validate passes on targets
-generated from a scenario and fails on wrong ones; malformed targets files are rejected with one line."""
+generated from a scenario and fails on wrong ones; posterior draws follow the weights and widen the
+intervals; malformed targets files are rejected with one line."""
 
 import json
 from pathlib import Path
@@ -9,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from calibration.fit import calibrate, evaluate, posterior_median, write_calibrated_scenario
-from calibration.statistics import STATISTICS
+from calibration.fit import calibrate, evaluate, evaluate_draws, posterior_draws, posterior_median, write_calibrated_scenario
+from calibration.statistics import STATISTICS, full_implementation_within
 from calibration.targets import load_targets, parse_targets
 from experiments.cli import app
 from sim import ScenarioError, load_scenario
@@ -63,13 +64,61 @@ def test_validate_passes_on_targets_generated_from_a_scenario_and_fails_on_wrong
         assert (tmp_path / name / "fit.png").exists()
 
 
-def test_validate_scores_a_posterior_file(tmp_path):
+POSTERIOR = pd.DataFrame({"mechanisms.imitation_q": [0.02, 0.12, 0.3], "mechanisms.discontinuation": [0.05, 0.05, 0.15], "weight": [0.3, 0.4, 0.3]})
+
+
+@pytest.mark.parametrize("draws", ["0", "6"])  # the weighted medians, then a posterior-predictive check
+def test_validate_scores_a_posterior_file(draws, tmp_path):
     posterior = tmp_path / "posterior.csv"
-    pd.DataFrame({"mechanisms.imitation_q": [0.1, 0.12, 0.3], "mechanisms.discontinuation": [0.05, 0.05, 0.2], "weight": [0.4, 0.4, 0.2]}).to_csv(posterior, index=False)
-    path = tmp_path / "right.toml"
-    path.write_text(targets_toml(*simulated(TRUTH)))
-    result = CliRunner().invoke(app, ["validate", "--targets", str(path), "--posterior", str(posterior), "--out", str(tmp_path / "v")])
-    assert result.exit_code == 0 and "2 passed, 0 failed" in result.output, result.output
+    POSTERIOR.to_csv(posterior, index=False)
+    adoption, sustained = simulated(TRUTH)
+    for name, observed, code, summary in (("right", (adoption, sustained), 0, "2 passed, 0 failed"), ("wrong", (adoption + 0.3, sustained - 0.4), 1, "0 passed, 2 failed")):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(targets_toml(*observed))
+        result = CliRunner().invoke(app, ["validate", "--targets", str(path), "--posterior", str(posterior), "--draws", draws, "--out", str(tmp_path / "v")])
+        assert result.exit_code == code and summary in result.output, result.output
+        assert ("posterior-predictive" in result.output) == (draws != "0")
+
+
+def test_posterior_draws_follow_the_weights_and_repeat_for_a_seed():
+    posterior = pd.DataFrame({"mechanisms.imitation_q": [0.1, 0.2, 0.3, 0.4], "weight": [0.6, 0.3, 0.1, 0.0]})
+    draws = posterior_draws(posterior, 4000, seed=5)
+    shares = pd.Series([draw["mechanisms.imitation_q"] for draw in draws]).value_counts(normalize=True)
+    assert shares.get(0.1) == pytest.approx(0.6, abs=0.03) and shares.get(0.2) == pytest.approx(0.3, abs=0.03)
+    assert 0.4 not in shares  # zero weight is never drawn
+    assert posterior_draws(posterior, 50, seed=5) == draws[:50]
+    assert posterior_draws(posterior, 50, seed=6) != draws[:50]
+
+
+def test_posterior_predictive_intervals_are_wider_than_at_the_median():
+    targets = synthetic_targets(0.0, 0.0)
+    at_median = evaluate(targets, posterior_median(POSTERIOR))["adoption_24"]
+    predictive = evaluate_draws(targets, posterior_draws(POSTERIOR, 8, seed=1))["adoption_24"]
+    assert len(predictive) == 8 * len(at_median)  # draws x replicates
+    assert np.ptp(predictive) > np.ptp(at_median) + 0.05  # imitation_q from 0.02 to 0.3 moves adoption far more than seeds do
+    assert np.array_equal(predictive, evaluate_draws(targets, posterior_draws(POSTERIOR, 8, seed=1))["adoption_24"])
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    (["--draws", "3"], "--draws: only with --posterior"),
+    (["--posterior", "posterior.csv", "--draws", "-1"], "--draws: must be at least 0 (got -1)"),
+    (["--posterior", "negative.csv"], "weight: must be numbers >= 0 with a positive sum"),
+])
+def test_validate_rejects_bad_draw_options_in_one_line(arguments, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    POSTERIOR.to_csv("posterior.csv", index=False)
+    POSTERIOR.assign(weight=[0.5, 0.7, -0.2]).to_csv("negative.csv", index=False)
+    Path("targets.toml").write_text(GOOD)
+    result = CliRunner().invoke(app, ["validate", "--targets", "targets.toml", *arguments])
+    assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output, result.output
+
+
+def test_full_implementation_share_is_kaplan_meier_over_adopters():
+    # 10 adopters: 2 reach full implementation 1 month after adopting, 3 are followed for only 1 month,
+    # 1 reaches it at month 2 of the 5 still followed; the others are followed beyond month 3.
+    table = pd.DataFrame({"replicate": 0, "month": [0, 1, 2, 3], "full_events": [0, 2, 1, 0], "full_at_risk": [10, 10, 5, 4]})
+    assert full_implementation_within({"system": table}, {"months": 2})[0] == pytest.approx(1 - (8 / 10) * (4 / 5))
+    assert np.isnan(full_implementation_within({"system": table}, {"months": 5})[0])  # nobody followed 5 months
 
 
 def targets_toml(adoption: float, sustained: float) -> str:
