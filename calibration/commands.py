@@ -33,7 +33,7 @@ def calibrate_command(
     targets: Annotated[Path, typer.Option(help="Targets file (schema: docs/calibration.md).")] = DEFAULT_TARGETS,
     budget: Annotated[int, typer.Option(help="Most parameter sets to simulate (each runs every protocol).")] = 2000,
     population: Annotated[int, typer.Option(help="ABC-SMC population size.")] = 100,
-    parameter: Annotated[list[str] | None, typer.Option(help="Dotted parameter to fit (repeat); default: the documented four.")] = None,
+    parameter: Annotated[list[str] | None, typer.Option(help="Dotted parameter to fit (repeat); default: the documented five.")] = None,
     workers: Annotated[int, typer.Option(help="Local processes.")] = 1,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (pyabc's Dask sampler).")] = None,
     out: Annotated[Path, typer.Option(help="Calibration folder; re-running with the same folder resumes.")] = Path("results/calibration"),

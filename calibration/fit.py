@@ -29,7 +29,7 @@ from sim import ScenarioError, TransformationModel, load_scenario, parameter_inf
 from sim import mechanisms as mech  # noqa: E402
 
 # The documented subset fitted by default: the adoption and sustainment constants the targets speak to.
-CALIBRATED = ("mechanisms.imitation_q", "mechanisms.absorption_adoption", "mechanisms.discontinuation", "mechanisms.learning_rate")
+CALIBRATED = ("mechanisms.imitation_q", "mechanisms.absorption_adoption", "mechanisms.discontinuation", "mechanisms.learning_rate", "mechanisms.sustain_penetration")
 INTERVAL = (0.05, 0.95)  # simulated interval reported per target: 5-95 % over replicates (and posterior draws)
 
 
