@@ -104,6 +104,20 @@ def test_compare_gives_differences_with_intervals_and_cost_per_unit_gained(tmp_p
     assert len(seeds) == 8 and (tmp_path / "compare.png").exists()  # --no-crn: independent seeds per scenario
 
 
+def test_compare_under_the_posterior_pairs_arms_on_the_same_draw(tmp_path):
+    posterior = pd.DataFrame({"mechanisms.imitation_q": [0.05, 0.25], "mechanisms.discontinuation": [0.01, 0.1], "weight": [0.5, 0.5]})
+    posterior.to_csv(tmp_path / "posterior.csv", index=False)
+    arguments = ("--replicates", "6", "--months", "12", "--set", "system.n_teams=4", "--set", "mechanisms.discontinuation=0.05")
+    tasim("compare", "baseline", "hands_on", *arguments, "--posterior", tmp_path / "posterior.csv", "--out", tmp_path / "out")
+    runs = Store(tmp_path / "out").load(month=0)
+    draws = runs.pivot(index="replicate", columns="arm", values="mechanisms.imitation_q")
+    assert (draws["baseline"] == draws["hands_on"]).all() and set(draws["baseline"]) == {0.05, 0.25}  # both draws occur, paired
+    assert (runs["mechanisms.discontinuation"] == 0.05).all()  # an explicit --set wins over the draw
+    (tmp_path / "bad.csv").write_text("mechanisms.nonsense,weight\n0.1,1\n")
+    result = cli.invoke(app, ["compare", "baseline", "hands_on", *arguments, "--posterior", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "bad")])
+    assert result.exit_code == 2 and "mechanisms.nonsense" in result.output and "Traceback" not in result.output
+
+
 def test_sensitivity_and_dose_response_commands_end_to_end(tmp_path):
     tasim("sensitivity", "--method", "morris", "--samples", "4", "--replicates", "2", "--months", "24", "--set", "system.n_teams=6", "--parameters", "funder.dosage_hours,mechanisms.imitation_q", "--out", tmp_path / "morris")
     indices = pd.read_csv(tmp_path / "morris" / "indices.csv")
