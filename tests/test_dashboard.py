@@ -6,10 +6,11 @@ import pytest
 import solara
 import solara.widgets
 from mesa.experimental.scenarios import Scenario as MesaScenario
+from mesa.visualization.utils import force_update
 
 from dashboards.browser import dashboard_server, headless_chromium, open_page
 from dashboards.levers import LEVERS, DashboardModel
-from dashboards.live import LiveModel, Status, SystemView
+from dashboards.live import LiveModel, Status, SystemView, panel_component
 from sim import load_scenario, parameter_info
 
 
@@ -48,6 +49,18 @@ def test_components_render_and_follow_the_model():
     solara.render(LiveModel(), handle_error=False)
 
 
+def test_figures_are_drawn_once_per_month_not_on_every_render():
+    months_drawn = []
+    Panel = panel_component(lambda axis, system: months_drawn.append(len(system)))
+    model = DashboardModel(system__n_teams=8)
+    _, rc = solara.render(Panel(model), handle_error=False)
+    force_update()  # a re-render that is no step, as after a theme or layout change
+    model.step()
+    force_update()
+    rc.close()
+    assert months_drawn == [1, 2]
+
+
 @pytest.fixture(scope="module")
 def server():
     with dashboard_server() as url:
@@ -60,16 +73,25 @@ def browser():
         yield chromium
 
 
-def test_live_page_steps_in_a_real_browser(server, browser, tmp_path):
+def test_live_page_applies_a_moved_lever_and_steps_in_a_real_browser(server, browser):
     page, errors = open_page(browser, server + "/")
-    page.get_by_text("Model Parameters").wait_for(timeout=60_000)
     page.wait_for_function("document.body.innerText.includes('month 0 of 120')", timeout=60_000)
     assert page.locator("img").count() >= 2  # the stage view and the trajectories
-    for _ in range(3):
+    assert page.locator("#budget").inner_text() == "$60,000"
+    budget = page.get_by_role("slider", name="TA budget ($/month)")
+    budget.focus()
+    budget.press("ArrowRight")
+    budget.press("ArrowRight")
+    assert budget.get_attribute("aria-valuenow") == "70000"
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_function("document.getElementById('budget').innerText == '$70,000'", timeout=30_000)
+    trajectory = page.locator("img").nth(1).get_attribute("src")
+    for month in range(1, 11):  # the first cohort is approved, and TA starts, at month 10
         page.get_by_role("button", name="Step").click()
-        page.wait_for_timeout(1500)
-    page.wait_for_function("document.body.innerText.includes('month 3 of')", timeout=30_000)
-    page.screenshot(path=str(tmp_path / "live.png"))
+        page.wait_for_function(f"document.body.innerText.includes('month {month} of 120')", timeout=30_000)
+    assert page.locator("#ta-hours").inner_text() != "0"
+    assert 0 < float(page.locator("#spent").inner_text().strip("$").replace(",", "")) <= 70_000
+    assert page.locator("img").nth(1).get_attribute("src") != trajectory
     assert errors == []
 
 
