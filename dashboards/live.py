@@ -7,7 +7,6 @@ engine, and the stage view is built once per model and only has its colours or b
 
 from __future__ import annotations
 
-import matplotlib
 import networkx as nx
 import numpy as np
 import solara
@@ -110,14 +109,9 @@ def SystemView(model):
 
 
 def panel_figure(panel, system) -> Figure:
-    """One trajectory panel with fixed margins, as a layout engine would add half to the drawing time.
-
-    A nearly flat series (admissions in the first years) gets a x10^n multiplier instead of
-    tick labels with six decimals that would not fit in the margin.
-    """
-    with matplotlib.rc_context({"axes.formatter.limits": (-3, 6)}):
-        figure = Figure(figsize=(6.5, 4))
-        panel(figure.subplots(gridspec_kw=PANEL_MARGINS), system)
+    """One trajectory panel with fixed margins, as a layout engine would add half to the drawing time."""
+    figure = Figure(figsize=(6.5, 4))
+    panel(figure.subplots(gridspec_kw=PANEL_MARGINS), system)
     return figure
 
 

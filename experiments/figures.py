@@ -34,6 +34,7 @@ def hours_panel(axis, system):
 def health_panel(axis, system):
     axis.plot(system["month"], system["admissions"], color="tab:red")
     axis.set(title="Avoidable emergency admissions per 1,000/yr", xlabel="month")
+    readable_range(axis)
 
 
 def experience_panel(axis, system):
@@ -61,6 +62,21 @@ def twin_panel(axis, system, title, left, right):
     axis.set(title=title, xlabel="month")
     axis.legend(fontsize=7, loc="upper left")
     other.legend(fontsize=7, loc="lower right")
+    readable_range(axis)
+    readable_range(other)
+
+
+def readable_range(axis, least_share: float = 0.01) -> None:
+    """Widen a nearly flat y-axis to at least ``least_share`` of its level.
+
+    Outcomes move little in the first years; without this, matplotlib zooms into a drift of
+    1e-5 and labels it with an offset and six decimals, which reads as a collapse.
+    """
+    low, high = axis.get_ylim()
+    least = least_share * max(abs(low), abs(high))
+    if high - low < least:
+        centre = (low + high) / 2
+        axis.set_ylim(centre - least / 2, centre + least / 2)
 
 
 def plot_trajectories(system, title: str):
