@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from concurrent.futures import Executor
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -24,12 +25,13 @@ import pandas as pd  # noqa: E402
 from calibration import statistics  # noqa: E402
 from calibration.targets import Protocol, Target, TargetsFile  # noqa: E402
 from experiments.provenance import provenance  # noqa: E402
-from experiments.runner import DEFAULT_SEED, RunSpec, Store, design, run_experiment  # noqa: E402
+from experiments.runner import DEFAULT_SEED, RunSpec, Store, check_scenario, design, run_experiment  # noqa: E402
 from sim import ScenarioError, TransformationModel, load_scenario, parameter_info  # noqa: E402
 from sim import mechanisms as mech  # noqa: E402
 
 # The documented subset fitted by default: the adoption and sustainment constants the targets speak to.
 CALIBRATED = ("mechanisms.imitation_q", "mechanisms.absorption_adoption", "mechanisms.discontinuation", "mechanisms.learning_rate", "mechanisms.sustain_penetration")
+SHIPPED_POSTERIOR = Path(__file__).parent / "posterior" / "posterior.csv"  # the posterior behind the `calibrated` scenario
 INTERVAL = (0.05, 0.95)  # simulated interval reported per target: 5-95 % over replicates (and posterior draws)
 
 
@@ -253,6 +255,18 @@ def posterior_draws(posterior: pd.DataFrame, k: int, seed: int = DEFAULT_SEED) -
     rows = np.random.default_rng(seed).choice(len(posterior), size=k, p=weights / weights.sum())
     parameters = posterior.drop(columns="weight")
     return [{column: float(value) for column, value in parameters.iloc[row].items()} for row in rows]
+
+
+def under_posterior(specs: list[RunSpec], posterior: pd.DataFrame, seed: int = DEFAULT_SEED) -> list[RunSpec]:
+    """Give replicate r of every arm posterior draw r, so arms stay paired on the same parameters.
+
+    Bands and differences over the replicates then carry parameter uncertainty as well as seed
+    noise. An arm's own overrides (e.g. ``--set``) win over the draw.
+    """
+    draws = posterior_draws(posterior, 1 + max(spec.labels["replicate"] for spec in specs), seed)
+    for draw in draws:
+        check_scenario(specs[0].scenario, {**draw, **specs[0].overrides})
+    return [replace(spec, overrides={**draws[spec.labels["replicate"]], **spec.overrides}) for spec in specs]
 
 
 def read_posterior(path: str | Path) -> pd.DataFrame:

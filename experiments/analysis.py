@@ -37,6 +37,13 @@ def paired_differences(summaries: pd.DataFrame, by: str, reference: str, measure
     return pd.DataFrame(rows)
 
 
+def with_cost_per_unit(differences: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Add ``cost_per_unit``: each arm's extra TA dollars per unit gained of every other measure."""
+    extra_cost = differences.pivot(index=by, columns="measure", values="difference")["ta_cost_total"]
+    cost_per_unit = (differences[by].map(extra_cost) / differences["difference"]).where(differences["measure"] != "ta_cost_total")
+    return differences.assign(cost_per_unit=cost_per_unit)
+
+
 def difference_interval(arm: pd.Series, reference: pd.Series, confidence: float, paired: bool) -> dict:
     """Mean difference and its t interval; replicates where either value is undefined are left out."""
     if paired:

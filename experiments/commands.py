@@ -7,7 +7,6 @@ way, shows a progress bar, and writes a table (CSV, also printed) and a figure (
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -21,13 +20,13 @@ from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from calibration.fit import posterior_draws, read_posterior  # noqa: E402
+from calibration.fit import read_posterior, under_posterior  # noqa: E402
 from experiments import sensitivity as sa  # noqa: E402
-from experiments.analysis import COMPARE_MEASURES, bands, paired_differences, run_summaries  # noqa: E402
+from experiments.analysis import COMPARE_MEASURES, bands, paired_differences, run_summaries, with_cost_per_unit  # noqa: E402
 from experiments.cli_support import parse_overrides, parse_value, terminate_as_exit, user_errors  # noqa: E402
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response  # noqa: E402
 from experiments.figures import plot_bands, plot_sweep  # noqa: E402
-from experiments.runner import DEFAULT_SEED, ExperimentFailed, RunSpec, Store, check_scenario, design, make_executor, run_experiment  # noqa: E402
+from experiments.runner import DEFAULT_SEED, ExperimentFailed, Store, design, make_executor, run_experiment  # noqa: E402
 from experiments.space import factorial, latin_hypercube, parse_range  # noqa: E402
 from sim import ScenarioError, load_scenario  # noqa: E402
 
@@ -86,14 +85,6 @@ def finish(out: Path, name: str, frame: pd.DataFrame, title: str, figure) -> Non
     console.print(f"Results in [bold]{out}[/bold]: {name}.csv, {name}.png, runs/, manifest.json")
 
 
-def under_posterior(specs: list[RunSpec], posterior: Path, replicates: int, seed: int) -> list[RunSpec]:
-    """Give replicate r of every arm posterior draw r (arms stay paired); explicit ``--set`` values still win."""
-    draws = posterior_draws(read_posterior(posterior), replicates, seed)
-    for draw in draws:
-        check_scenario(specs[0].scenario, {**draw, **specs[0].overrides})
-    return [replace(spec, overrides={**draws[spec.labels["replicate"]], **spec.overrides}) for spec in specs]
-
-
 @user_errors
 def sweep(
     scenario: Annotated[str, typer.Argument(help="Scenario name or TOML file.")],
@@ -148,12 +139,10 @@ def compare(
     fixed = parse_overrides(assignments)
     specs = design([(name, fixed, {"arm": name}) for name in scenarios], replicates, entropy=seed, months=months, common_random_numbers=crn)
     if posterior:
-        specs = under_posterior(specs, posterior, replicates, seed)
+        specs = under_posterior(specs, read_posterior(posterior), seed)
     settings = {"scenarios": scenarios, "posterior": str(posterior) if posterior else None, **common_settings(replicates, months, seed, crn, fixed)}
     table = run_with_progress("compare", specs, out, workers, scheduler, settings)
-    differences = paired_differences(run_summaries(table, ["arm"]), "arm", scenarios[0], COMPARE_MEASURES, paired=crn)
-    extra_cost = differences.pivot(index="arm", columns="measure", values="difference")["ta_cost_total"]
-    differences["cost_per_unit"] = (differences["arm"].map(extra_cost) / differences["difference"]).where(differences["measure"] != "ta_cost_total")
+    differences = with_cost_per_unit(paired_differences(run_summaries(table, ["arm"]), "arm", scenarios[0], COMPARE_MEASURES, paired=crn), "arm")
     kind = "paired replicates" if crn else "independent replicates"
     title = f"each scenario minus {scenarios[0]}: mean and 95 % CI over {replicates} {kind}; cost_per_unit = extra TA $ per unit gained"
     finish(out, "compare", differences, title, plot_bands(bands(table, "arm", ["adoption", "mean_F", "admissions", "per_capita_cost"])))

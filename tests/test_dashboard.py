@@ -102,11 +102,13 @@ def test_about_page_renders_in_a_real_browser(server, browser):
     assert errors == []
 
 
-def test_what_if_comparison_completes_in_a_real_browser(server, browser):
+def test_what_if_comparison_under_the_calibrated_posterior_completes_in_a_real_browser(server, browser):
     page, errors = open_page(browser, server + "/what-if")
+    page.get_by_text("Include parameter uncertainty").click()  # a Vuetify checkbox toggles on its label
     page.get_by_role("button", name="Run comparison").click()
     page.get_by_text("Download differences (CSV)").wait_for(timeout=180_000)
-    assert "final_adoption" in page.inner_text("body") and page.locator("img").count() >= 1
+    body = page.inner_text("body")
+    assert "final_adoption" in body and "cost_per_unit" in body and "each at its own posterior draw" in body and page.locator("img").count() >= 1
     assert errors == []
 
 
