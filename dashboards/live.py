@@ -77,7 +77,7 @@ class TeamStages:
 
     def update(self) -> None:
         model = self.model
-        shares = np.stack([np.bincount(model.org_team, weights=(model.stage == code), minlength=len(model.teams.size)) / model.teams.size for code in range(len(STAGES))], axis=1)
+        shares = np.stack([model.team_average(model.stage == code) for code in range(len(STAGES))], axis=1)
         order = np.lexsort((-shares[:, 2:5].sum(axis=1), model.teams.cohort))
         rights = np.cumsum(shares[order], axis=1)
         lefts = rights - shares[order]

@@ -184,9 +184,8 @@ def system_row(model) -> dict[str, float]:
 
 def team_row(model) -> np.ndarray:
     """One month of per-team values, in TEAM_COLUMNS order."""
-    adopting = model.adopting.astype(float)
     return np.column_stack([
-        np.bincount(model.org_team, weights=adopting) / model.teams.size,
+        model.team_average(model.adopting),
         team_mean(model, model.P),
         team_mean(model, model.F),
         *(model.outcomes[name] for name in OUTCOMES),

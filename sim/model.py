@@ -65,7 +65,7 @@ class TransformationModel(mesa.Model):
         self.stage = np.full(self.n_orgs, mech.NOT_ENGAGED, dtype=np.int64)
         self.months_without_ta = np.full(self.n_orgs, 10**6)
         self.R = mech.readiness(self.M, self.G, self.S.mean(axis=1), scenario.mechanisms.readiness_weights)
-        baseline_capacity = self._capacity()
+        baseline_capacity = self.capacity()
         self.capacity_quintile = np.searchsorted(np.quantile(baseline_capacity, [0.2, 0.4, 0.6, 0.8]), baseline_capacity)
         self.equity_contrasts = metrics.equity_contrasts(self)
         self.adopting = mech.is_adopting(self.stage)
@@ -218,8 +218,8 @@ class TransformationModel(mesa.Model):
         for under-served regions, more budget for either, coordination once navigation burden shows."""
         funder = self.params.funder
         team_months = month - self.teams.approval_month
-        adoption_by_team = self._team_mean(self.adopting)
-        capacity_by_team = self._team_mean(self._capacity())
+        adoption_by_team = self.team_average(self.adopting)
+        capacity_by_team = self.team_average(self.capacity())
         lagging = allocation.lagging_teams(adoption_by_team, capacity_by_team, team_months, funder.review_interval, funder.lagging_adoption, funder.lagging_capacity_quantile)
         newly_hands_on = lagging & ~self.team_hands_on
         self.team_hands_on |= newly_hands_on
@@ -239,12 +239,12 @@ class TransformationModel(mesa.Model):
         if allocation.navigation_observed(self.navigation):
             self.coordinated = True
 
-    def _capacity(self) -> np.ndarray:
+    def capacity(self) -> np.ndarray:
         """Overall capacity (G + Sbar) / 2: what need-targeting, the adaptive review and the equity quintiles rank by."""
         return (self.G + self.S.mean(axis=1)) / 2
 
-    def _team_mean(self, values) -> np.ndarray:
-        """Mean of an organization-level array over each team's members."""
+    def team_average(self, values) -> np.ndarray:
+        """Unweighted mean of an organization-level array over each team's members (e.g. adopting share)."""
         return np.bincount(self.org_team, weights=values.astype(float)) / self.teams.size
 
     def _allocate(self, month: int, approved, pandemic: bool):
@@ -260,7 +260,7 @@ class TransformationModel(mesa.Model):
         dosage = np.where(hands_on, funder.hands_on_dosage, funder.dosage_hours) * period
         demand = np.where(eligible & (takes_up | hands_on) & contact_month, dosage, 0.0)
 
-        order_key = allocation.priority(funder.policy, self.rng.random(self.n_orgs), self._capacity(), self.R, self.teams.cohort[self.org_team].astype(float))
+        order_key = allocation.priority(funder.policy, self.rng.random(self.n_orgs), self.capacity(), self.R, self.teams.cohort[self.org_team].astype(float))
         link_mix = self.link_activity_mix
         if self.team_hands_on.any():
             hands_on_mix = np.array([funder.hands_on_mix.content, funder.hands_on_mix.relationship, funder.hands_on_mix.peer])

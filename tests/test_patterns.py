@@ -95,7 +95,7 @@ def half_time(series) -> int:
 
 def team_capacity(model) -> np.ndarray:
     """Mean baseline capacity (G + mean S) / 2 of each team's members (the index of the need policy)."""
-    return np.bincount(model.org_team, weights=(model.G + model.S.mean(axis=1)) / 2) / model.teams.size
+    return model.team_average(model.capacity())
 
 
 def run_model(scenario, seed: int, months: int | None = None) -> tuple[TransformationModel, np.ndarray]:
@@ -336,7 +336,7 @@ def test_7_shipped_light_touch_universal_ta_leaves_low_capacity_teams_behind():
     for seed in range(10):
         for name, store in (("baseline", light), ("hands_on", hands_on)):
             model, capacity = run_model(load_scenario(name, {"system.n_teams": 30, "funder.policy": "universal"}), seed)
-            adoption = np.bincount(model.org_team, weights=model.adopting.astype(float)) / model.teams.size
+            adoption = model.team_average(model.adopting)
             low, high = capacity_terciles(capacity)
             store.append((adoption[low].mean(), adoption[high].mean()))
     light, hands_on = np.array(light), np.array(hands_on)
@@ -419,7 +419,7 @@ def test_11_team_maturity_predicts_progress():
     maturity_ranks, adoption_ranks = [], []
     for seed in range(20):
         model, _ = run_model(load_scenario("baseline", overrides), seed)
-        adoption = np.bincount(model.org_team, weights=model.adopting.astype(float)) / model.teams.size
+        adoption = model.team_average(model.adopting)
         maturity_ranks.append(stats.rankdata(model.teams.maturity) / len(adoption))  # ranks within a replicate
         adoption_ranks.append(stats.rankdata(adoption) / len(adoption))
     pooled = stats.spearmanr(np.concatenate(maturity_ranks), np.concatenate(adoption_ranks), alternative="greater")
@@ -440,7 +440,7 @@ def adaptive_arm(name: str, n_replicates: int = 10) -> np.ndarray:
 
 def adaptive_statistics(name: str, seed: int, n_teams: int = 55):
     model, capacity = run_model(load_scenario(name, {"system.n_teams": n_teams}), seed)
-    adoption = np.bincount(model.org_team, weights=model.adopting.astype(float)) / model.teams.size
+    adoption = model.team_average(model.adopting)
     low, high = capacity_terciles(capacity)
     cost_per_team = model.system_frame()["spent"].sum() / len(capacity)
     moved = model.team_hands_on
