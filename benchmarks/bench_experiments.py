@@ -22,7 +22,13 @@ from experiments.runner import Store, design, make_executor, run_experiment
 def runs_per_second(runs: int, workers: int) -> float:
     specs = design([("baseline", {}, {})], runs)
     with tempfile.TemporaryDirectory() as folder, make_executor(workers) as executor:
-        run_experiment("warm-up", specs[:workers], Store(Path(folder) / "warm-up"), executor=executor, chunk_size=1)  # start the workers
+        run_experiment(
+            "warm-up",
+            specs[:workers],
+            Store(Path(folder) / "warm-up"),
+            executor=executor,
+            chunk_size=1,
+        )  # start the workers
         start = time.perf_counter()
         run_experiment("bench", specs, Store(Path(folder) / "bench"), executor=executor)
         return runs / (time.perf_counter() - start)
@@ -36,13 +42,32 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the benchmark")
     one, two = runs_per_second(args.runs, 1), runs_per_second(args.runs, 2)
-    print(f"baseline runs per second: 1 worker {one:.2f}, 2 workers {two:.2f}, parallel efficiency {two / (2 * one):.0%}")
+    print(
+        f"baseline runs per second: 1 worker {one:.2f}, 2 workers {two:.2f}, parallel efficiency {two / (2 * one):.0%}"
+    )
     if args.sobol_samples:
         with tempfile.TemporaryDirectory() as folder:
             start = time.perf_counter()
-            command = [sys.executable, "-m", "experiments.cli", "sensitivity", "--method", "sobol", "--samples", str(args.sobol_samples), "--replicates", str(args.sobol_replicates), "--workers", "2", "--out", folder]
+            command = [
+                sys.executable,
+                "-m",
+                "experiments.cli",
+                "sensitivity",
+                "--method",
+                "sobol",
+                "--samples",
+                str(args.sobol_samples),
+                "--replicates",
+                str(args.sobol_replicates),
+                "--workers",
+                "2",
+                "--out",
+                folder,
+            ]
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            print(f"Sobol, 12 parameters, N={args.sobol_samples}, {args.sobol_replicates} replicates, 2 workers: {time.perf_counter() - start:.0f} s wall")
+            print(
+                f"Sobol, 12 parameters, N={args.sobol_samples}, {args.sobol_replicates} replicates, 2 workers: {time.perf_counter() - start:.0f} s wall"
+            )
     print(f"load average {os.getloadavg()[0]:.1f} after")
 
 

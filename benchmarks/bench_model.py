@@ -48,7 +48,9 @@ def main() -> None:
     simulate(baseline, seed=0)  # warm-up: imports and caches
     seconds = median_seconds(lambda: simulate(baseline, seed=1), args.repeats)
     orgs = simulate(baseline, seed=1, months=0).system["n_orgs"].iloc[0]
-    print(f"baseline: {orgs} organizations x {baseline.months} months: {seconds:.3f} s/run, {1e6 * seconds / (orgs * baseline.months):.2f} us/org-month")
+    print(
+        f"baseline: {orgs} organizations x {baseline.months} months: {seconds:.3f} s/run, {1e6 * seconds / (orgs * baseline.months):.2f} us/org-month"
+    )
 
     print(f"{'organizations':>14} {'s/run':>8} {'us/org-month':>13}")
     for size in args.sizes:
@@ -59,7 +61,9 @@ def main() -> None:
         print(f"{orgs:>14} {seconds:>8.3f} {1e6 * seconds / (orgs * scenario.months):>13.2f}")
 
     virus = time_virus(1000, baseline.months, args.repeats)
-    print(f"reference: Mesa virus_on_network, 1000 nodes x {baseline.months} steps: {virus:.3f} s/run, {1e6 * virus / (1000 * baseline.months):.2f} us/agent-step")
+    print(
+        f"reference: Mesa virus_on_network, 1000 nodes x {baseline.months} steps: {virus:.3f} s/run, {1e6 * virus / (1000 * baseline.months):.2f} us/agent-step"
+    )
 
 
 if __name__ == "__main__":

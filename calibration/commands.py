@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +11,15 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from calibration.fit import CALIBRATED, calibrate, plot_fit, posterior_median, read_posterior, validate, validate_posterior
+from calibration.fit import (
+    CALIBRATED,
+    calibrate,
+    plot_fit,
+    posterior_median,
+    read_posterior,
+    validate,
+    validate_posterior,
+)
 from calibration.targets import load_targets
 from experiments.cli_support import user_errors
 from experiments.commands import print_frame
@@ -21,7 +29,9 @@ from sim import ScenarioError, load_scenario
 console = Console()
 HERE = Path(__file__).resolve().parent
 DEFAULT_TARGETS = HERE / "targets.toml"
-DEFAULT_DRAWS = 20  # posterior draws for --posterior: each runs every protocol, so the cost is 20 validations
+DEFAULT_DRAWS = (
+    20  # posterior draws for --posterior: each runs every protocol, so the cost is 20 validations
+)
 
 
 def _parameters(names: list[str] | None) -> tuple[str, ...]:
@@ -30,40 +40,82 @@ def _parameters(names: list[str] | None) -> tuple[str, ...]:
 
 @user_errors
 def calibrate_command(
-    targets: Annotated[Path, typer.Option(help="Targets file (schema: docs/calibration.md).")] = DEFAULT_TARGETS,
-    budget: Annotated[int, typer.Option(help="Most parameter sets to simulate (each runs every protocol).")] = 2000,
+    targets: Annotated[
+        Path, typer.Option(help="Targets file (schema: docs/calibration.md).")
+    ] = DEFAULT_TARGETS,
+    budget: Annotated[
+        int, typer.Option(help="Most parameter sets to simulate (each runs every protocol).")
+    ] = 2000,
     population: Annotated[int, typer.Option(help="ABC-SMC population size.")] = 100,
-    parameter: Annotated[list[str] | None, typer.Option(help="Dotted parameter to fit (repeat); default: the documented five.")] = None,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(help="Dotted parameter to fit (repeat); default: the documented five."),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Local processes.")] = 1,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (pyabc's Dask sampler).")] = None,
-    out: Annotated[Path, typer.Option(help="Calibration folder; re-running with the same folder resumes.")] = Path("results/calibration"),
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (pyabc's Dask sampler).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Calibration folder; re-running with the same folder resumes.")
+    ] = Path("results/calibration"),
 ) -> None:
     """Fit parameters to the targets with ABC-SMC (pyabc); saves the posterior, a calibrated scenario and plots."""
     if budget < 1 or population < 2:
         raise ScenarioError("--budget must be at least 1 and --population at least 2")
     parsed = load_targets(targets)
     parameters = _parameters(parameter)
-    console.print(f"Calibrating {', '.join(parameters)} to {len(parsed.targets)} targets (budget {budget} parameter sets){' - resuming' if (out / 'abc.db').exists() else ''}")
+    console.print(
+        f"Calibrating {', '.join(parameters)} to {len(parsed.targets)} targets (budget {budget} parameter sets){' - resuming' if (out / 'abc.db').exists() else ''}"
+    )
     clock = time.perf_counter()
-    posterior = calibrate(parsed, out, parameters=parameters, budget=budget, population=population, workers=workers, scheduler=scheduler)
+    posterior = calibrate(
+        parsed,
+        out,
+        parameters=parameters,
+        budget=budget,
+        population=population,
+        workers=workers,
+        scheduler=scheduler,
+    )
     console.print(f"ABC-SMC finished in {time.perf_counter() - clock:.0f} s")
-    print_frame(pd.DataFrame([posterior_median(posterior)]), "posterior medians (also in calibrated.toml)")
+    print_frame(
+        pd.DataFrame([posterior_median(posterior)]), "posterior medians (also in calibrated.toml)"
+    )
     with _executor(workers, scheduler) as executor:
         results = validate(parsed, posterior_median(posterior), out / "fit", executor)
     _report(results, parsed, out / "fit.png", "fit at the posterior median")
-    console.print(f"Results in [bold]{out}[/bold]: posterior.csv, posterior_provenance.json, calibrated.toml, marginals.png, fit.png")
+    console.print(
+        f"Results in [bold]{out}[/bold]: posterior.csv, posterior_provenance.json, calibrated.toml, marginals.png, fit.png"
+    )
 
 
 @user_errors
 def validate_command(
     targets: Annotated[Path, typer.Option(help="Targets file (same schema as calibration).")],
-    scenario: Annotated[str | None, typer.Option(help="Scenario whose fitted parameters to score, e.g. a calibrated.toml (default: each protocol's own scenario).")] = None,
-    posterior: Annotated[Path | None, typer.Option(help="Posterior-predictive check against a posterior.csv (samples and weights).")] = None,
-    draws: Annotated[int | None, typer.Option(help=f"With --posterior: parameter sets drawn by weight [default: {DEFAULT_DRAWS}]; 0 scores the weighted medians instead.")] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="Scenario whose fitted parameters to score, e.g. a calibrated.toml (default: each protocol's own scenario)."
+        ),
+    ] = None,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(
+            help="Posterior-predictive check against a posterior.csv (samples and weights)."
+        ),
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(
+            help=f"With --posterior: parameter sets drawn by weight [default: {DEFAULT_DRAWS}]; 0 scores the weighted medians instead."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = DEFAULT_SEED,
     workers: Annotated[int, typer.Option(help="Local processes.")] = 1,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
-    out: Annotated[Path, typer.Option(help="Folder for the protocol runs (re-running resumes) and fit.png.")] = Path("results/validation"),
+    out: Annotated[
+        Path, typer.Option(help="Folder for the protocol runs (re-running resumes) and fit.png.")
+    ] = Path("results/validation"),
 ) -> None:
     """Score a targets file: per target the simulated statistic and interval, observed, pass or fail; exit 1 if any fails."""
     if scenario and posterior:
@@ -79,7 +131,9 @@ def validate_command(
             draws = DEFAULT_DRAWS if draws is None else draws
             title = f"posterior-predictive check of {targets.name}: {draws} draws (seed {seed}); pass = 5-95 % interval overlaps observed ± tolerance"
             spread = f"{draws} posterior draws x replicates"
-            results = validate_posterior(parsed, read_posterior(posterior), draws, out, executor, seed)
+            results = validate_posterior(
+                parsed, read_posterior(posterior), draws, out, executor, seed
+            )
         else:
             results = validate(parsed, _fitted(scenario, posterior), out, executor)
     failed = _report(results, parsed, out / "fit.png", title, spread)
@@ -109,8 +163,12 @@ def _get(scenario, path: str):
     return node
 
 
-def _report(results: pd.DataFrame, targets, figure_path: Path, title: str, spread: str = "replicates") -> int:
-    shown = results.assign(result=results["passed"].map({True: "pass", False: "FAIL"})).drop(columns="passed")
+def _report(
+    results: pd.DataFrame, targets, figure_path: Path, title: str, spread: str = "replicates"
+) -> int:
+    shown = results.assign(result=results["passed"].map({True: "pass", False: "FAIL"})).drop(
+        columns="passed"
+    )
     print_frame(shown, title)
     figure_path.parent.mkdir(parents=True, exist_ok=True)
     plot_fit(results, targets, spread).savefig(figure_path, dpi=110)

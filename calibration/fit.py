@@ -18,26 +18,41 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from calibration import statistics  # noqa: E402
-from calibration.targets import Protocol, Target, TargetsFile  # noqa: E402
-from experiments.provenance import provenance  # noqa: E402
-from experiments.runner import DEFAULT_SEED, RunSpec, Store, check_scenario, design, run_experiment  # noqa: E402
-from sim import ScenarioError, TransformationModel, load_scenario, parameter_info  # noqa: E402
-from sim import mechanisms as mech  # noqa: E402
+from calibration import statistics
+from calibration.targets import Protocol, Target, TargetsFile
+from experiments.provenance import provenance
+from experiments.runner import DEFAULT_SEED, RunSpec, Store, check_scenario, design, run_experiment
+from sim import ScenarioError, TransformationModel, load_scenario, parameter_info
+from sim import mechanisms as mech
 
 # The documented subset fitted by default: the adoption and sustainment constants the targets speak to.
-CALIBRATED = ("mechanisms.imitation_q", "mechanisms.absorption_adoption", "mechanisms.discontinuation", "mechanisms.learning_rate", "mechanisms.sustain_penetration")
-SHIPPED_POSTERIOR = Path(__file__).parent / "posterior" / "posterior.csv"  # the posterior behind the `calibrated` scenario
-INTERVAL = (0.05, 0.95)  # simulated interval reported per target: 5-95 % over replicates (and posterior draws)
+CALIBRATED = (
+    "mechanisms.imitation_q",
+    "mechanisms.absorption_adoption",
+    "mechanisms.discontinuation",
+    "mechanisms.learning_rate",
+    "mechanisms.sustain_penetration",
+)
+SHIPPED_POSTERIOR = (
+    Path(__file__).parent / "posterior" / "posterior.csv"
+)  # the posterior behind the `calibrated` scenario
+INTERVAL = (
+    0.05,
+    0.95,
+)  # simulated interval reported per target: 5-95 % over replicates (and posterior draws)
 
 
 def _specs(protocol: Protocol, draws: list[dict]) -> list[RunSpec]:
     """Every arm at every parameter draw; draws share the replicate seeds, so they differ only by their parameters."""
-    arms = [(protocol.scenario, {**overrides, **draw}, {"arm": arm, "draw": index}) for index, draw in enumerate(draws) for arm, overrides in protocol.arms.items()]
+    arms = [
+        (protocol.scenario, {**overrides, **draw}, {"arm": arm, "draw": index})
+        for index, draw in enumerate(draws)
+        for arm, overrides in protocol.arms.items()
+    ]
     return design(arms, protocol.replicates, months=protocol.months)
 
 
@@ -67,7 +82,12 @@ def protocol_run(spec: RunSpec) -> pd.DataFrame:
     )
 
 
-def run_protocol(protocol: Protocol, draws: list[dict], store: Store | None = None, executor: Executor | None = None) -> list[dict[str, pd.DataFrame]]:
+def run_protocol(
+    protocol: Protocol,
+    draws: list[dict],
+    store: Store | None = None,
+    executor: Executor | None = None,
+) -> list[dict[str, pd.DataFrame]]:
     """Per parameter draw (overrides applied in every arm, e.g. fitted parameters), the protocol's runs as arm -> table.
 
     With a store, runs go through the experiments layer (stored, resumable, on ``executor``);
@@ -75,35 +95,52 @@ def run_protocol(protocol: Protocol, draws: list[dict], store: Store | None = No
     """
     specs = _specs(protocol, draws)
     if store is None:
-        table = pd.concat([protocol_run(spec).assign(**spec.labels) for spec in specs], ignore_index=True)
+        table = pd.concat(
+            [protocol_run(spec).assign(**spec.labels) for spec in specs], ignore_index=True
+        )
     else:
         table = run_experiment("calibration protocol", specs, store, executor, run=protocol_run)
     return [{arm: group for arm, group in runs.groupby("arm")} for _, runs in table.groupby("draw")]
 
 
 def statistic_values(target: Target, arms: dict[str, pd.DataFrame]) -> np.ndarray:
-    return np.asarray(statistics.STATISTICS[target.statistic](arms, target.protocol.settings), float)
+    return np.asarray(
+        statistics.STATISTICS[target.statistic](arms, target.protocol.settings), float
+    )
 
 
-def evaluate(targets: TargetsFile, extra: dict, folder: Path | None = None, executor: Executor | None = None) -> dict[str, np.ndarray]:
+def evaluate(
+    targets: TargetsFile, extra: dict, folder: Path | None = None, executor: Executor | None = None
+) -> dict[str, np.ndarray]:
     """Every target's per-replicate values at one parameter set."""
     return evaluate_draws(targets, [extra], folder, executor)
 
 
-def evaluate_draws(targets: TargetsFile, draws: list[dict], folder: Path | None = None, executor: Executor | None = None) -> dict[str, np.ndarray]:
+def evaluate_draws(
+    targets: TargetsFile,
+    draws: list[dict],
+    folder: Path | None = None,
+    executor: Executor | None = None,
+) -> dict[str, np.ndarray]:
     """Every target's values over parameter draws x replicates (draw by draw); targets with the same protocol share its runs."""
     runs: dict[str, list] = {}
     values = {}
     for target in targets.targets:
         key = target.protocol.key
         if key not in runs:
-            store = None if folder is None else Store(Path(folder) / f"protocol-{len(runs)}-{target.id}")
+            store = (
+                None
+                if folder is None
+                else Store(Path(folder) / f"protocol-{len(runs)}-{target.id}")
+            )
             runs[key] = run_protocol(target.protocol, draws, store, executor)
         values[target.id] = np.concatenate([statistic_values(target, arms) for arms in runs[key]])
     return values
 
 
-def score(targets: TargetsFile, values: dict[str, np.ndarray], predictive: bool = False) -> pd.DataFrame:
+def score(
+    targets: TargetsFile, values: dict[str, np.ndarray], predictive: bool = False
+) -> pd.DataFrame:
     """Per target: simulated mean with its 5-95 % interval, observed, tolerance, share of values inside it, pass or fail.
 
     At one parameter set a target passes when the mean lies in the observed interval widened by
@@ -115,22 +152,61 @@ def score(targets: TargetsFile, values: dict[str, np.ndarray], predictive: bool 
     for target in targets.targets:
         finite = values[target.id][np.isfinite(values[target.id])]
         mean = float(np.mean(finite)) if finite.size else float("nan")
-        low, high = (float(np.quantile(finite, q)) for q in INTERVAL) if finite.size else (float("nan"),) * 2
+        low, high = (
+            (float(np.quantile(finite, q)) for q in INTERVAL)
+            if finite.size
+            else (float("nan"),) * 2
+        )
         accept_low, accept_high = target.interval
-        passed = low <= accept_high and high >= accept_low if predictive else accept_low <= mean <= accept_high
-        inside = float(np.mean((finite >= accept_low) & (finite <= accept_high))) if finite.size else float("nan")
-        rows.append({"id": target.id, "statistic": target.statistic, "simulated": mean, "sim_low": low, "sim_high": high, "observed": target.bounds[0] if target.bounds[0] == target.bounds[1] else f"[{target.bounds[0]:g}, {target.bounds[1]:g}]", "tolerance": target.tolerance, "share_inside": inside, "passed": bool(passed)})
+        passed = (
+            low <= accept_high and high >= accept_low
+            if predictive
+            else accept_low <= mean <= accept_high
+        )
+        inside = (
+            float(np.mean((finite >= accept_low) & (finite <= accept_high)))
+            if finite.size
+            else float("nan")
+        )
+        rows.append(
+            {
+                "id": target.id,
+                "statistic": target.statistic,
+                "simulated": mean,
+                "sim_low": low,
+                "sim_high": high,
+                "observed": target.bounds[0]
+                if target.bounds[0] == target.bounds[1]
+                else f"[{target.bounds[0]:g}, {target.bounds[1]:g}]",
+                "tolerance": target.tolerance,
+                "share_inside": inside,
+                "passed": bool(passed),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def validate(targets: TargetsFile, extra: dict, folder: Path, executor: Executor | None = None) -> pd.DataFrame:
+def validate(
+    targets: TargetsFile, extra: dict, folder: Path, executor: Executor | None = None
+) -> pd.DataFrame:
     """Score the targets at the given parameter overrides, storing the protocol runs under ``folder``."""
     return score(targets, evaluate(targets, extra, folder, executor))
 
 
-def validate_posterior(targets: TargetsFile, posterior: pd.DataFrame, draws: int, folder: Path, executor: Executor | None = None, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def validate_posterior(
+    targets: TargetsFile,
+    posterior: pd.DataFrame,
+    draws: int,
+    folder: Path,
+    executor: Executor | None = None,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
     """Posterior-predictive check: every protocol at ``draws`` parameter sets drawn from the posterior, scored on the spread over draws x replicates."""
-    return score(targets, evaluate_draws(targets, posterior_draws(posterior, draws, seed), folder, executor), predictive=True)
+    return score(
+        targets,
+        evaluate_draws(targets, posterior_draws(posterior, draws, seed), folder, executor),
+        predictive=True,
+    )
 
 
 def _encode(path: str) -> str:
@@ -144,7 +220,10 @@ def _decode(name: str) -> str:
 def simulate_statistics(parameters, targets: TargetsFile) -> dict:
     """pyabc's model: the replicate-mean statistic of every target at these parameter values."""
     extra = {_decode(name): float(value) for name, value in dict(parameters).items()}
-    return {name: float(np.nanmean(values)) if np.isfinite(values).any() else 1e9 for name, values in evaluate(targets, extra).items()}
+    return {
+        name: float(np.nanmean(values)) if np.isfinite(values).any() else 1e9
+        for name, values in evaluate(targets, extra).items()
+    }
 
 
 def distance(targets: TargetsFile, simulated: dict, observed: dict) -> float:
@@ -157,10 +236,16 @@ def distance(targets: TargetsFile, simulated: dict, observed: dict) -> float:
     return float(np.sqrt(total / len(targets.targets)))
 
 
-def prior_bounds(parameters: tuple[str, ...], scenario: str = "baseline") -> dict[str, tuple[float, float]]:
+def prior_bounds(
+    parameters: tuple[str, ...], scenario: str = "baseline"
+) -> dict[str, tuple[float, float]]:
     """Uniform prior on each parameter's allowed range (the range shown by ``tasim scenarios show``)."""
     resolved = load_scenario(scenario)
-    return {path: (info.low, info.high) for path in parameters for info in [parameter_info(resolved, path)]}
+    return {
+        path: (info.low, info.high)
+        for path in parameters
+        for info in [parameter_info(resolved, path)]
+    }
 
 
 def calibrate(
@@ -187,7 +272,12 @@ def calibrate(
     folder.mkdir(parents=True, exist_ok=True)
     np.random.seed(seed)  # pyabc draws from numpy's global generator
     bounds = bounds or prior_bounds(parameters)
-    prior = pyabc.Distribution(**{_encode(path): pyabc.RV("uniform", low, high - low) for path, (low, high) in bounds.items()})
+    prior = pyabc.Distribution(
+        **{
+            _encode(path): pyabc.RV("uniform", low, high - low)
+            for path, (low, high) in bounds.items()
+        }
+    )
     observed = {target.id: target.centre for target in targets.targets}
     if scheduler:
         from distributed import Client
@@ -198,15 +288,27 @@ def calibrate(
     else:
         sampler = pyabc.sampler.SingleCoreSampler()
     logging.getLogger("ABC").setLevel(logging.INFO)
-    abc = pyabc.ABCSMC(partial(simulate_statistics, targets=targets), prior, partial(distance, targets), population_size=population, sampler=sampler)
+    abc = pyabc.ABCSMC(
+        partial(simulate_statistics, targets=targets),
+        prior,
+        partial(distance, targets),
+        population_size=population,
+        sampler=sampler,
+    )
     database = folder / "abc.db"
     if database.exists():
         abc.load(f"sqlite:///{database}", 1)  # resume the stored calibration
     else:
         abc.new(f"sqlite:///{database}", observed)
-    history = abc.run(max_total_nr_simulations=budget, max_nr_populations=30, min_acceptance_rate=0.01)
+    history = abc.run(
+        max_total_nr_simulations=budget, max_nr_populations=30, min_acceptance_rate=0.01
+    )
     samples, weights = history.get_distribution()
-    posterior = samples.rename(columns=_decode).reset_index(drop=True).assign(weight=np.asarray(weights) / np.sum(weights))
+    posterior = (
+        samples.rename(columns=_decode)
+        .reset_index(drop=True)
+        .assign(weight=np.asarray(weights) / np.sum(weights))
+    )
     posterior.to_csv(folder / "posterior.csv", index=False)
     populations = history.get_all_populations()
     record = {
@@ -234,16 +336,23 @@ def calibrate(
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     order = np.argsort(values)
     cumulative = np.cumsum(weights[order])
-    return float(values[order][min(np.searchsorted(cumulative, q * cumulative[-1]), len(values) - 1)])
+    return float(
+        values[order][min(np.searchsorted(cumulative, q * cumulative[-1]), len(values) - 1)]
+    )
 
 
 def posterior_median(posterior: pd.DataFrame) -> dict[str, float]:
     """Weighted median of every parameter column."""
     weights = posterior["weight"].to_numpy(float)
-    return {column: weighted_quantile(posterior[column].to_numpy(float), weights, 0.5) for column in posterior.columns.drop("weight")}
+    return {
+        column: weighted_quantile(posterior[column].to_numpy(float), weights, 0.5)
+        for column in posterior.columns.drop("weight")
+    }
 
 
-def posterior_draws(posterior: pd.DataFrame, k: int, seed: int = DEFAULT_SEED) -> list[dict[str, float]]:
+def posterior_draws(
+    posterior: pd.DataFrame, k: int, seed: int = DEFAULT_SEED
+) -> list[dict[str, float]]:
     """``k`` parameter sets drawn with replacement in proportion to the weights, reproducibly for a seed.
 
     Each is a dict of dotted-path overrides, as ``load_scenario`` and the experiments layer take
@@ -254,10 +363,14 @@ def posterior_draws(posterior: pd.DataFrame, k: int, seed: int = DEFAULT_SEED) -
     weights = posterior["weight"].to_numpy(float)
     rows = np.random.default_rng(seed).choice(len(posterior), size=k, p=weights / weights.sum())
     parameters = posterior.drop(columns="weight")
-    return [{column: float(value) for column, value in parameters.iloc[row].items()} for row in rows]
+    return [
+        {column: float(value) for column, value in parameters.iloc[row].items()} for row in rows
+    ]
 
 
-def under_posterior(specs: list[RunSpec], posterior: pd.DataFrame, seed: int = DEFAULT_SEED) -> list[RunSpec]:
+def under_posterior(
+    specs: list[RunSpec], posterior: pd.DataFrame, seed: int = DEFAULT_SEED
+) -> list[RunSpec]:
     """Give replicate r of every arm posterior draw r, so arms stay paired on the same parameters.
 
     Bands and differences over the replicates then carry parameter uncertainty as well as seed
@@ -266,25 +379,43 @@ def under_posterior(specs: list[RunSpec], posterior: pd.DataFrame, seed: int = D
     draws = posterior_draws(posterior, 1 + max(spec.labels["replicate"] for spec in specs), seed)
     for draw in draws:
         check_scenario(specs[0].scenario, {**draw, **specs[0].overrides})
-    return [replace(spec, overrides={**draws[spec.labels["replicate"]], **spec.overrides}) for spec in specs]
+    return [
+        replace(spec, overrides={**draws[spec.labels["replicate"]], **spec.overrides})
+        for spec in specs
+    ]
 
 
 def read_posterior(path: str | Path) -> pd.DataFrame:
     try:
         posterior = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise ScenarioError(f"{path}: cannot be read as a posterior ({error})".replace("\n", " ")) from None
+        raise ScenarioError(
+            f"{path}: cannot be read as a posterior ({error})".replace("\n", " ")
+        ) from None
     if "weight" not in posterior or len(posterior.columns) < 2:
-        raise ScenarioError(f"{path}: a posterior needs a weight column and at least one parameter column")
+        raise ScenarioError(
+            f"{path}: a posterior needs a weight column and at least one parameter column"
+        )
     weights = posterior["weight"]
-    if not pd.api.types.is_numeric_dtype(weights) or weights.isna().any() or (weights < 0).any() or weights.sum() <= 0:
+    if (
+        not pd.api.types.is_numeric_dtype(weights)
+        or weights.isna().any()
+        or (weights < 0).any()
+        or weights.sum() <= 0
+    ):
         raise ScenarioError(f"{path}: weight: must be numbers >= 0 with a positive sum")
     return posterior
 
 
-def write_calibrated_scenario(posterior: pd.DataFrame, path: Path, extends: str = "baseline") -> None:
+def write_calibrated_scenario(
+    posterior: pd.DataFrame, path: Path, extends: str = "baseline"
+) -> None:
     """A scenario extending the baseline with the posterior medians."""
-    lines = [f'extends = "{extends}"', 'description = "Baseline with calibrated parameters (ABC-SMC posterior medians)"', ""]
+    lines = [
+        f'extends = "{extends}"',
+        'description = "Baseline with calibrated parameters (ABC-SMC posterior medians)"',
+        "",
+    ]
     sections: dict[str, list[str]] = {}
     for dotted, value in posterior_median(posterior).items():
         section, _, key = dotted.rpartition(".")
@@ -297,10 +428,19 @@ def write_calibrated_scenario(posterior: pd.DataFrame, path: Path, extends: str 
 def plot_marginals(posterior: pd.DataFrame, bounds: dict[str, tuple[float, float]] | None = None):
     """Weighted histogram of every parameter over its prior range, with the median marked."""
     columns = list(posterior.columns.drop("weight"))
-    figure, axes = plt.subplots(1, len(columns), figsize=(3.6 * len(columns), 3.0), constrained_layout=True, squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(columns), figsize=(3.6 * len(columns), 3.0), constrained_layout=True, squeeze=False
+    )
     medians = posterior_median(posterior)
     for axis, column in zip(axes[0], columns, strict=True):
-        axis.hist(posterior[column], weights=posterior["weight"], bins=20, range=(bounds or {}).get(column), color="tab:blue", alpha=0.7)
+        axis.hist(
+            posterior[column],
+            weights=posterior["weight"],
+            bins=20,
+            range=(bounds or {}).get(column),
+            color="tab:blue",
+            alpha=0.7,
+        )
         axis.axvline(medians[column], color="black", linestyle="--", label="median")
         axis.set(title=column.rpartition(".")[2], xlabel=column, yticks=[])
     axes[0][0].legend()
@@ -310,14 +450,31 @@ def plot_marginals(posterior: pd.DataFrame, bounds: dict[str, tuple[float, float
 
 def plot_fit(results: pd.DataFrame, targets: TargetsFile, spread: str = "replicates"):
     """Per target: observed interval with tolerance (grey) and simulated mean with its 5-95 % interval over ``spread``."""
-    figure, axes = plt.subplots(len(results), 1, figsize=(7, 1.1 * len(results) + 0.8), constrained_layout=True, squeeze=False)
+    figure, axes = plt.subplots(
+        len(results),
+        1,
+        figsize=(7, 1.1 * len(results) + 0.8),
+        constrained_layout=True,
+        squeeze=False,
+    )
     for axis, row, target in zip(axes[:, 0], results.itertuples(), targets.targets, strict=True):
         low, high = target.interval
         axis.axvspan(low, high, color="grey", alpha=0.3)
-        axis.axvspan(*target.bounds, color="grey", alpha=0.5) if target.bounds[0] < target.bounds[1] else axis.axvline(target.bounds[0], color="grey")
+        axis.axvspan(*target.bounds, color="grey", alpha=0.5) if target.bounds[0] < target.bounds[
+            1
+        ] else axis.axvline(target.bounds[0], color="grey")
         if np.isfinite(row.simulated):
-            axis.errorbar(row.simulated, 0, xerr=[[row.simulated - row.sim_low], [row.sim_high - row.simulated]], fmt="o", color="tab:green" if row.passed else "tab:red", capsize=4)
+            axis.errorbar(
+                row.simulated,
+                0,
+                xerr=[[row.simulated - row.sim_low], [row.sim_high - row.simulated]],
+                fmt="o",
+                color="tab:green" if row.passed else "tab:red",
+                capsize=4,
+            )
         axis.set(yticks=[], ylabel=row.id, ylim=(-1, 1))
         axis.yaxis.label.set(rotation=0, ha="right", va="center")
-    figure.suptitle(f"observed (grey; light: tolerance) vs simulated mean, 5-95 % over {spread}", fontsize=10)
+    figure.suptitle(
+        f"observed (grey; light: tolerance) vs simulated mean, 5-95 % over {spread}", fontsize=10
+    )
     return figure

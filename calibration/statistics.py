@@ -54,14 +54,18 @@ def _odds(share: pd.Series) -> pd.Series:
 @statistic(arms=("with_ta", "without_ta"))
 def adoption_odds_ratio(arms, settings) -> np.ndarray:
     """Odds of having adopted with TA over the odds without, at the end of the run (Baskerville 2012: OR 2.76)."""
-    return (_odds(_final(arms["with_ta"], "adoption")) / _odds(_final(arms["without_ta"], "adoption"))).to_numpy()
+    return (
+        _odds(_final(arms["with_ta"], "adoption")) / _odds(_final(arms["without_ta"], "adoption"))
+    ).to_numpy()
 
 
 def _sustained(table: pd.DataFrame, settings) -> pd.Series:
     """Share of the adopters at ``withdraw_month`` that have not discontinued ``after`` months later, per replicate."""
     withdraw, after = int(settings["withdraw_month"]), int(settings["after"])
     adopters = (_at(table, "adoption", withdraw) * _at(table, "n_orgs", withdraw)).clip(lower=1)
-    stopped = _at(table, "stage_discontinued", withdraw + after) - _at(table, "stage_discontinued", withdraw)
+    stopped = _at(table, "stage_discontinued", withdraw + after) - _at(
+        table, "stage_discontinued", withdraw
+    )
     return (1 - stopped / adopters).clip(0, 1)
 
 
@@ -80,14 +84,19 @@ def sustained_share(arms, settings) -> np.ndarray:
 @statistic(arms=("enabling", "comparison"), settings=("withdraw_month", "after"))
 def continuation_gain(arms, settings) -> np.ndarray:
     """Sustained share (as ``sustained_share``) after enabling TA minus after the comparison arm's support (Acosta 2020: higher 2 years on)."""
-    return (_sustained(arms["enabling"], settings) - _sustained(arms["comparison"], settings)).to_numpy()
+    return (
+        _sustained(arms["enabling"], settings) - _sustained(arms["comparison"], settings)
+    ).to_numpy()
 
 
 @statistic(arms=("enabling", "comparison"), settings=("month",))
 def fidelity_gain(arms, settings) -> np.ndarray:
     """Mean fidelity of implementing organizations, enabling minus comparison arm, at a month (Acosta 2020: no difference 1 year after support)."""
     month = int(settings["month"])
-    return (_implementing_fidelity(arms["enabling"], month) - _implementing_fidelity(arms["comparison"], month)).to_numpy()
+    return (
+        _implementing_fidelity(arms["enabling"], month)
+        - _implementing_fidelity(arms["comparison"], month)
+    ).to_numpy()
 
 
 @statistic(settings=("month",))
@@ -126,7 +135,10 @@ def full_implementation_within(arms, settings) -> np.ndarray:
     """
     table, months = _only(arms), int(settings["months"])
     delays = table[(table["month"] >= 1) & (table["month"] <= months)]
-    events, at_risk = (delays.pivot(index="month", columns="replicate", values=column) for column in ("full_events", "full_at_risk"))
+    events, at_risk = (
+        delays.pivot(index="month", columns="replicate", values=column)
+        for column in ("full_events", "full_at_risk")
+    )
     survival = (1 - events / at_risk.where(at_risk > 0)).fillna(1.0).prod()
     identified = (len(delays["month"].unique()) == months) & ((at_risk > 0).all() | (survival == 0))
     return (1 - survival).where(identified).sort_index().to_numpy()
@@ -149,7 +161,9 @@ def scale_effect_ratio(arms, settings) -> np.ndarray:
     """TA effect on final adoption (difference with minus without) in the large program over the small one (Kraft: about half)."""
 
     def effect(size: str) -> pd.Series:
-        return _final(arms[f"{size}_with_ta"], "adoption") - _final(arms[f"{size}_without_ta"], "adoption")
+        return _final(arms[f"{size}_with_ta"], "adoption") - _final(
+            arms[f"{size}_without_ta"], "adoption"
+        )
 
     small = effect("small")
     return (effect("large") / small.where(small > 1e-9)).to_numpy()

@@ -24,11 +24,21 @@ class Strict(BaseModel):
 
 
 class Protocol(Strict):
-    scenario: str = Field("baseline", min_length=1, description="shipped scenario name or TOML path every arm starts from")
+    scenario: str = Field(
+        "baseline",
+        min_length=1,
+        description="shipped scenario name or TOML path every arm starts from",
+    )
     months: int = Field(60, ge=1, le=600, description="months simulated per run")
-    replicates: int = Field(4, ge=1, le=1000, description="runs per arm; arms share replicate seeds")
-    arms: dict[str, dict[str, Any]] = Field(min_length=1, description="arm name -> dotted-path overrides")
-    settings: dict[str, float | int] = Field(default_factory=dict, description="numbers the statistic needs, e.g. a month")
+    replicates: int = Field(
+        4, ge=1, le=1000, description="runs per arm; arms share replicate seeds"
+    )
+    arms: dict[str, dict[str, Any]] = Field(
+        min_length=1, description="arm name -> dotted-path overrides"
+    )
+    settings: dict[str, float | int] = Field(
+        default_factory=dict, description="numbers the statistic needs, e.g. a month"
+    )
 
     @property
     def key(self) -> str:
@@ -49,7 +59,9 @@ class Target(Strict):
     @classmethod
     def _known_statistic(cls, name: str) -> str:
         if name not in statistics.STATISTICS:
-            raise ValueError(f"unknown statistic {name!r} (known: {', '.join(sorted(statistics.STATISTICS))})")
+            raise ValueError(
+                f"unknown statistic {name!r} (known: {', '.join(sorted(statistics.STATISTICS))})"
+            )
         return name
 
     @field_validator("observed")
@@ -64,15 +76,23 @@ class Target(Strict):
         function = statistics.STATISTICS[self.statistic]
         missing_arms = [arm for arm in function.arms if arm not in self.protocol.arms]
         if missing_arms:
-            raise ValueError(f"protocol.arms: statistic {self.statistic} needs arms {', '.join(function.arms)} (missing {', '.join(missing_arms)})")
+            raise ValueError(
+                f"protocol.arms: statistic {self.statistic} needs arms {', '.join(function.arms)} (missing {', '.join(missing_arms)})"
+            )
         missing = [name for name in function.settings if name not in self.protocol.settings]
         if missing:
-            raise ValueError(f"protocol.settings: statistic {self.statistic} needs {', '.join(missing)}")
+            raise ValueError(
+                f"protocol.settings: statistic {self.statistic} needs {', '.join(missing)}"
+            )
         return self
 
     @property
     def bounds(self) -> tuple[float, float]:
-        return (self.observed, self.observed) if isinstance(self.observed, float) else tuple(self.observed)
+        return (
+            (self.observed, self.observed)
+            if isinstance(self.observed, float)
+            else tuple(self.observed)
+        )
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -99,7 +119,9 @@ class TargetsFile(Strict):
                 try:
                     load_scenario(target.protocol.scenario, overrides)
                 except ScenarioError as error:
-                    raise ValueError(f"targets.{index}.protocol.arms.{arm} ({target.id}): {error}") from None
+                    raise ValueError(
+                        f"targets.{index}.protocol.arms.{arm} ({target.id}): {error}"
+                    ) from None
         return self
 
 

@@ -42,8 +42,13 @@ every parameter with its range, unit and source.
 @solara.component
 def About():
     solara.Title("About")
-    scenarios = "\n".join(f"- **{name}**: {load_scenario(name).description}" for name in list_scenarios())
-    solara.HTML(tag="div", unsafe_innerHTML=markdown_html(SUMMARY + "\n## Shipped scenarios\n\n" + scenarios))
+    scenarios = "\n".join(
+        f"- **{name}**: {load_scenario(name).description}" for name in list_scenarios()
+    )
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=markdown_html(SUMMARY + "\n## Shipped scenarios\n\n" + scenarios),
+    )
 
 
 def markdown_html(text: str) -> str:

@@ -16,8 +16,21 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = {"live": "/", "what-if": "/what-if", "dose-response": "/dose-response", "sensitivity": "/sensitivity", "about": "/about"}
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGES = {
+    "live": "/",
+    "what-if": "/what-if",
+    "dose-response": "/dose-response",
+    "sensitivity": "/sensitivity",
+    "about": "/about",
+}
 PLAY_SECONDS = {"live": 12}  # let the live model run a while before the picture
 RUN_BUTTONS = {"what-if": "Run comparison", "dose-response": "Draw the curves"}
 
@@ -30,19 +43,41 @@ def free_port() -> int:
 
 def serve_command(host: str, port: int) -> list[str]:
     """``solara run`` for the app, without Solara's version check."""
-    return [sys.executable, "-m", "solara", "run", str(REPOSITORY / "dashboards" / "app.py"), "--host", host, "--port", str(port), "--no-open", "--no-check-version"]
+    return [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        str(REPOSITORY / "dashboards" / "app.py"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-open",
+        "--no-check-version",
+    ]
 
 
 def serve_environment() -> dict[str, str]:
     """The environment for the server: the repository importable, Solara's telemetry off."""
-    return {**os.environ, "PYTHONPATH": str(REPOSITORY), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPOSITORY),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
 
 
 @contextmanager
 def dashboard_server(timeout: float = 60.0):
     """Start the app on a free loopback port; yield its URL; stop it afterwards."""
     port = free_port()
-    process = subprocess.Popen(serve_command("127.0.0.1", port), cwd=REPOSITORY, env=serve_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        serve_command("127.0.0.1", port),
+        cwd=REPOSITORY,
+        env=serve_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + timeout
         while True:
@@ -76,13 +111,17 @@ def open_page(browser, url: str):
     """A page with a list collecting every console error and uncaught exception."""
     page = browser.new_page(viewport={"width": 1500, "height": 1500})
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(url)
     return page, errors
 
 
-def save_screenshots(folder: Path = REPOSITORY / "docs" / "img", settle_ms: int = 8000) -> list[Path]:
+def save_screenshots(
+    folder: Path = REPOSITORY / "docs" / "img", settle_ms: int = 8000
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
     with dashboard_server() as url, headless_chromium() as browser:

@@ -27,7 +27,17 @@ def sweep_surface(sweep: pd.DataFrame):
     figure, axis = plt.subplots(figsize=(7, 5), constrained_layout=True)
     if len(varied) >= 2:
         surface = sweep.pivot_table(index=varied[1], columns=varied[0], values="final_adoption")
-        image = axis.imshow(surface.to_numpy(), origin="lower", aspect="auto", extent=(surface.columns.min(), surface.columns.max(), surface.index.min(), surface.index.max()))
+        image = axis.imshow(
+            surface.to_numpy(),
+            origin="lower",
+            aspect="auto",
+            extent=(
+                surface.columns.min(),
+                surface.columns.max(),
+                surface.index.min(),
+                surface.index.max(),
+            ),
+        )
         figure.colorbar(image, label="final adoption")
         axis.set(xlabel=varied[0], ylabel=varied[1])
     else:
@@ -48,11 +58,15 @@ def Explorer():
         solara.Image(figure_png(plot_indices(indices, method, f"{method} indices")))
         solara.DataFrame(indices.round(4))
         if (path / "convergence.csv").exists():
-            solara.Text("Convergence: total-order indices from the whole design and its first half.")
+            solara.Text(
+                "Convergence: total-order indices from the whole design and its first half."
+            )
             solara.DataFrame(pd.read_csv(path / "convergence.csv").round(4))
     elif (path / "sweep.csv").exists():
         sweep = pd.read_csv(path / "sweep.csv")
         solara.Image(figure_png(sweep_surface(sweep)))
         solara.DataFrame(sweep.round(4))
     else:
-        solara.Info("No indices.csv or sweep.csv in that folder yet: run `tasim sensitivity --out DIR` or `tasim sweep ... --out DIR` and enter DIR.")
+        solara.Info(
+            "No indices.csv or sweep.csv in that folder yet: run `tasim sensitivity --out DIR` or `tasim sweep ... --out DIR` and enter DIR."
+        )

@@ -23,7 +23,12 @@ from sim.mechanisms import STAGES
 NETWORK_VIEW_LIMIT = 300  # above this many organizations the network is shown per team
 STAGE_RGBA = to_rgba_array(STAGE_COLOURS)
 FAST_PNG = {"compress_level": 1}  # a tenth more bytes, a seventh less time per figure
-PANEL_MARGINS = {"left": 0.11, "right": 0.87, "bottom": 0.12, "top": 0.87}  # room for a right-hand axis and an offset above
+PANEL_MARGINS = {
+    "left": 0.11,
+    "right": 0.87,
+    "bottom": 0.12,
+    "top": 0.87,
+}  # room for a right-hand axis and an offset above
 
 
 @solara.component
@@ -31,7 +36,9 @@ def Status(model):
     """Month, the numbers the levers move first, and any message about the levers (never a traceback)."""
     update_counter.get()
     if model.input_error:
-        solara.Warning(f"These settings are not allowed: {model.input_error}. Showing the scenario as shipped.")
+        solara.Warning(
+            f"These settings are not allowed: {model.input_error}. Showing the scenario as shipped."
+        )
     solara.HTML(
         tag="div",
         unsafe_innerHTML=f"<b>{model.scenario_name}</b> · month <b>{model.steps}</b> of {model.params.months} · {model.n_orgs} organizations<br>"
@@ -44,7 +51,9 @@ def Status(model):
 def show_monthly(model, draw) -> None:
     """Show the figure ``draw()`` returns, drawn and encoded once per model and month."""
     month = [model, model.steps]
-    solara.FigureMatplotlib(solara.use_memo(draw, month), dependencies=month, format="png", pil_kwargs=FAST_PNG)
+    solara.FigureMatplotlib(
+        solara.use_memo(draw, month), dependencies=month, format="png", pil_kwargs=FAST_PNG
+    )
 
 
 class NetworkStages:
@@ -54,7 +63,9 @@ class NetworkStages:
         self.model = model
         layout = nx.spring_layout(model.grid.G, seed=0)
         nx.draw_networkx_edges(model.grid.G, layout, ax=axis, alpha=0.15)
-        self.nodes = nx.draw_networkx_nodes(model.grid.G, layout, ax=axis, node_size=25, node_color=STAGE_RGBA[model.stage])
+        self.nodes = nx.draw_networkx_nodes(
+            model.grid.G, layout, ax=axis, node_size=25, node_color=STAGE_RGBA[model.stage]
+        )
         axis.set_title("Organizations by stage (network)")
         axis.axis("off")
 
@@ -71,26 +82,47 @@ class TeamStages:
     def __init__(self, model, axis):
         self.model = model
         self.rows = np.arange(len(model.teams.size))
-        self.stacks = [axis.add_collection(PolyCollection([], facecolors=colour, label=stage)) for colour, stage in zip(STAGE_COLOURS, STAGES, strict=True)]
-        axis.set(title="Stage shares per team (by cohort)", xlabel="share of members", ylabel="team", xlim=(0, 1), ylim=(-0.5, len(self.rows) - 0.5))
+        self.stacks = [
+            axis.add_collection(PolyCollection([], facecolors=colour, label=stage))
+            for colour, stage in zip(STAGE_COLOURS, STAGES, strict=True)
+        ]
+        axis.set(
+            title="Stage shares per team (by cohort)",
+            xlabel="share of members",
+            ylabel="team",
+            xlim=(0, 1),
+            ylim=(-0.5, len(self.rows) - 0.5),
+        )
         axis.legend(fontsize=7, loc="lower right")
 
     def update(self) -> None:
         model = self.model
-        shares = np.stack([model.team_average(model.stage == code) for code in range(len(STAGES))], axis=1)
+        shares = np.stack(
+            [model.team_average(model.stage == code) for code in range(len(STAGES))], axis=1
+        )
         order = np.lexsort((-shares[:, 2:5].sum(axis=1), model.teams.cohort))
         rights = np.cumsum(shares[order], axis=1)
         lefts = rights - shares[order]
         bottom, top = self.rows - 0.5, self.rows + 0.5
         for code, stack in enumerate(self.stacks):
             left, right = lefts[:, code], rights[:, code]
-            stack.set_verts(np.stack([np.column_stack(corner) for corner in ((left, bottom), (right, bottom), (right, top), (left, top))], axis=1))
+            stack.set_verts(
+                np.stack(
+                    [
+                        np.column_stack(corner)
+                        for corner in ((left, bottom), (right, bottom), (right, top), (left, top))
+                    ],
+                    axis=1,
+                )
+            )
 
 
 def stage_view(model) -> tuple[Figure, NetworkStages | TeamStages]:
     """The stage view's figure, laid out once: its labels never change while the model runs."""
     figure = Figure(figsize=(7, 5))
-    view = (NetworkStages if model.n_orgs <= NETWORK_VIEW_LIMIT else TeamStages)(model, figure.subplots())
+    view = (NetworkStages if model.n_orgs <= NETWORK_VIEW_LIMIT else TeamStages)(
+        model, figure.subplots()
+    )
     figure.tight_layout()
     return figure, view
 
@@ -133,4 +165,10 @@ COMPONENTS = [Status, SystemView, *(panel_component(panel) for panel in PANELS)]
 @solara.component
 def LiveModel():
     model = solara.use_memo(DashboardModel, [])
-    SolaraViz(model, components=[(component, 0) for component in COMPONENTS], model_params=LEVERS, name="Live model", play_interval=200)
+    SolaraViz(
+        model,
+        components=[(component, 0) for component in COMPONENTS],
+        model_params=LEVERS,
+        name="Live model",
+        play_interval=200,
+    )

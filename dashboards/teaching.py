@@ -31,7 +31,9 @@ replicates = solara.reactive(2)
 def run_dose_response():
     arms = dose_response_arms(by.value, DOSES, withdraw.value, months=60)
     with tempfile.TemporaryDirectory() as folder:
-        table = run_experiment("dose-response", design(arms, replicates.value, months=60), Store(Path(folder)))
+        table = run_experiment(
+            "dose-response", design(arms, replicates.value, months=60), Store(Path(folder))
+        )
     figure = plot_dose_response(dose_response_table(table, by.value, withdraw.value), by.value)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
@@ -46,7 +48,12 @@ def Teaching():
         solara.ToggleButtonsSingle(value=by, values=["readiness", "role"])
         solara.SliderInt("TA withdrawn at month", value=withdraw, min=12, max=59)
         solara.SliderInt("Replicates", value=replicates, min=1, max=10)
-        solara.Button("Draw the curves", on_click=run_dose_response, disabled=run_dose_response.pending, color="primary")
+        solara.Button(
+            "Draw the curves",
+            on_click=run_dose_response,
+            disabled=run_dose_response.pending,
+            color="primary",
+        )
         if run_dose_response.pending:
             solara.ProgressLinear(True)
     if run_dose_response.error:

@@ -11,7 +11,13 @@ import solara
 import solara.lab
 
 from calibration.fit import SHIPPED_POSTERIOR, read_posterior, under_posterior
-from experiments.analysis import COMPARE_MEASURES, bands, paired_differences, run_summaries, with_cost_per_unit
+from experiments.analysis import (
+    COMPARE_MEASURES,
+    bands,
+    paired_differences,
+    run_summaries,
+    with_cost_per_unit,
+)
 from experiments.figures import plot_bands
 from experiments.runner import Store, design, run_experiment
 from sim import list_scenarios
@@ -29,13 +35,24 @@ def compare_scenarios():
     names = list(chosen.value)
     if not 2 <= len(names) <= 4:
         raise ValueError("pick two to four scenarios")
-    specs = design([(name, {}, {"arm": name}) for name in names], replicates.value, months=months.value)
+    specs = design(
+        [(name, {}, {"arm": name}) for name in names], replicates.value, months=months.value
+    )
     if uncertain.value:
         specs = under_posterior(specs, read_posterior(SHIPPED_POSTERIOR))
     with tempfile.TemporaryDirectory() as folder:
-        table = run_experiment("what-if", specs, Store(Path(folder)), progress=lambda done, total: progress.set(done / total))
-    differences = with_cost_per_unit(paired_differences(run_summaries(table, ["arm"]), "arm", names[0], COMPARE_MEASURES), "arm")
-    figure = plot_bands(bands(table, "arm", ["adoption", "mean_F", "admissions", "per_capita_cost"]))
+        table = run_experiment(
+            "what-if",
+            specs,
+            Store(Path(folder)),
+            progress=lambda done, total: progress.set(done / total),
+        )
+    differences = with_cost_per_unit(
+        paired_differences(run_summaries(table, ["arm"]), "arm", names[0], COMPARE_MEASURES), "arm"
+    )
+    figure = plot_bands(
+        bands(table, "arm", ["adoption", "mean_F", "admissions", "per_capita_cost"])
+    )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
     plt.close(figure)
@@ -46,11 +63,21 @@ def compare_scenarios():
 def WhatIf():
     solara.Title("What-if")
     with solara.Card("Compare scenarios"):
-        solara.SelectMultiple("Scenarios (the first is the reference)", all_values=list_scenarios(), values=chosen)
+        solara.SelectMultiple(
+            "Scenarios (the first is the reference)", all_values=list_scenarios(), values=chosen
+        )
         solara.SliderInt("Replicates", value=replicates, min=2, max=40)
         solara.SliderInt("Months", value=months, min=12, max=120, step=12)
-        solara.Checkbox(label="Include parameter uncertainty (each replicate draws its parameters from the calibrated posterior)", value=uncertain)
-        solara.Button("Run comparison", on_click=compare_scenarios, disabled=compare_scenarios.pending, color="primary")
+        solara.Checkbox(
+            label="Include parameter uncertainty (each replicate draws its parameters from the calibrated posterior)",
+            value=uncertain,
+        )
+        solara.Button(
+            "Run comparison",
+            on_click=compare_scenarios,
+            disabled=compare_scenarios.pending,
+            color="primary",
+        )
         if compare_scenarios.pending:
             solara.ProgressLinear(value=100 * progress.value)
             solara.Text(f"running: {progress.value:.0%}")
@@ -59,9 +86,19 @@ def WhatIf():
     if compare_scenarios.finished and compare_scenarios.value:
         image, differences = compare_scenarios.value
         solara.Image(image)
-        spread = "paired replicates, each at its own posterior draw" if uncertain.value else "paired replicates"
-        solara.Text(f"Each scenario minus {chosen.value[0]}: mean difference and 95 % interval over {spread}; cost_per_unit = extra TA $ per unit gained.")
+        spread = (
+            "paired replicates, each at its own posterior draw"
+            if uncertain.value
+            else "paired replicates"
+        )
+        solara.Text(
+            f"Each scenario minus {chosen.value[0]}: mean difference and 95 % interval over {spread}; cost_per_unit = extra TA $ per unit gained."
+        )
         solara.DataFrame(differences.round(4))
         with solara.Row():
             solara.FileDownload(image, filename="what-if.png", label="Download figure (PNG)")
-            solara.FileDownload(differences.to_csv(index=False), filename="what-if.csv", label="Download differences (CSV)")
+            solara.FileDownload(
+                differences.to_csv(index=False),
+                filename="what-if.csv",
+                label="Download differences (CSV)",
+            )

@@ -12,9 +12,16 @@ COMPARE_MEASURES = ["final_adoption", "final_fidelity", "admissions_avoided", "t
 
 def run_summaries(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """One row per run: its labels and the per-run summary (``run_*`` columns, from sim.metrics.summary)."""
-    columns = ["run_id", "replicate", *by, *[column for column in table.columns if column.startswith("run_")]]
+    columns = [
+        "run_id",
+        "replicate",
+        *by,
+        *[column for column in table.columns if column.startswith("run_")],
+    ]
     first = table.drop_duplicates("run_id")[list(dict.fromkeys(columns))]
-    return first.rename(columns=lambda column: column.removeprefix("run_") if column != "run_id" else column).reset_index(drop=True)
+    return first.rename(
+        columns=lambda column: column.removeprefix("run_") if column != "run_id" else column
+    ).reset_index(drop=True)
 
 
 def bands(table: pd.DataFrame, by: str, columns: list[str]) -> pd.DataFrame:
@@ -24,7 +31,14 @@ def bands(table: pd.DataFrame, by: str, columns: list[str]) -> pd.DataFrame:
     return pd.concat({"mean": grouped.mean(), "low": low, "high": high}, axis=1).reset_index()
 
 
-def paired_differences(summaries: pd.DataFrame, by: str, reference: str, measures: list[str], confidence: float = 0.95, paired: bool = True) -> pd.DataFrame:
+def paired_differences(
+    summaries: pd.DataFrame,
+    by: str,
+    reference: str,
+    measures: list[str],
+    confidence: float = 0.95,
+    paired: bool = True,
+) -> pd.DataFrame:
     """Each arm minus the reference arm with t intervals: paired by replicate under common random numbers, else Welch."""
     base = summaries[summaries[by] == reference].set_index("replicate")
     rows = []
@@ -33,18 +47,30 @@ def paired_differences(summaries: pd.DataFrame, by: str, reference: str, measure
             continue
         other = group.set_index("replicate")
         for measure in measures:
-            rows.append({by: arm, "measure": measure, **difference_interval(other[measure], base[measure], confidence, paired)})
+            rows.append(
+                {
+                    by: arm,
+                    "measure": measure,
+                    **difference_interval(other[measure], base[measure], confidence, paired),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def with_cost_per_unit(differences: pd.DataFrame, by: str) -> pd.DataFrame:
     """Add ``cost_per_unit``: each arm's extra TA dollars per unit gained of every other measure."""
-    extra_cost = differences.pivot(index=by, columns="measure", values="difference")["ta_cost_total"]
-    cost_per_unit = (differences[by].map(extra_cost) / differences["difference"]).where(differences["measure"] != "ta_cost_total")
+    extra_cost = differences.pivot(index=by, columns="measure", values="difference")[
+        "ta_cost_total"
+    ]
+    cost_per_unit = (differences[by].map(extra_cost) / differences["difference"]).where(
+        differences["measure"] != "ta_cost_total"
+    )
     return differences.assign(cost_per_unit=cost_per_unit)
 
 
-def difference_interval(arm: pd.Series, reference: pd.Series, confidence: float, paired: bool) -> dict:
+def difference_interval(
+    arm: pd.Series, reference: pd.Series, confidence: float, paired: bool
+) -> dict:
     """Mean difference and its t interval; replicates where either value is undefined are left out."""
     if paired:
         difference = (arm - reference).dropna()
@@ -54,6 +80,9 @@ def difference_interval(arm: pd.Series, reference: pd.Series, confidence: float,
         arm, reference = arm.dropna(), reference.dropna()
         count, mean = min(len(arm), len(reference)), arm.mean() - reference.mean()
         result = stats.ttest_ind(arm, reference, equal_var=False)
-        error, freedom = np.sqrt(arm.var(ddof=1) / len(arm) + reference.var(ddof=1) / len(reference)), result.df
+        error, freedom = (
+            np.sqrt(arm.var(ddof=1) / len(arm) + reference.var(ddof=1) / len(reference)),
+            result.df,
+        )
     half = stats.t.ppf(0.5 + confidence / 2, freedom) * error if count > 1 else np.nan
     return {"difference": mean, "low": mean - half, "high": mean + half, "replicates": count}

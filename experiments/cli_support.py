@@ -32,7 +32,9 @@ def parse_overrides(assignments: list[str] | None) -> dict:
     for assignment in assignments or []:
         key, separator, value = assignment.partition("=")
         if not separator or not key.strip():
-            raise ScenarioError(f"--set {assignment}: expected key=value, e.g. funder.budget_per_month=120000")
+            raise ScenarioError(
+                f"--set {assignment}: expected key=value, e.g. funder.budget_per_month=120000"
+            )
         overrides[key.strip()] = parse_value(value.strip())
     return overrides
 

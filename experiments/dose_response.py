@@ -12,15 +12,21 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from sim import ScenarioError  # noqa: E402
-from sim import mechanisms as mech  # noqa: E402
-from sim.params import ROLES  # noqa: E402
+from sim import ScenarioError
+from sim import mechanisms as mech
+from sim.params import ROLES
 
-READINESS_LEVELS = {"low": 0.15, "medium": 0.45, "high": 0.75}  # initial mean motivation and general capacity
-OVERLOAD_COST = 0.5  # capacity-equivalents lost per unit of overloaded share (teaching weight; assumption)
+READINESS_LEVELS = {
+    "low": 0.15,
+    "medium": 0.45,
+    "high": 0.75,
+}  # initial mean motivation and general capacity
+OVERLOAD_COST = (
+    0.5  # capacity-equivalents lost per unit of overloaded share (teaching weight; assumption)
+)
 LAB = {
     "system.n_teams": 15,
     "system.first_cohort_share": 1.0,
@@ -47,22 +53,48 @@ CURVES = {  # one curve per readiness level or per provider role, in the order t
 AFTER_WITHDRAWAL = 6  # months over which the fidelity drop after withdrawal is measured (fewer if the run ends first)
 
 
-def lab(dose: float, role: str = "facilitator", readiness: float = READINESS_LEVELS["medium"], withdraw: int = 0, months: int = 60, extra: dict | None = None) -> dict:
+def lab(
+    dose: float,
+    role: str = "facilitator",
+    readiness: float = READINESS_LEVELS["medium"],
+    withdraw: int = 0,
+    months: int = 60,
+    extra: dict | None = None,
+) -> dict:
     """Overrides of the baseline for one point of the dose-response experiment (``extra`` last, e.g. mechanisms.hill)."""
-    point = {"months": months, "funder.dosage_hours": dose, "funder.withdraw_month": withdraw, "providers.0.role": role, "initial.motivation_mean": readiness, "initial.general_capacity_mean": readiness}
+    point = {
+        "months": months,
+        "funder.dosage_hours": dose,
+        "funder.withdraw_month": withdraw,
+        "providers.0.role": role,
+        "initial.motivation_mean": readiness,
+        "initial.general_capacity_mean": readiness,
+    }
     return {**LAB, **point, **(extra or {})}
 
 
-def dose_response_arms(by: str, doses: list[float], withdraw: int, months: int, extra: dict | None = None) -> list[tuple[str, dict, dict]]:
+def dose_response_arms(
+    by: str, doses: list[float], withdraw: int, months: int, extra: dict | None = None
+) -> list[tuple[str, dict, dict]]:
     """One arm per curve and dose, the no-TA dose 0 included."""
     if by not in CURVES:
         raise ScenarioError(f"--by {by}: must be readiness or role")
     if not 0 <= withdraw < months:
-        raise ScenarioError(f"--withdraw {withdraw}: must be 0 (never) or a month before the last (--months {months})")
+        raise ScenarioError(
+            f"--withdraw {withdraw}: must be 0 (never) or a month before the last (--months {months})"
+        )
     if any(dose < 0 for dose in doses):
         raise ScenarioError(f"--doses: TA hours must be at least 0 (got {min(doses):g})")
     doses = sorted({0.0, *map(float, doses)})
-    return [("baseline", lab(dose, withdraw=withdraw, months=months, extra=extra, **settings), {by: curve, "dose": dose}) for curve, settings in CURVES[by].items() for dose in doses]
+    return [
+        (
+            "baseline",
+            lab(dose, withdraw=withdraw, months=months, extra=extra, **settings),
+            {by: curve, "dose": dose},
+        )
+        for curve, settings in CURVES[by].items()
+        for dose in doses
+    ]
 
 
 def run_outcomes(run: pd.DataFrame, withdraw: int) -> dict:
@@ -75,7 +107,10 @@ def run_outcomes(run: pd.DataFrame, withdraw: int) -> dict:
         "integrated_adoption": run["adoption"].mean(),
         "final_fidelity": run["mean_F"].iloc[-1],
         "integrated_fidelity": run["mean_F"].mean(),
-        "fidelity_drop_after_withdrawal": run["mean_F"][withdraw - 1] - run["mean_F"][min(withdraw + AFTER_WITHDRAWAL, run.index.max())] if withdraw else float("nan"),
+        "fidelity_drop_after_withdrawal": run["mean_F"][withdraw - 1]
+        - run["mean_F"][min(withdraw + AFTER_WITHDRAWAL, run.index.max())]
+        if withdraw
+        else float("nan"),
         "capacity_gain": run["mean_S"].iloc[-1] - run["mean_S"].iloc[0],
         "overloaded_share": run["overloaded_share"].mean(),
     }
@@ -83,16 +118,39 @@ def run_outcomes(run: pd.DataFrame, withdraw: int) -> dict:
 
 def dose_response_runs(table: pd.DataFrame, by: str, withdraw: int) -> pd.DataFrame:
     """One row per run: its curve, dose, replicate, outcomes and net benefit (``mechanisms.net_benefit``)."""
-    rows = [{by: curve, "dose": dose, "replicate": run["replicate"].iloc[0], **run_outcomes(run, withdraw)} for (curve, dose, _), run in table.groupby([by, "dose", "run_id"], sort=False)]
+    rows = [
+        {
+            by: curve,
+            "dose": dose,
+            "replicate": run["replicate"].iloc[0],
+            **run_outcomes(run, withdraw),
+        }
+        for (curve, dose, _), run in table.groupby([by, "dose", "run_id"], sort=False)
+    ]
     order = list(CURVES[by])
-    runs = pd.DataFrame(rows).sort_values([by, "dose", "replicate"], key=lambda column: column.map(order.index) if column.name == by else column).reset_index(drop=True)
-    runs["net_benefit"] = mech.net_benefit(runs["capacity_gain"], 1.0, runs["overloaded_share"], OVERLOAD_COST)
+    runs = (
+        pd.DataFrame(rows)
+        .sort_values(
+            [by, "dose", "replicate"],
+            key=lambda column: column.map(order.index) if column.name == by else column,
+        )
+        .reset_index(drop=True)
+    )
+    runs["net_benefit"] = mech.net_benefit(
+        runs["capacity_gain"], 1.0, runs["overloaded_share"], OVERLOAD_COST
+    )
     return runs
 
 
 def dose_response_table(table: pd.DataFrame, by: str, withdraw: int) -> pd.DataFrame:
     """Per curve and dose, means over replicates, and the capacity gained per TA hour over the no-TA arm."""
-    curves = dose_response_runs(table, by, withdraw).drop(columns="replicate").groupby([by, "dose"], sort=False).mean().reset_index()
+    curves = (
+        dose_response_runs(table, by, withdraw)
+        .drop(columns="replicate")
+        .groupby([by, "dose"], sort=False)
+        .mean()
+        .reset_index()
+    )
     no_ta = curves[curves["dose"] == 0].set_index(by)["capacity_gain"]
     gain = curves["capacity_gain"] - curves[by].map(no_ta)
     curves["gain_per_hour"] = (gain / curves["delivered"]).where(curves["dose"] > 0)
@@ -108,18 +166,30 @@ PANELS = {
     "fidelity_drop_after_withdrawal": f"fidelity drop in the {AFTER_WITHDRAWAL} months after TA is withdrawn",
 }
 INTEGRATED = {"final_adoption": "integrated_adoption", "final_fidelity": "integrated_fidelity"}
-LOG_SCALE = {"gain_per_hour"}  # so the rise of the low-readiness curve is as visible as the fall of the others
+LOG_SCALE = {
+    "gain_per_hour"
+}  # so the rise of the low-readiness curve is as visible as the fall of the others
 
 
 def plot_dose_response(curves: pd.DataFrame, by: str):
     """Six panels of outcome against the TA hours received, one colour per curve."""
     figure, axes = plt.subplots(2, 3, figsize=(16, 8.5), constrained_layout=True)
     for axis, (column, title) in zip(axes.ravel(), PANELS.items(), strict=True):
-        for (curve, group), colour in zip(curves.groupby(by, sort=False), plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False):
+        for (curve, group), colour in zip(
+            curves.groupby(by, sort=False),
+            plt.rcParams["axes.prop_cycle"].by_key()["color"],
+            strict=False,
+        ):
             axis.plot(group["delivered"], group[column], marker="o", color=colour, label=str(curve))
             if column in INTEGRATED:
-                axis.plot(group["delivered"], group[INTEGRATED[column]], linestyle="--", color=colour)
-        axis.set(title=title, xlabel="TA hours received per organization-month", yscale="log" if column in LOG_SCALE else "linear")
+                axis.plot(
+                    group["delivered"], group[INTEGRATED[column]], linestyle="--", color=colour
+                )
+        axis.set(
+            title=title,
+            xlabel="TA hours received per organization-month",
+            yscale="log" if column in LOG_SCALE else "linear",
+        )
         axis.title.set_fontsize(10)
     axes[0, 0].legend(title=by)
     return figure

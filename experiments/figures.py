@@ -5,30 +5,54 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from sim.mechanisms import STAGES  # noqa: E402
+from sim.mechanisms import STAGES
 
-
-STAGE_COLOURS = ("#c7c7c7", "#9ecae1", "#fdae6b", "#e6550d", "#31a354", "#756bb1")  # one per stage, everywhere
+STAGE_COLOURS = (
+    "#c7c7c7",
+    "#9ecae1",
+    "#fdae6b",
+    "#e6550d",
+    "#31a354",
+    "#756bb1",
+)  # one per stage, everywhere
 
 
 def stages_panel(axis, system):
-    axis.stackplot(system["month"], [system[f"stage_{stage}"] for stage in STAGES], labels=STAGES, colors=STAGE_COLOURS)
+    axis.stackplot(
+        system["month"],
+        [system[f"stage_{stage}"] for stage in STAGES],
+        labels=STAGES,
+        colors=STAGE_COLOURS,
+    )
     axis.set(title="Organizations by stage", xlabel="month", ylabel="organizations")
     axis.legend(fontsize=7, loc="upper left")
 
 
 def process_panel(axis, system):
-    for column, label in (("adoption", "adoption"), ("mean_F", "fidelity"), ("mean_P", "penetration"), ("mean_S", "specific capacity")):
+    for column, label in (
+        ("adoption", "adoption"),
+        ("mean_F", "fidelity"),
+        ("mean_P", "penetration"),
+        ("mean_S", "specific capacity"),
+    ):
         axis.plot(system["month"], system[column], label=label)
-    axis.fill_between(system["month"], system["p10_F"], system["p90_F"], alpha=0.2, label="fidelity p10-p90")
+    axis.fill_between(
+        system["month"], system["p10_F"], system["p90_F"], alpha=0.2, label="fidelity p10-p90"
+    )
     axis.set(title="Process measures", xlabel="month", ylim=(0, 1))
     axis.legend(fontsize=7)
 
 
 def hours_panel(axis, system):
-    twin_panel(axis, system, "TA hours and budget", left=(("ta_hours", "TA hours received"), ("provider_hours", "provider hours used")), right=(("spent", "spent ($)"), ("budget", "budget ($)")))
+    twin_panel(
+        axis,
+        system,
+        "TA hours and budget",
+        left=(("ta_hours", "TA hours received"), ("provider_hours", "provider hours used")),
+        right=(("spent", "spent ($)"), ("budget", "budget ($)")),
+    )
 
 
 def health_panel(axis, system):
@@ -38,12 +62,27 @@ def health_panel(axis, system):
 
 
 def experience_panel(axis, system):
-    twin_panel(axis, system, "Experience and per-capita cost", left=(("patient_experience", "patient experience"), ("provider_experience", "provider experience")), right=(("per_capita_cost", "per-capita cost ($)"),))
+    twin_panel(
+        axis,
+        system,
+        "Experience and per-capita cost",
+        left=(
+            ("patient_experience", "patient experience"),
+            ("provider_experience", "provider experience"),
+        ),
+        right=(("per_capita_cost", "per-capita cost ($)"),),
+    )
 
 
 def equity_panel(axis, system):
-    axis.plot(system["month"], system["gap_adoption_region"], label="adoption: urban - rural/northern")
-    axis.plot(system["month"], system["gap_adoption_capacity"], label="adoption: top - bottom capacity quintile")
+    axis.plot(
+        system["month"], system["gap_adoption_region"], label="adoption: urban - rural/northern"
+    )
+    axis.plot(
+        system["month"],
+        system["gap_adoption_capacity"],
+        label="adoption: top - bottom capacity quintile",
+    )
     axis.axhline(0, color="grey", linewidth=0.5)
     axis.set(title="Equity gaps", xlabel="month")
     axis.legend(fontsize=7)
@@ -57,7 +96,9 @@ def twin_panel(axis, system, title, left, right):
     for column, label in left:
         axis.plot(system["month"], system[column], label=label)
     other = axis.twinx()
-    for (column, label), (colour, style) in zip(right, (("black", ":"), ("grey", "--")), strict=False):
+    for (column, label), (colour, style) in zip(
+        right, (("black", ":"), ("grey", "--")), strict=False
+    ):
         other.plot(system["month"], system[column], color=colour, linestyle=style, label=label)
     axis.set(title=title, xlabel="month")
     axis.legend(fontsize=7, loc="upper left")
@@ -91,10 +132,14 @@ def plot_trajectories(system, title: str):
 def plot_bands(banded):
     """Trajectories per arm with their 90 % bands over replicates."""
     figure, axes = plt.subplots(2, 2, figsize=(12, 7), constrained_layout=True)
-    for axis, column in zip(axes.ravel(), ("adoption", "mean_F", "admissions", "per_capita_cost"), strict=True):
+    for axis, column in zip(
+        axes.ravel(), ("adoption", "mean_F", "admissions", "per_capita_cost"), strict=True
+    ):
         for arm, group in banded.groupby("arm", sort=False):
             axis.plot(group["month"], group[("mean", column)], label=arm)
-            axis.fill_between(group["month"], group[("low", column)], group[("high", column)], alpha=0.2)
+            axis.fill_between(
+                group["month"], group[("low", column)], group[("high", column)], alpha=0.2
+            )
         axis.set(title=column, xlabel="month")
     axes[0, 0].legend(fontsize=8)
     return figure
@@ -102,11 +147,15 @@ def plot_bands(banded):
 
 def plot_sweep(summaries, paths: list[str], measure: str, grid: bool):
     """A measure against each varied parameter: one dot per run, the mean per distinct value as a line."""
-    figure, axes = plt.subplots(1, len(paths), figsize=(5 * len(paths), 4), squeeze=False, constrained_layout=True)
+    figure, axes = plt.subplots(
+        1, len(paths), figsize=(5 * len(paths), 4), squeeze=False, constrained_layout=True
+    )
     for axis, path in zip(axes[0], paths, strict=True):
         axis.scatter(summaries[path], summaries[measure], alpha=0.35, s=12)
         means = summaries.groupby(path)[measure].mean()
-        if grid:  # a factorial grid has a few values per parameter; a Latin hypercube has one per point
+        if (
+            grid
+        ):  # a factorial grid has a few values per parameter; a Latin hypercube has one per point
             axis.plot(means.index, means.to_numpy(), color="black", marker="o")
         axis.set(xlabel=path, ylabel=measure.replace("_", " "))
     return figure

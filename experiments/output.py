@@ -33,7 +33,9 @@ def atomic_folder(destination: Path):
     ensure_new(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)  # only a killed earlier process with our id can have left it
+    shutil.rmtree(
+        staging, ignore_errors=True
+    )  # only a killed earlier process with our id can have left it
     staging.mkdir()
     try:
         yield staging
@@ -49,11 +51,15 @@ def rename_new(source: Path, destination: Path) -> None:
         source.rename(destination)
     except OSError as error:
         if destination.exists():
-            raise FileExistsError(f"{destination}: appeared while this run was writing; choose another --out") from error
+            raise FileExistsError(
+                f"{destination}: appeared while this run was writing; choose another --out"
+            ) from error
         raise
 
 
-def manifest(result: RunResult, months: int, started: str, finished: str, wall_seconds: float) -> dict:
+def manifest(
+    result: RunResult, months: int, started: str, finished: str, wall_seconds: float
+) -> dict:
     """Everything needed to reproduce the run: the resolved scenario, seed, horizon, code and packages."""
     return {
         "scenario": result.scenario.model_dump(mode="json"),
@@ -73,6 +79,8 @@ def write_run(result: RunResult, destination: Path, run_manifest: dict) -> Path:
         result.teams.to_parquet(folder / "teams.parquet", index=False)
         (folder / "summary.json").write_text(json.dumps(result.summary, indent=2))
         (folder / "manifest.json").write_text(json.dumps(run_manifest, indent=2))
-        plot_trajectories(result.system, f"{result.scenario.name} (seed {result.seed})").savefig(folder / "trajectories.png", dpi=110)
+        plot_trajectories(result.system, f"{result.scenario.name} (seed {result.seed})").savefig(
+            folder / "trajectories.png", dpi=110
+        )
         plt.close("all")
     return destination

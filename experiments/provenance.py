@@ -8,7 +8,19 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("tasim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "networkx", "SALib", "dask", "distributed")
+PACKAGES = (
+    "tasim",
+    "mesa",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "networkx",
+    "SALib",
+    "dask",
+    "distributed",
+)
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
@@ -16,8 +28,18 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 def code_version() -> str:
     """The git commit of the code (with ``-dirty`` if it has uncommitted changes), else the package version."""
     try:
-        commit = subprocess.run(["git", "-C", str(REPOSITORY), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPOSITORY), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(REPOSITORY), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPOSITORY), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return f"tasim {_version('tasim')}"

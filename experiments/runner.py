@@ -31,7 +31,9 @@ from sim import ScenarioError, load_scenario, simulate
 DEFAULT_SEED = 20261125  # entropy of the experiment's SeedSequence unless --seed is given
 MAX_CHUNK = 16  # runs per task at most: a killed experiment loses at most this many per worker
 MIN_CHUNKS = 64  # tasks at least, so work spreads over many workers and progress moves
-MANIFEST_INTERVAL = 5.0  # seconds at least between manifest rewrites (rewriting it per run would cost O(runs^2))
+MANIFEST_INTERVAL = (
+    5.0  # seconds at least between manifest rewrites (rewriting it per run would cost O(runs^2))
+)
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,15 @@ class RunSpec:
     overrides: dict = field(default_factory=dict)
     seed: int = 0
     months: int | None = None
-    labels: dict = field(default_factory=dict)  # e.g. {"arm": "hands_on"}: columns added to the output
+    labels: dict = field(
+        default_factory=dict
+    )  # e.g. {"arm": "hands_on"}: columns added to the output
 
     @cached_property  # asked for often (store, manifest), so hashed once
     def run_id(self) -> str:
-        key = json.dumps(asdict(self), sort_keys=True)  # labels included: two design points may coincide
+        key = json.dumps(
+            asdict(self), sort_keys=True
+        )  # labels included: two design points may coincide
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -90,25 +96,44 @@ def design(
             check(scenario, overrides)
     runs = []
     for index, (scenario, overrides, labels) in enumerate(arms):
-        arm_seeds = seeds if common_random_numbers else seeds[index * replicates : (index + 1) * replicates]
-        runs += [RunSpec(scenario, overrides, seed, months, {**labels, "replicate": replicate}) for replicate, seed in enumerate(arm_seeds)]
+        arm_seeds = (
+            seeds if common_random_numbers else seeds[index * replicates : (index + 1) * replicates]
+        )
+        runs += [
+            RunSpec(scenario, overrides, seed, months, {**labels, "replicate": replicate})
+            for replicate, seed in enumerate(arm_seeds)
+        ]
     return runs
 
 
 def simulate_run(spec: RunSpec) -> pd.DataFrame:
     """The model's monthly system series with its per-run summary as ``run_*`` columns."""
-    result = simulate(load_scenario(spec.scenario, spec.overrides), seed=spec.seed, months=spec.months)
+    result = simulate(
+        load_scenario(spec.scenario, spec.overrides), seed=spec.seed, months=spec.months
+    )
     return result.system.assign(**{f"run_{name}": value for name, value in result.summary.items()})
 
 
 def tagged(spec: RunSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """A run's output with its id, seed, scenario, labels and overrides as columns, so one table holds every run."""
-    identity = {"run_id": spec.run_id, "seed": spec.seed, "scenario": spec.scenario, **spec.labels, **spec.overrides}
-    columns = pd.DataFrame({key: [value] * len(frame) for key, value in identity.items()}, index=frame.index)
-    return pd.concat([columns, frame.drop(columns=[key for key in identity if key in frame])], axis=1)
+    identity = {
+        "run_id": spec.run_id,
+        "seed": spec.seed,
+        "scenario": spec.scenario,
+        **spec.labels,
+        **spec.overrides,
+    }
+    columns = pd.DataFrame(
+        {key: [value] * len(frame) for key, value in identity.items()}, index=frame.index
+    )
+    return pd.concat(
+        [columns, frame.drop(columns=[key for key in identity if key in frame])], axis=1
+    )
 
 
-def execute_chunk(run: Callable[[RunSpec], pd.DataFrame], specs: list[RunSpec]) -> list[tuple[str, pd.DataFrame | None, float, str | None]]:
+def execute_chunk(
+    run: Callable[[RunSpec], pd.DataFrame], specs: list[RunSpec]
+) -> list[tuple[str, pd.DataFrame | None, float, str | None]]:
     """Several runs in one task, so start-up and scheduling do not dominate short runs.
 
     A run that raises is reported with its error instead of taking the chunk's other runs with it.
@@ -118,7 +143,7 @@ def execute_chunk(run: Callable[[RunSpec], pd.DataFrame], specs: list[RunSpec]) 
         start = time.perf_counter()
         try:
             frame, error = tagged(spec, run(spec)), None
-        except Exception as exception:  # noqa: BLE001 - recorded per run in the manifest
+        except Exception as exception:
             frame, error = None, f"{type(exception).__name__}: {exception}"
         results.append((spec.run_id, frame, time.perf_counter() - start, error))
     return results
@@ -148,25 +173,41 @@ class Store:
         ``month=0`` gives one row per run, enough for the per-run ``run_*`` summaries and
         much less to read for large experiments.
         """
-        paths = sorted(self.runs.glob("*.parquet")) if run_ids is None else [self.runs / f"{run_id}.parquet" for run_id in sorted(run_ids)]
+        paths = (
+            sorted(self.runs.glob("*.parquet"))
+            if run_ids is None
+            else [self.runs / f"{run_id}.parquet" for run_id in sorted(run_ids)]
+        )
         if not paths:
             return pd.DataFrame()
         rows = None if month is None else pyarrow.dataset.field("month") == month
-        return pyarrow.dataset.dataset([str(path) for path in paths], format="parquet").to_table(filter=rows).to_pandas()
+        return (
+            pyarrow.dataset.dataset([str(path) for path in paths], format="parquet")
+            .to_table(filter=rows)
+            .to_pandas()
+        )
 
     def records(self) -> dict[str, dict]:
         """Status, seconds and error per run as the manifest last recorded them."""
         if not self.manifest.exists():
             return {}
-        return {run["run_id"]: {key: run[key] for key in ("status", "seconds", "error")} for run in json.loads(self.manifest.read_text())["runs"]}
+        return {
+            run["run_id"]: {key: run[key] for key in ("status", "seconds", "error")}
+            for run in json.loads(self.manifest.read_text())["runs"]
+        }
 
-    def write_manifest(self, kind: str, specs: list[RunSpec], records: dict[str, dict], settings: dict) -> None:
+    def write_manifest(
+        self, kind: str, specs: list[RunSpec], records: dict[str, dict], settings: dict
+    ) -> None:
         """Design, seeds, status and timing per run, code and package versions; replaced atomically."""
         pending = {"status": "pending", "seconds": None, "error": None}
         manifest = {
             "kind": kind,
             "settings": settings,
-            "runs": [{"run_id": spec.run_id, **asdict(spec), **records.get(spec.run_id, pending)} for spec in specs],
+            "runs": [
+                {"run_id": spec.run_id, **asdict(spec), **records.get(spec.run_id, pending)}
+                for spec in specs
+            ],
             **provenance(),
         }
         partial = self.folder / ".manifest.partial"
@@ -183,14 +224,19 @@ def make_executor(workers: int | None = None, scheduler: str | None = None):
         try:
             client = Client(scheduler)
         except OSError as error:
-            raise ScenarioError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})") from None
+            raise ScenarioError(
+                f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})"
+            ) from None
         with client:
             yield client.get_executor()
     else:
         if workers is not None and workers < 1:
             raise ScenarioError(f"--workers: must be at least 1 (got {workers})")
         # forkserver: workers start from a clean process, not a fork of a threaded one
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=multiprocessing.get_context("forkserver")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count(),
+            mp_context=multiprocessing.get_context("forkserver"),
+        ) as pool:
             yield pool
 
 
@@ -222,7 +268,10 @@ def run_experiment(
     done = store.completed()
     known, unknown = store.records(), {"status": "completed", "seconds": None, "error": None}
     # the run files are the truth: the manifest may lag them (it is rewritten every few seconds)
-    records = {run_id: known[run_id] if known.get(run_id, unknown)["status"] == "completed" else unknown for run_id in done}
+    records = {
+        run_id: known[run_id] if known.get(run_id, unknown)["status"] == "completed" else unknown
+        for run_id in done
+    }
     pending = [spec for spec in specs if spec.run_id not in done]
     size = chunk_size or max(1, min(MAX_CHUNK, len(pending) // MIN_CHUNKS))
     finished, failures, next_write = len(specs) - len(pending), {}, 0.0
@@ -232,7 +281,9 @@ def run_experiment(
         if force or time.monotonic() >= next_write:
             start = time.monotonic()
             store.write_manifest(kind, specs, records, settings)
-            next_write = time.monotonic() + max(MANIFEST_INTERVAL, 20 * (time.monotonic() - start))  # at most ~5 % of the time
+            next_write = time.monotonic() + max(
+                MANIFEST_INTERVAL, 20 * (time.monotonic() - start)
+            )  # at most ~5 % of the time
 
     def record(results) -> None:
         nonlocal finished
@@ -242,7 +293,11 @@ def run_experiment(
                 finished += 1
             else:
                 failures[run_id] = error
-            records[run_id] = {"status": "failed" if error else "completed", "seconds": round(seconds, 4), "error": error}
+            records[run_id] = {
+                "status": "failed" if error else "completed",
+                "seconds": round(seconds, 4),
+                "error": error,
+            }
         save()
         if progress:
             progress(finished + len(failures), len(specs))
@@ -256,7 +311,9 @@ def run_experiment(
             for chunk in chunks(pending, size):
                 record(execute_chunk(run, chunk))
         else:
-            futures = [executor.submit(execute_chunk, run, chunk) for chunk in chunks(pending, size)]
+            futures = [
+                executor.submit(execute_chunk, run, chunk) for chunk in chunks(pending, size)
+            ]
             for future in as_completed(futures):
                 record(future.result())
     finally:
@@ -265,5 +322,7 @@ def run_experiment(
         save(force=True)
     if failures:
         first = next(iter(failures.values()))
-        raise ExperimentFailed(f"{len(failures)} of {len(specs)} runs failed (first: {first}); see {store.manifest}; re-running retries them")
+        raise ExperimentFailed(
+            f"{len(failures)} of {len(specs)} runs failed (first: {first}); see {store.manifest}; re-running retries them"
+        )
     return store.load({spec.run_id for spec in specs}, month)

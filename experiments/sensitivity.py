@@ -11,16 +11,16 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from SALib import ProblemSpec  # noqa: E402
-from SALib.analyze import morris as morris_analysis  # noqa: E402
-from SALib.analyze import sobol as sobol_analysis  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from SALib import ProblemSpec
+from SALib.analyze import morris as morris_analysis
+from SALib.analyze import sobol as sobol_analysis
 
-from experiments.analysis import run_summaries  # noqa: E402
-from experiments.space import Range, numeric_range, point  # noqa: E402
-from sim import ScenarioError, load_scenario  # noqa: E402
+from experiments.analysis import run_summaries
+from experiments.space import Range, numeric_range, point
+from sim import ScenarioError, load_scenario
 
 # A documented default subset: the levers and rule constants the dose-response hinges on.
 DEFAULT_PARAMETERS = (
@@ -46,17 +46,27 @@ MORRIS_LEVELS = 4
 def ranges(paths: list[str], scenario: str = "baseline") -> list[Range]:
     """The whole allowed range of each parameter (unknown or non-numeric paths are refused)."""
     if not paths or len(set(paths)) < len(paths):
-        raise ScenarioError(f"--parameters {','.join(paths)}: name at least one parameter, each once")
+        raise ScenarioError(
+            f"--parameters {','.join(paths)}: name at least one parameter, each once"
+        )
     resolved = load_scenario(scenario)
     return [numeric_range(resolved, path) for path in paths]
 
 
 def problem(varied: list[Range]) -> ProblemSpec:
     """A SALib problem over the given ranges."""
-    return ProblemSpec({"names": [r.path for r in varied], "bounds": [[r.low, r.high] for r in varied], "outputs": ["Y"]})
+    return ProblemSpec(
+        {
+            "names": [r.path for r in varied],
+            "bounds": [[r.low, r.high] for r in varied],
+            "outputs": ["Y"],
+        }
+    )
 
 
-def sample(spec: ProblemSpec, method: str, base_samples: int, second_order: bool = False) -> np.ndarray:
+def sample(
+    spec: ProblemSpec, method: str, base_samples: int, second_order: bool = False
+) -> np.ndarray:
     """The design in parameter units: Sobol' (N a power of 2; N(D+2) rows, N(2D+2) with S2) or Morris trajectories."""
     if method == "sobol":
         if base_samples < 2 or base_samples & (base_samples - 1):
@@ -64,35 +74,63 @@ def sample(spec: ProblemSpec, method: str, base_samples: int, second_order: bool
         spec.sample_sobol(base_samples, calc_second_order=second_order, seed=SAMPLE_SEED)
     elif method == "morris":
         if base_samples < 2:
-            raise ScenarioError(f"--samples: Morris needs at least 2 trajectories (got {base_samples})")
+            raise ScenarioError(
+                f"--samples: Morris needs at least 2 trajectories (got {base_samples})"
+            )
         spec.sample_morris(base_samples, num_levels=MORRIS_LEVELS, seed=SAMPLE_SEED)
     else:
         raise ScenarioError(f"--method {method}: must be morris or sobol")
     return spec.samples
 
 
-def arms(varied: list[Range], rows: np.ndarray, scenario: str, fixed: dict | None = None) -> list[tuple[str, dict, dict]]:
+def arms(
+    varied: list[Range], rows: np.ndarray, scenario: str, fixed: dict | None = None
+) -> list[tuple[str, dict, dict]]:
     """One experiment arm per design row, labelled with its row number so results come back in design order."""
-    return [(scenario, {**(fixed or {}), **point(varied, row)}, {"sample": index}) for index, row in enumerate(rows)]
+    return [
+        (scenario, {**(fixed or {}), **point(varied, row)}, {"sample": index})
+        for index, row in enumerate(rows)
+    ]
 
 
 def replicate_means(table: pd.DataFrame, output: str, points: int) -> np.ndarray:
     """The mean of a per-run summary over replicates at each design point, in design order (SALib needs it)."""
     summaries = run_summaries(table, ["sample"])
     if output not in summaries:
-        raise ScenarioError(f"--output {output}: must be one of {', '.join(c for c in summaries.columns if c not in ('run_id', 'replicate', 'sample'))}")
+        raise ScenarioError(
+            f"--output {output}: must be one of {', '.join(c for c in summaries.columns if c not in ('run_id', 'replicate', 'sample'))}"
+        )
     means = summaries.groupby("sample")[output].mean().reindex(range(points))
     if means.isna().any():
-        raise ScenarioError(f"--output {output}: undefined (NaN) at {int(means.isna().sum())} design points; choose a measure every run defines")
+        raise ScenarioError(
+            f"--output {output}: undefined (NaN) at {int(means.isna().sum())} design points; choose a measure every run defines"
+        )
     return means.to_numpy()
 
 
 def _sobol(spec: ProblemSpec, outputs: np.ndarray, second_order: bool) -> dict:
-    definition = {"names": list(spec["names"]), "bounds": spec["bounds"], "num_vars": len(spec["names"])}
-    return sobol_analysis.analyze(definition, np.asarray(outputs, float), calc_second_order=second_order, num_resamples=RESAMPLES, conf_level=0.95, seed=ANALYSIS_SEED)
+    definition = {
+        "names": list(spec["names"]),
+        "bounds": spec["bounds"],
+        "num_vars": len(spec["names"]),
+    }
+    return sobol_analysis.analyze(
+        definition,
+        np.asarray(outputs, float),
+        calc_second_order=second_order,
+        num_resamples=RESAMPLES,
+        conf_level=0.95,
+        seed=ANALYSIS_SEED,
+    )
 
 
-def analyze(spec: ProblemSpec, method: str, samples: np.ndarray, outputs: np.ndarray, second_order: bool = False) -> pd.DataFrame:
+def analyze(
+    spec: ProblemSpec,
+    method: str,
+    samples: np.ndarray,
+    outputs: np.ndarray,
+    second_order: bool = False,
+) -> pd.DataFrame:
     """Indices with 95 % bootstrap half-widths, one row per parameter; outputs in design order.
 
     ``second_order`` must say how the Sobol' design was sampled (its rows come in blocks of
@@ -101,29 +139,76 @@ def analyze(spec: ProblemSpec, method: str, samples: np.ndarray, outputs: np.nda
     names = list(spec["names"])
     if method == "sobol":
         result = _sobol(spec, outputs, second_order)
-        return pd.DataFrame({"parameter": names, "S1": result["S1"], "S1_conf": result["S1_conf"], "ST": result["ST"], "ST_conf": result["ST_conf"]})
+        return pd.DataFrame(
+            {
+                "parameter": names,
+                "S1": result["S1"],
+                "S1_conf": result["S1_conf"],
+                "ST": result["ST"],
+                "ST_conf": result["ST_conf"],
+            }
+        )
     definition = {"names": names, "bounds": spec["bounds"], "num_vars": len(names)}
-    result = morris_analysis.analyze(definition, samples, np.asarray(outputs, float), num_resamples=RESAMPLES, conf_level=0.95, num_levels=MORRIS_LEVELS, seed=ANALYSIS_SEED)
-    return pd.DataFrame({"parameter": names, "mu_star": result["mu_star"], "mu_star_conf": result["mu_star_conf"], "sigma": result["sigma"]})
+    result = morris_analysis.analyze(
+        definition,
+        samples,
+        np.asarray(outputs, float),
+        num_resamples=RESAMPLES,
+        conf_level=0.95,
+        num_levels=MORRIS_LEVELS,
+        seed=ANALYSIS_SEED,
+    )
+    return pd.DataFrame(
+        {
+            "parameter": names,
+            "mu_star": result["mu_star"],
+            "mu_star_conf": result["mu_star_conf"],
+            "sigma": result["sigma"],
+        }
+    )
 
 
-def convergence(spec: ProblemSpec, outputs: np.ndarray, base_samples: int, second_order: bool = False) -> pd.DataFrame:
+def convergence(
+    spec: ProblemSpec, outputs: np.ndarray, base_samples: int, second_order: bool = False
+) -> pd.DataFrame:
     """Sobol ST from the first half of the design next to ST from the whole design.
 
     Stable: the two differ by at most 0.05 or 10 % of ST (the SALib maintainers' rule of thumb
     for confidence half-widths, anchor-sa-calibration.md 1.4).
     """
     half = len(outputs) // 2  # the first N/2 base points' blocks form an N/2 design
-    whole, part = _sobol(spec, outputs, second_order)["ST"], _sobol(spec, outputs[:half], second_order)["ST"]
+    whole, part = (
+        _sobol(spec, outputs, second_order)["ST"],
+        _sobol(spec, outputs[:half], second_order)["ST"],
+    )
     difference = whole - part
-    return pd.DataFrame({"parameter": list(spec["names"]), f"ST_N{base_samples}": whole, f"ST_N{base_samples // 2}": part, "difference": difference, "stable": np.abs(difference) <= np.maximum(0.05, 0.1 * np.abs(whole))})
+    return pd.DataFrame(
+        {
+            "parameter": list(spec["names"]),
+            f"ST_N{base_samples}": whole,
+            f"ST_N{base_samples // 2}": part,
+            "difference": difference,
+            "stable": np.abs(difference) <= np.maximum(0.05, 0.1 * np.abs(whole)),
+        }
+    )
 
 
 def second_order_indices(spec: ProblemSpec, outputs: np.ndarray) -> pd.DataFrame:
     """S2 for every pair of parameters (a design sampled with second order)."""
     names = list(spec["names"])
     result = _sobol(spec, outputs, True)
-    return pd.DataFrame([{"first": names[i], "second": names[j], "S2": result["S2"][i, j], "S2_conf": result["S2_conf"][i, j]} for i in range(len(names)) for j in range(i + 1, len(names))])
+    return pd.DataFrame(
+        [
+            {
+                "first": names[i],
+                "second": names[j],
+                "S2": result["S2"][i, j],
+                "S2_conf": result["S2_conf"][i, j],
+            }
+            for i in range(len(names))
+            for j in range(i + 1, len(names))
+        ]
+    )
 
 
 def plot_indices(indices: pd.DataFrame, method: str, title: str):
@@ -131,10 +216,16 @@ def plot_indices(indices: pd.DataFrame, method: str, title: str):
     figure, axis = plt.subplots(figsize=(9, 0.45 * len(indices) + 1.5), constrained_layout=True)
     positions = np.arange(len(indices))
     if method == "sobol":
-        axis.barh(positions - 0.2, indices["S1"], 0.4, xerr=indices["S1_conf"], label="S1", capsize=3)
-        axis.barh(positions + 0.2, indices["ST"], 0.4, xerr=indices["ST_conf"], label="ST", capsize=3)
+        axis.barh(
+            positions - 0.2, indices["S1"], 0.4, xerr=indices["S1_conf"], label="S1", capsize=3
+        )
+        axis.barh(
+            positions + 0.2, indices["ST"], 0.4, xerr=indices["ST_conf"], label="ST", capsize=3
+        )
     else:
-        axis.barh(positions, indices["mu_star"], 0.6, xerr=indices["mu_star_conf"], label="mu*", capsize=3)
+        axis.barh(
+            positions, indices["mu_star"], 0.6, xerr=indices["mu_star_conf"], label="mu*", capsize=3
+        )
     axis.set_yticks(positions, indices["parameter"])
     axis.invert_yaxis()
     axis.set(title=title)

@@ -30,7 +30,13 @@ class Range:
         return int(round(value)) if self.integer else float(value)
 
 
-def numeric_range(scenario: Scenario, path: str, low: float | None = None, high: float | None = None, count: int | None = None) -> Range:
+def numeric_range(
+    scenario: Scenario,
+    path: str,
+    low: float | None = None,
+    high: float | None = None,
+    count: int | None = None,
+) -> Range:
     """A range of a numeric parameter, by default its whole allowed range (unknown paths raise ScenarioError)."""
     info = parameter_info(scenario, path)
     if info.low is None or isinstance(info.value, bool):
@@ -38,7 +44,9 @@ def numeric_range(scenario: Scenario, path: str, low: float | None = None, high:
     low = info.low if low is None else low
     high = info.high if high is None else high
     if not info.low <= low <= high <= info.high:
-        raise ScenarioError(f"{path}: {low:g}:{high:g} must lie in the allowed range {info.range_text} with lo <= hi")
+        raise ScenarioError(
+            f"{path}: {low:g}:{high:g} must lie in the allowed range {info.range_text} with lo <= hi"
+        )
     if count is not None and count < 1:
         raise ScenarioError(f"{path}: the number of grid points must be at least 1 (got {count})")
     return Range(path, float(low), float(high), count, isinstance(info.value, int))
@@ -54,16 +62,26 @@ def parse_range(text: str, scenario: Scenario) -> Range:
         low, high = float(parts[0]), float(parts[1])
         count = int(parts[2]) if len(parts) == 3 else None
     except ValueError:
-        raise ScenarioError(f"--vary {text}: expected key=lo:hi:n, e.g. funder.dosage_hours=0:20:5") from None
+        raise ScenarioError(
+            f"--vary {text}: expected key=lo:hi:n, e.g. funder.dosage_hours=0:20:5"
+        ) from None
     return numeric_range(scenario, key.strip(), low, high, count)
 
 
 def factorial(ranges: list[Range]) -> list[dict]:
     """Every combination of the grid points of every range (integer grids without repeats)."""
     if missing := [r.path for r in ranges if r.count is None]:
-        raise ScenarioError(f"--vary {missing[0]}: a factorial design needs the number of points, key=lo:hi:n")
-    grids = [list(dict.fromkeys(r.cast(value) for value in np.linspace(r.low, r.high, r.count))) for r in ranges]
-    return [dict(zip((r.path for r in ranges), combination, strict=True)) for combination in itertools.product(*grids)]
+        raise ScenarioError(
+            f"--vary {missing[0]}: a factorial design needs the number of points, key=lo:hi:n"
+        )
+    grids = [
+        list(dict.fromkeys(r.cast(value) for value in np.linspace(r.low, r.high, r.count)))
+        for r in ranges
+    ]
+    return [
+        dict(zip((r.path for r in ranges), combination, strict=True))
+        for combination in itertools.product(*grids)
+    ]
 
 
 def latin_hypercube(ranges: list[Range], samples: int, seed: int) -> list[dict]:

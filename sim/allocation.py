@@ -11,7 +11,15 @@ import numpy as np
 FAIR_POLICIES = ("universal", "on_request", "mandated")
 
 
-def participates(policy: str, month: int, mandate_month: int, motivation, uniform, request_base, request_motivation):
+def participates(
+    policy: str,
+    month: int,
+    mandate_month: int,
+    motivation,
+    uniform,
+    request_base,
+    request_motivation,
+):
     """Which eligible organizations take up TA this month.
 
     on_request: uptake is voluntary, more likely when motivated (thesis L1347; M11, L415).
@@ -39,7 +47,18 @@ def priority(policy: str, uniform, capacity, ready, cohort):
     return uniform
 
 
-def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider_hours, provider_cost, caseload_limit, budget, proportional=False):
+def allocate(
+    link_org,
+    link_provider,
+    demand,
+    order_key,
+    time_per_hour,
+    provider_hours,
+    provider_cost,
+    caseload_limit,
+    budget,
+    proportional=False,
+):
     """Share provider time and the budget among the links (organization, provider) that want TA.
 
     Each organization's demand is split equally among the providers linked to it, and each
@@ -70,7 +89,9 @@ def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider
     sorted_time = time_wanted[by_provider] * (rank < caseload_limit[sorted_provider])
     if proportional:
         asked = np.bincount(sorted_provider, weights=sorted_time, minlength=len(provider_hours))
-        share = np.minimum(1.0, np.divide(provider_hours, asked, out=np.ones_like(asked), where=asked > 0))
+        share = np.minimum(
+            1.0, np.divide(provider_hours, asked, out=np.ones_like(asked), where=asked > 0)
+        )
         granted = sorted_time * share[sorted_provider]
     else:
         cumulative = np.cumsum(sorted_time)
@@ -88,7 +109,9 @@ def allocate(link_org, link_provider, demand, order_key, time_per_hour, provider
         ordered_cost = cost[by_priority]
         spent_before = np.cumsum(ordered_cost) - ordered_cost
         affordable = np.clip(budget - spent_before, 0.0, ordered_cost)
-        granted_active[by_priority] *= np.divide(affordable, ordered_cost, out=np.zeros_like(ordered_cost), where=ordered_cost > 0)
+        granted_active[by_priority] *= np.divide(
+            affordable, ordered_cost, out=np.zeros_like(ordered_cost), where=ordered_cost > 0
+        )
     time_used[active] = granted_active
     delivered = np.zeros(len(link_org))
     delivered[active] = granted_active / time_per_hour[active]
@@ -105,7 +128,14 @@ def caseloads(link_provider, delivered, n_providers):
     return np.bincount(link_provider, weights=(delivered > 0).astype(float), minlength=n_providers)
 
 
-def lagging_teams(adoption_by_team, capacity_by_team, months_approved, review_interval, lagging_share, capacity_quantile):
+def lagging_teams(
+    adoption_by_team,
+    capacity_by_team,
+    months_approved,
+    review_interval,
+    lagging_share,
+    capacity_quantile,
+):
     """Teams approved for a full review period whose adopting share is still low and whose capacity is limited.
 
     It was limited recipient capacity that turned light-touch TA into hands-on coaching
@@ -133,4 +163,3 @@ def underserved_regions(hours_received, months_approved, org_region, n_regions, 
 def navigation_observed(navigation_hours, threshold_hours=1.0):
     """Whether the funder sees enough navigation burden to set up coordination (thesis L1393)."""
     return float(np.mean(navigation_hours)) > threshold_hours
-

@@ -28,7 +28,10 @@ def apply_changes(scenario: Scenario, changes: dict) -> Scenario:
 
 def pandemic_active(pandemic: PandemicParams, month: int) -> bool:
     """Whether service pressure from the pandemic is on (thesis L1467)."""
-    return pandemic.enabled and pandemic.start_month <= month < pandemic.start_month + pandemic.duration
+    return (
+        pandemic.enabled
+        and pandemic.start_month <= month < pandemic.start_month + pandemic.duration
+    )
 
 
 def uncertainty_active(uncertainty: UncertaintyParams, month: int) -> bool:
@@ -54,7 +57,9 @@ def pandemic_divergence(stage, motivation, general, trust, uniform, pandemic: Pa
     Source: thesis L1467 (some OHTs accelerated under COVID-19, others stalled or reverted).
     """
     strong = np.sqrt(general * trust) > pandemic.divergence_cut
-    motivation = np.where(strong, motivation + pandemic.acceleration * (1.0 - motivation), motivation)
+    motivation = np.where(
+        strong, motivation + pandemic.acceleration * (1.0 - motivation), motivation
+    )
     in_progress = (stage == mech.PREPARING) | (stage == mech.IMPLEMENTING)
     revert = in_progress & ~strong & (uniform < pandemic.reversion)
     return np.where(revert, stage - 1, stage), motivation

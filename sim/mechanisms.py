@@ -20,10 +20,17 @@ def is_adopting(stage):
     """Preparing, implementing or sustaining (the adopting stages are contiguous codes)."""
     return (stage >= PREPARING) & (stage <= SUSTAINING)
 
+
 # Months between contacts for each periodicity (thesis L419, M14): weekly and biweekly are
 # several contacts in every month, bimonthly and quarterly bunch the dose into fewer months.
 PERIOD_MONTHS = {"weekly": 1, "biweekly": 1, "monthly": 1, "bimonthly": 2, "quarterly": 3}
-CONTACTS_PER_CONTACT_MONTH = {"weekly": 4.3, "biweekly": 2.2, "monthly": 1.0, "bimonthly": 1.0, "quarterly": 1.0}
+CONTACTS_PER_CONTACT_MONTH = {
+    "weekly": 4.3,
+    "biweekly": 2.2,
+    "monthly": 1.0,
+    "bimonthly": 1.0,
+    "quarterly": 1.0,
+}
 
 
 # ------------------------------------------------------------------ allocation and delivery
@@ -62,7 +69,9 @@ def is_contact_month(month, periodicity):
     return month % PERIOD_MONTHS[periodicity] == 0
 
 
-def trust_update(trust, relationship_hours, contacts, contact, build, half_hours, decay, modality_trust):
+def trust_update(
+    trust, relationship_hours, contacts, contact, build, half_hours, decay, modality_trust
+):
     """T += gain * (1 - T) with contact, T -= delta_T * T without contact.
 
     Each contact adds trust with diminishing returns in relationship hours, so regular
@@ -76,13 +85,25 @@ def trust_update(trust, relationship_hours, contacts, contact, build, half_hours
     return np.where(contact, trust + gain * (1.0 - trust), trust * (1.0 - decay))
 
 
-def effective_dose(content_hours, coaching_hours, peer_hours, quality, trust, kappa, modality_effect, content_weight, peer_weight):
+def effective_dose(
+    content_hours,
+    coaching_hours,
+    peer_hours,
+    quality,
+    trust,
+    kappa,
+    modality_effect,
+    content_weight,
+    peer_weight,
+):
     """u = H * q * T^kappa * modality, with content hours weighted low and undiluted by caseload.
 
     Source: anchor-ta-evidence.md 6.2 rule 3 (Chilenski 2016; Metz 2022: relationship
     multiplies every other component); content weight: thesis L404, L1375 and Gold 2019.
     """
-    weighted = content_weight * content_hours + quality * (coaching_hours + peer_weight * peer_hours)
+    weighted = content_weight * content_hours + quality * (
+        coaching_hours + peer_weight * peer_hours
+    )
     return weighted * np.asarray(trust, float) ** kappa * modality_effect
 
 
@@ -103,7 +124,11 @@ def readiness(motivation, general_capacity, specific_mean, weights=(1.0, 1.0, 1.
     Source: anchor-ta-evidence.md 3 (Scaccia 2015, R = MC^2).
     """
     w = np.asarray(weights, float) / np.sum(weights)
-    return np.asarray(motivation, float) ** w[0] * np.asarray(general_capacity, float) ** w[1] * np.asarray(specific_mean, float) ** w[2]
+    return (
+        np.asarray(motivation, float) ** w[0]
+        * np.asarray(general_capacity, float) ** w[1]
+        * np.asarray(specific_mean, float) ** w[2]
+    )
 
 
 def capacity_gate(motivation, general_capacity, dependence=1.0):
@@ -113,7 +138,7 @@ def capacity_gate(motivation, general_capacity, dependence=1.0):
     doers much less; Smith 2020).
     """
     base = np.sqrt(np.asarray(motivation, float) * np.asarray(general_capacity, float))
-    return np.where(base > 0, base ** dependence, 0.0)
+    return np.where(base > 0, base**dependence, 0.0)
 
 
 def expertise_match(specific, expertise, focus):
@@ -127,7 +152,9 @@ def expertise_match(specific, expertise, focus):
     return expertise * weights
 
 
-def specific_capacity_update(specific, absorbed, gate, transfer, match, spillover, peer_gap, decay, learning):
+def specific_capacity_update(
+    specific, absorbed, gate, transfer, match, spillover, peer_gap, decay, learning
+):
     """S[k] += alpha_r * a * Rg * match[k] * (1 - S[k]) + lambda_L * (1 - S[k]) + phi * peer_gap[k] - delta_S * S[k].
 
     ``learning`` is the per-organization rate of learning by doing (lambda_L * G times the
@@ -153,7 +180,11 @@ def general_capacity_update(general, absorbed, gate, transfer, decay, resting):
     relaxes to the organization's own resting level G0 rather than to zero, because
     leadership, staffing and QI infrastructure persist without TA.
     """
-    return np.clip(general + transfer * absorbed * gate * (1.0 - general) - decay * (general - resting), 0.0, 1.0)
+    return np.clip(
+        general + transfer * absorbed * gate * (1.0 - general) - decay * (general - resting),
+        0.0,
+        1.0,
+    )
 
 
 def peer_gap(weights, values):
@@ -165,7 +196,20 @@ def peer_gap(weights, values):
     return np.maximum(0.0, weights @ values - values)
 
 
-def motivation_update(motivation, resting, relationship_absorbed, peer_share, fidelity, overload, build, peer_pull, wins, decay, overload_loss, uncertainty_loss):
+def motivation_update(
+    motivation,
+    resting,
+    relationship_absorbed,
+    peer_share,
+    fidelity,
+    overload,
+    build,
+    peer_pull,
+    wins,
+    decay,
+    overload_loss,
+    uncertainty_loss,
+):
     """Motivation rises with co-design, peer adoption and early wins; overload and uncertainty erode it.
 
     M += beta_M * a_rel * (1 - M) + nu * (peer - M)+ + wins * F * (1 - M) - delta_M * (M - M0)
@@ -174,7 +218,11 @@ def motivation_update(motivation, resting, relationship_absorbed, peer_share, fi
     policy uncertainty: seed-oht.md (004 L192-204). Motivation decays slowly towards the
     organization's resting level M0 (refinement, docs/odd.md).
     """
-    gain = build * relationship_absorbed * (1.0 - motivation) + peer_pull * np.maximum(0.0, peer_share - motivation) + wins * fidelity * (1.0 - motivation)
+    gain = (
+        build * relationship_absorbed * (1.0 - motivation)
+        + peer_pull * np.maximum(0.0, peer_share - motivation)
+        + wins * fidelity * (1.0 - motivation)
+    )
     loss = decay * (motivation - resting) + overload_loss * overload + uncertainty_loss * motivation
     return np.clip(motivation + gain - loss, 0.0, 1.0)
 
@@ -189,7 +237,9 @@ def substitution(hours, substitution_share, task_hours):
 
 def ownership_update(ownership, absorbed, gain, loss, substituted):
     """O += eta_r * a * (1 - O) - zeta * sub * O (anchor-ta-evidence.md 6.2 rule 7)."""
-    return np.clip(ownership + gain * absorbed * (1.0 - ownership) - loss * substituted * ownership, 0.0, 1.0)
+    return np.clip(
+        ownership + gain * absorbed * (1.0 - ownership) - loss * substituted * ownership, 0.0, 1.0
+    )
 
 
 def workload(hours, recipient_hours, internal_work, navigation, change_hours):
@@ -230,7 +280,11 @@ def fidelity(specific_mean, exponent, substituted, implementing):
 
     Source: anchor-ta-evidence.md 6.2 rule 9 (Durlak & DuPre; the drop is the dependence).
     """
-    return np.where(implementing, np.minimum(1.0, np.asarray(specific_mean, float) ** exponent + substituted), 0.0)
+    return np.where(
+        implementing,
+        np.minimum(1.0, np.asarray(specific_mean, float) ** exponent + substituted),
+        0.0,
+    )
 
 
 def discontinuation_hazard(base, ownership, general):

@@ -23,14 +23,25 @@ SYSTEM_COLUMNS = (
     "n_orgs",
     *(f"stage_{stage}" for stage in mech.STAGES),
     "adoption",
-    "mean_M", "mean_G", "mean_S", "mean_T", "mean_O", "mean_W", "mean_P", "mean_F",
-    "p10_F", "p90_F", "mean_R",
+    "mean_M",
+    "mean_G",
+    "mean_S",
+    "mean_T",
+    "mean_O",
+    "mean_W",
+    "mean_P",
+    "mean_F",
+    "p10_F",
+    "p90_F",
+    "mean_R",
     "navigation_hours",
     *FLOW_COLUMNS,
     "budget",
     "population",
     *OUTCOMES,
-    "gap_adoption_region", "gap_adoption_capacity", "gap_fidelity_capacity",
+    "gap_adoption_region",
+    "gap_adoption_capacity",
+    "gap_fidelity_capacity",
 )
 STATE_MEANS = ("M", "G", "T", "O", "W", "P", "F", "R", "navigation")
 TEAM_COLUMNS = ("adoption", "mean_P", "mean_F", *OUTCOMES, "ta_hours", "hands_on")
@@ -56,7 +67,12 @@ def spent(model) -> float:
     return float(model.month_flows["spent"])
 
 
-MODEL_REPORTERS = {"adoption": adoption, "mean_F": mean_fidelity, "ta_hours": ta_hours, "spent": spent}
+MODEL_REPORTERS = {
+    "adoption": adoption,
+    "mean_F": mean_fidelity,
+    "ta_hours": ta_hours,
+    "spent": spent,
+}
 
 
 # ------------------------------------------------------------------ TA flows
@@ -66,7 +82,9 @@ def empty_flows() -> dict[str, float]:
     return dict.fromkeys(FLOW_COLUMNS, 0.0)
 
 
-def flows(model, delivered, time_used, link_mix, link_modality, role_of_link, cost, overload) -> dict[str, float]:
+def flows(
+    model, delivered, time_used, link_mix, link_modality, role_of_link, cost, overload
+) -> dict[str, float]:
     """TA hours received by role, activity and modality; provider time and money spent this month."""
     by_role = np.bincount(role_of_link, weights=delivered, minlength=len(ROLES))
     by_activity = delivered @ link_mix
@@ -75,8 +93,14 @@ def flows(model, delivered, time_used, link_mix, link_modality, role_of_link, co
         "ta_hours": float(delivered.sum()),
         "provider_hours": float(time_used.sum()),
         **{f"hours_{role}": float(hours) for role, hours in zip(ROLES, by_role, strict=True)},
-        **{f"hours_{activity}": float(hours) for activity, hours in zip(ACTIVITIES, by_activity, strict=True)},
-        **{f"hours_{modality}": float(hours) for modality, hours in zip(MODALITIES, by_modality, strict=True)},
+        **{
+            f"hours_{activity}": float(hours)
+            for activity, hours in zip(ACTIVITIES, by_activity, strict=True)
+        },
+        **{
+            f"hours_{modality}": float(hours)
+            for modality, hours in zip(MODALITIES, by_modality, strict=True)
+        },
         "spent": float(cost.sum()),
         "overloaded_share": float(np.count_nonzero(overload) / len(overload)),
     }
@@ -97,7 +121,9 @@ def initial_outcomes(params: OutcomeParams, n_teams: int) -> dict[str, np.ndarra
 
 def team_mean(model, values) -> np.ndarray:
     """Population-weighted mean of an organization-level array per team."""
-    return np.bincount(model.org_team, weights=values * model.org_population) / model.team_population
+    return (
+        np.bincount(model.org_team, weights=values * model.org_population) / model.team_population
+    )
 
 
 def update_outcomes(model, overload) -> dict[str, np.ndarray]:
@@ -111,16 +137,33 @@ def update_outcomes(model, overload) -> dict[str, np.ndarray]:
     params = model.params.outcomes
     previous = model.outcomes
     gain = team_mean(model, mech.outcome_gain(model.P, model.F, params.fidelity_gamma))
-    in_setup = team_mean(model, (model.adopting & (model.months_adopting <= params.setup_months)).astype(float))
+    in_setup = team_mean(
+        model, (model.adopting & (model.months_adopting <= params.setup_months)).astype(float)
+    )
     strain = team_mean(model, overload)
     savings = mech.lagged(previous["savings"], params.savings * gain, params.delay_cost)
     ta_per_capita = 12.0 * model.ta_cost_by_team / model.team_population
     return {
-        "admissions": mech.lagged(previous["admissions"], params.admissions_base - params.admissions_gain * gain, params.delay_health),
-        "patient_experience": mech.lagged(previous["patient_experience"], params.experience_base + params.experience_gain * gain, params.delay_process),
-        "provider_experience": mech.lagged(previous["provider_experience"], params.provider_base + params.provider_gain * gain - params.provider_overload * strain, params.delay_process),
+        "admissions": mech.lagged(
+            previous["admissions"],
+            params.admissions_base - params.admissions_gain * gain,
+            params.delay_health,
+        ),
+        "patient_experience": mech.lagged(
+            previous["patient_experience"],
+            params.experience_base + params.experience_gain * gain,
+            params.delay_process,
+        ),
+        "provider_experience": mech.lagged(
+            previous["provider_experience"],
+            params.provider_base + params.provider_gain * gain - params.provider_overload * strain,
+            params.delay_process,
+        ),
         "savings": savings,
-        "per_capita_cost": params.cost_base + params.setup_cost * in_setup + ta_per_capita - savings,
+        "per_capita_cost": params.cost_base
+        + params.setup_cost * in_setup
+        + ta_per_capita
+        - savings,
     }
 
 
@@ -157,12 +200,21 @@ def system_row(model) -> dict[str, float]:
     adopting = model.adopting.astype(float)
     weights = model.team_population / model.team_population.sum()
     p10_F, p90_F = tenth_and_ninetieth_percentiles(model.F)
-    means = dict(zip(STATE_MEANS, np.vstack([getattr(model, name) for name in STATE_MEANS]).mean(axis=1).tolist(), strict=True))
+    means = dict(
+        zip(
+            STATE_MEANS,
+            np.vstack([getattr(model, name) for name in STATE_MEANS]).mean(axis=1).tolist(),
+            strict=True,
+        )
+    )
     region_gap, capacity_gap = model.equity_contrasts @ adopting
     row = {
         "month": model.steps,
         "n_orgs": model.n_orgs,
-        **{f"stage_{stage}": int(count) for stage, count in zip(mech.STAGES, stage_counts, strict=True)},
+        **{
+            f"stage_{stage}": int(count)
+            for stage, count in zip(mech.STAGES, stage_counts, strict=True)
+        },
         "adoption": float(adopting.mean()),
         **{f"mean_{name}": means[name] for name in ("M", "G")},
         "mean_S": float(model.S.mean()),
@@ -184,14 +236,16 @@ def system_row(model) -> dict[str, float]:
 
 def team_row(model) -> np.ndarray:
     """One month of per-team values, in TEAM_COLUMNS order."""
-    return np.column_stack([
-        model.team_average(model.adopting),
-        team_mean(model, model.P),
-        team_mean(model, model.F),
-        *(model.outcomes[name] for name in OUTCOMES),
-        np.bincount(model.org_team, weights=model.H, minlength=len(model.teams.size)),
-        model.team_hands_on.astype(float),
-    ])
+    return np.column_stack(
+        [
+            model.team_average(model.adopting),
+            team_mean(model, model.P),
+            team_mean(model, model.F),
+            *(model.outcomes[name] for name in OUTCOMES),
+            np.bincount(model.org_team, weights=model.H, minlength=len(model.teams.size)),
+            model.team_hands_on.astype(float),
+        ]
+    )
 
 
 def team_frame(model) -> pd.DataFrame:
@@ -202,7 +256,13 @@ def team_frame(model) -> pd.DataFrame:
     frame.insert(0, "month", np.repeat(np.arange(n_months), n_teams))
     frame.insert(1, "team", np.tile(np.arange(n_teams), n_months))
     frame.insert(2, "cohort", np.tile(model.teams.cohort, n_months))
-    frame.insert(3, "region", pd.Categorical(np.tile(np.array(REGIONS)[model.teams.region], n_months), categories=REGIONS))
+    frame.insert(
+        3,
+        "region",
+        pd.Categorical(
+            np.tile(np.array(REGIONS)[model.teams.region], n_months), categories=REGIONS
+        ),
+    )
     frame.insert(4, "members", np.tile(model.teams.size, n_months))
     frame["hands_on"] = frame["hands_on"].astype(bool)
     return frame
@@ -216,7 +276,10 @@ def summary(system: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     if withdraw > 0 and withdraw + 24 in by_month.index and by_month.at[withdraw, "adoption"] > 0:
         # share of the organizations adopting at withdrawal that have not discontinued 24 months later
         adopters = by_month.at[withdraw, "adoption"] * by_month.at[withdraw, "n_orgs"]
-        stopped = by_month.at[withdraw + 24, "stage_discontinued"] - by_month.at[withdraw, "stage_discontinued"]
+        stopped = (
+            by_month.at[withdraw + 24, "stage_discontinued"]
+            - by_month.at[withdraw, "stage_discontinued"]
+        )
         sustainment = float(1.0 - stopped / adopters)
     else:
         sustainment = float("nan")

@@ -20,7 +20,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 N_BLOCKS = 8
@@ -64,13 +72,17 @@ def param(default: Any, lo: float, hi: float, unit: str, meaning: str, source: s
 
 def choice(default: str, meaning: str, source: str) -> Any:
     """A categorical parameter (its allowed values come from its Literal type)."""
-    return Field(default, description=meaning, json_schema_extra={"unit": "choice", "source": source})
+    return Field(
+        default, description=meaning, json_schema_extra={"unit": "choice", "source": source}
+    )
 
 
 class Section(BaseModel):
     """Base of every scenario section: strict types, no unknown keys, no NaN."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, validate_assignment=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, allow_inf_nan=False, validate_assignment=True
+    )
 
 
 def _check_shares(shares: dict[str, float]) -> None:
@@ -80,7 +92,14 @@ def _check_shares(shares: dict[str, float]) -> None:
 
 
 class RegionShares(Section):
-    urban: float = param(0.55, 0, 1, "share", "share of teams in urban regions", "seed-thesis.md 3.1 (thesis L1427, L1501): northern/rural influx in later cohorts; assumption for the split")
+    urban: float = param(
+        0.55,
+        0,
+        1,
+        "share",
+        "share of teams in urban regions",
+        "seed-thesis.md 3.1 (thesis L1427, L1501): northern/rural influx in later cohorts; assumption for the split",
+    )
     rural: float = param(0.30, 0, 1, "share", "share of teams in rural regions", "assumption")
     northern: float = param(0.15, 0, 1, "share", "share of teams in northern regions", "assumption")
 
@@ -93,50 +112,222 @@ class RegionShares(Section):
 class SystemParams(Section):
     """The population of organizations, their teams, cohorts and network ties."""
 
-    n_teams: int = param(55, 1, 5000, "teams", "number of teams (OHTs / ICSs / ACOs)", "seed-thesis.md 3.1: roughly 50-60 OHTs by 2023 (unverified)")
-    team_size_min: int = param(7, 2, 200, "organizations", "smallest team membership", "seed-oht.md 3.1 (004 L79): 7-43 members per OHT")
-    team_size_max: int = param(43, 2, 500, "organizations", "largest team membership", "seed-oht.md 3.1 (004 L79): 7-43 members per OHT")
-    team_size_skew: float = param(2.5, 1, 10, "Beta shape", "right skew of team sizes (Beta(1.3, skew) between min and max)", "assumption")
-    n_cohorts: int = param(4, 1, 12, "cohorts", "approval waves", "seed-thesis.md 3.1 (thesis L1244-1246): 4 cohorts")
-    first_cohort_month: int = param(10, 0, 600, "month", "month the first cohort is approved", "seed-thesis.md 3.1: announced Feb 2019, first approvals Dec 2019")
-    cohort_interval: int = param(12, 1, 120, "months", "months between cohort approvals", "assumption (later cohorts roughly yearly)")
-    first_cohort_share: float = param(0.4, 0.05, 1, "share", "share of teams approved in the first cohort", "thesis L1774: initial 12-24 teams; assumption")
-    region_shares: RegionShares = Field(default_factory=RegionShares, description="regional mix of teams")
-    maturity_mean: float = param(2.0, 0, 20, "years", "mean years of prior collaboration among team members", "seed-oht.md 4 (004 L93-97): formation follows prior ties")
-    within_team_density: float = param(0.35, 0.01, 1, "probability", "tie probability between two members of the same team", "assumption")
-    cross_team_ties: float = param(1.0, 0, 20, "ties per org", "mean ties to organizations of other teams in the same region (communities of practice)", "thesis L936 (peer exchange); assumption")
-    size_median: float = param(60, 1, 10000, "FTE", "median organization size", "assumption (heavy-tailed sizes)")
-    size_sigma: float = param(1.0, 0, 3, "log-sd", "log-normal spread of organization size", "assumption")
-    change_hours_per_fte: float = param(0.6, 0.01, 10, "h/FTE/month", "staff hours per FTE per month available for change work at full slack", "thesis L376, L384 (dedicated change staff); assumption")
-    population_per_org: float = param(5000, 100, 1e6, "people", "attributed population per member organization", "thesis L1609: >= 50,000 per team")
+    n_teams: int = param(
+        55,
+        1,
+        5000,
+        "teams",
+        "number of teams (OHTs / ICSs / ACOs)",
+        "seed-thesis.md 3.1: roughly 50-60 OHTs by 2023 (unverified)",
+    )
+    team_size_min: int = param(
+        7,
+        2,
+        200,
+        "organizations",
+        "smallest team membership",
+        "seed-oht.md 3.1 (004 L79): 7-43 members per OHT",
+    )
+    team_size_max: int = param(
+        43,
+        2,
+        500,
+        "organizations",
+        "largest team membership",
+        "seed-oht.md 3.1 (004 L79): 7-43 members per OHT",
+    )
+    team_size_skew: float = param(
+        2.5,
+        1,
+        10,
+        "Beta shape",
+        "right skew of team sizes (Beta(1.3, skew) between min and max)",
+        "assumption",
+    )
+    n_cohorts: int = param(
+        4, 1, 12, "cohorts", "approval waves", "seed-thesis.md 3.1 (thesis L1244-1246): 4 cohorts"
+    )
+    first_cohort_month: int = param(
+        10,
+        0,
+        600,
+        "month",
+        "month the first cohort is approved",
+        "seed-thesis.md 3.1: announced Feb 2019, first approvals Dec 2019",
+    )
+    cohort_interval: int = param(
+        12,
+        1,
+        120,
+        "months",
+        "months between cohort approvals",
+        "assumption (later cohorts roughly yearly)",
+    )
+    first_cohort_share: float = param(
+        0.4,
+        0.05,
+        1,
+        "share",
+        "share of teams approved in the first cohort",
+        "thesis L1774: initial 12-24 teams; assumption",
+    )
+    region_shares: RegionShares = Field(
+        default_factory=RegionShares, description="regional mix of teams"
+    )
+    maturity_mean: float = param(
+        2.0,
+        0,
+        20,
+        "years",
+        "mean years of prior collaboration among team members",
+        "seed-oht.md 4 (004 L93-97): formation follows prior ties",
+    )
+    within_team_density: float = param(
+        0.35,
+        0.01,
+        1,
+        "probability",
+        "tie probability between two members of the same team",
+        "assumption",
+    )
+    cross_team_ties: float = param(
+        1.0,
+        0,
+        20,
+        "ties per org",
+        "mean ties to organizations of other teams in the same region (communities of practice)",
+        "thesis L936 (peer exchange); assumption",
+    )
+    size_median: float = param(
+        60, 1, 10000, "FTE", "median organization size", "assumption (heavy-tailed sizes)"
+    )
+    size_sigma: float = param(
+        1.0, 0, 3, "log-sd", "log-normal spread of organization size", "assumption"
+    )
+    change_hours_per_fte: float = param(
+        0.6,
+        0.01,
+        10,
+        "h/FTE/month",
+        "staff hours per FTE per month available for change work at full slack",
+        "thesis L376, L384 (dedicated change staff); assumption",
+    )
+    population_per_org: float = param(
+        5000,
+        100,
+        1e6,
+        "people",
+        "attributed population per member organization",
+        "thesis L1609: >= 50,000 per team",
+    )
 
     @model_validator(mode="after")
     def _consistent(self):
         if self.team_size_min > self.team_size_max:
-            raise ValueError(f"team_size_min must be <= team_size_max ({self.team_size_max}) (got {self.team_size_min})")
+            raise ValueError(
+                f"team_size_min must be <= team_size_max ({self.team_size_max}) (got {self.team_size_min})"
+            )
         return self
 
 
 class InitialState(Section):
     """Distributions of the organizations' starting state (Beta with the given mean)."""
 
-    motivation_mean: float = param(0.45, 0.01, 0.99, "index", "mean initial motivation M", "Weiner 2009 (anchor-ta-evidence.md 3); assumption")
-    general_capacity_mean: float = param(0.45, 0.01, 0.99, "index", "mean initial general capacity G", "Scaccia 2015 (anchor-ta-evidence.md 3); assumption")
-    specific_capacity_mean: float = param(0.2, 0.01, 0.99, "index", "mean initial capacity per building block S", "thesis L902 (PHM blocks are largely new capacities)")
-    trust_mean: float = param(0.3, 0.01, 0.99, "index", "mean initial trust in TA providers T", "assumption")
-    ownership_mean: float = param(0.5, 0.01, 0.99, "index", "mean initial ownership O", "assumption")
-    concentration: float = param(8, 1, 200, "Beta a+b", "concentration of the initial Beta distributions (higher = less spread)", "assumption")
-    rural_capacity_gap: float = param(0.10, 0, 0.5, "index", "how much lower G starts in rural organizations", "thesis L1411 (unequal change capacity); assumption")
-    northern_capacity_gap: float = param(0.18, 0, 0.5, "index", "how much lower G starts in northern organizations", "thesis L1411, L1427; assumption")
-    maturity_motivation: float = param(0.03, 0, 0.2, "index/year", "initial motivation and trust gained per year of prior collaboration", "004 L93-97 (prior ties predict progress)")
-    threshold_a: float = param(2.0, 0.1, 20, "Beta a", "adoption threshold theta ~ Beta(a, b)", "anchor-ta-evidence.md 6.4: Beta(2,4), Valente")
-    threshold_b: float = param(4.0, 0.1, 20, "Beta b", "adoption threshold theta ~ Beta(a, b)", "anchor-ta-evidence.md 6.4: Beta(2,4), Valente")
+    motivation_mean: float = param(
+        0.45,
+        0.01,
+        0.99,
+        "index",
+        "mean initial motivation M",
+        "Weiner 2009 (anchor-ta-evidence.md 3); assumption",
+    )
+    general_capacity_mean: float = param(
+        0.45,
+        0.01,
+        0.99,
+        "index",
+        "mean initial general capacity G",
+        "Scaccia 2015 (anchor-ta-evidence.md 3); assumption",
+    )
+    specific_capacity_mean: float = param(
+        0.2,
+        0.01,
+        0.99,
+        "index",
+        "mean initial capacity per building block S",
+        "thesis L902 (PHM blocks are largely new capacities)",
+    )
+    trust_mean: float = param(
+        0.3, 0.01, 0.99, "index", "mean initial trust in TA providers T", "assumption"
+    )
+    ownership_mean: float = param(
+        0.5, 0.01, 0.99, "index", "mean initial ownership O", "assumption"
+    )
+    concentration: float = param(
+        8,
+        1,
+        200,
+        "Beta a+b",
+        "concentration of the initial Beta distributions (higher = less spread)",
+        "assumption",
+    )
+    rural_capacity_gap: float = param(
+        0.10,
+        0,
+        0.5,
+        "index",
+        "how much lower G starts in rural organizations",
+        "thesis L1411 (unequal change capacity); assumption",
+    )
+    northern_capacity_gap: float = param(
+        0.18,
+        0,
+        0.5,
+        "index",
+        "how much lower G starts in northern organizations",
+        "thesis L1411, L1427; assumption",
+    )
+    maturity_motivation: float = param(
+        0.03,
+        0,
+        0.2,
+        "index/year",
+        "initial motivation and trust gained per year of prior collaboration",
+        "004 L93-97 (prior ties predict progress)",
+    )
+    threshold_a: float = param(
+        2.0,
+        0.1,
+        20,
+        "Beta a",
+        "adoption threshold theta ~ Beta(a, b)",
+        "anchor-ta-evidence.md 6.4: Beta(2,4), Valente",
+    )
+    threshold_b: float = param(
+        4.0,
+        0.1,
+        20,
+        "Beta b",
+        "adoption threshold theta ~ Beta(a, b)",
+        "anchor-ta-evidence.md 6.4: Beta(2,4), Valente",
+    )
 
 
 class ActivityMix(Section):
-    content: float = param(0.7, 0, 1, "share", "content-based one-to-many hours (webinars, toolkits, training)", "thesis L918-920: TA is content-heavy")
-    relationship: float = param(0.2, 0, 1, "share", "relationship-based one-to-one coaching hours", "thesis L404, L1375")
-    peer: float = param(0.1, 0, 1, "share", "peer exchange hours (communities of practice)", "thesis L936")
+    content: float = param(
+        0.7,
+        0,
+        1,
+        "share",
+        "content-based one-to-many hours (webinars, toolkits, training)",
+        "thesis L918-920: TA is content-heavy",
+    )
+    relationship: float = param(
+        0.2, 0, 1, "share", "relationship-based one-to-one coaching hours", "thesis L404, L1375"
+    )
+    peer: float = param(
+        0.1, 0, 1, "share", "peer exchange hours (communities of practice)", "thesis L936"
+    )
 
     @model_validator(mode="after")
     def _sum_to_one(self):
@@ -148,15 +339,51 @@ class ProviderGroup(Section):
     """A group of identical TA providers (e.g. one central program partner)."""
 
     name: str = Field("central", description="label of the group")
-    role: Literal["doer", "partner", "facilitator"] = choice("partner", "doer substitutes, partner supplements, facilitator enables", "thesis L398 (M18)")
-    count: int = param(6, 0, 2000, "providers", "number of providers in the group", "thesis L1351-1369: 6 original central partners")
+    role: Literal["doer", "partner", "facilitator"] = choice(
+        "partner", "doer substitutes, partner supplements, facilitator enables", "thesis L398 (M18)"
+    )
+    count: int = param(
+        6,
+        0,
+        2000,
+        "providers",
+        "number of providers in the group",
+        "thesis L1351-1369: 6 original central partners",
+    )
     fte: float = param(1.0, 0.05, 5, "FTE", "full-time equivalents per provider", "assumption")
-    modality: Literal["in_person", "hybrid", "virtual"] = choice("virtual", "in person builds trust faster but costs travel", "thesis L421 (M15)")
-    activity_mix: ActivityMix = Field(default_factory=ActivityMix, description="how provider hours are spent")
-    regions: list[Literal["urban", "rural", "northern"]] = Field(default_factory=lambda: list(REGIONS), description="regions the group serves")
-    cost_per_hour: float = param(150, 0, 2000, "$/h", "cost of one provider hour", "Ritchie 2020 cost figures (anchor-ta-evidence.md 2.5); assumption")
-    caseload_limit: int = param(150, 1, 2000, "organizations", "most organizations one provider serves in a month", "Baskerville 2012: 3-40 practices per facilitator (one-to-one); content reaches more (thesis L1371)")
-    expertise_mean: float = param(0.6, 0.01, 0.99, "index", "mean expertise over the building blocks", "thesis L1080-1103 (expertise domains)")
+    modality: Literal["in_person", "hybrid", "virtual"] = choice(
+        "virtual", "in person builds trust faster but costs travel", "thesis L421 (M15)"
+    )
+    activity_mix: ActivityMix = Field(
+        default_factory=ActivityMix, description="how provider hours are spent"
+    )
+    regions: list[Literal["urban", "rural", "northern"]] = Field(
+        default_factory=lambda: list(REGIONS), description="regions the group serves"
+    )
+    cost_per_hour: float = param(
+        150,
+        0,
+        2000,
+        "$/h",
+        "cost of one provider hour",
+        "Ritchie 2020 cost figures (anchor-ta-evidence.md 2.5); assumption",
+    )
+    caseload_limit: int = param(
+        150,
+        1,
+        2000,
+        "organizations",
+        "most organizations one provider serves in a month",
+        "Baskerville 2012: 3-40 practices per facilitator (one-to-one); content reaches more (thesis L1371)",
+    )
+    expertise_mean: float = param(
+        0.6,
+        0.01,
+        0.99,
+        "index",
+        "mean expertise over the building blocks",
+        "thesis L1080-1103 (expertise domains)",
+    )
 
     @model_validator(mode="after")
     def _regions(self):
@@ -172,45 +399,197 @@ def _default_providers() -> list[ProviderGroup]:
 class FunderParams(Section):
     """The ministry: budget, allocation policy, coordination, mandates and withdrawal."""
 
-    budget_per_month: float = param(60000, 0, 1e9, "$/month", "TA budget per month", "thesis L1592 (25.25M initial investment); assumption for TA share")
-    policy: Literal["universal", "on_request", "need", "readiness", "cohort", "mandated"] = choice("on_request", "who gets TA first", "DESIGN.md 5.1; thesis L1347, L1406")
-    dosage_hours: float = param(3.0, 0, 60, "h/org/month", "TA hours requested per participating organization per month", "anchor-ta-evidence.md 2.5: 1.2 h (external) to 13 h (internal) per clinic-month")
-    periodicity: Literal["weekly", "biweekly", "monthly", "bimonthly", "quarterly"] = choice("monthly", "how the monthly dose is bunched into contact months", "thesis L419 (M14); Chilenski 2021")
-    coordinated: bool = Field(False, description="a central coordination committee aligns providers", json_schema_extra={"unit": "on/off", "source": "thesis L1385-1400 (M24, M25)"})
-    coordination_start: int = param(0, 0, 600, "month", "month coordination starts (when coordinated)", "thesis L1393")
-    mandate_month: int = param(36, 0, 600, "month", "month from which participation is required (mandated policy)", "thesis L1406: PHM in 3rd-year TPAs")
-    withdraw_month: int = param(0, 0, 600, "month", "month all TA stops (0 = never)", "anchor-ta-evidence.md 4.7 (sustainment after TA ends)")
-    request_base: float = param(0.15, 0, 1, "probability", "monthly TA request probability of an unmotivated organization (on_request)", "thesis L1347, L415 (M11: content is pull-based)")
-    request_motivation: float = param(0.6, 0, 1, "probability", "extra request probability at full motivation", "thesis L415 (M11)")
-    adaptive: bool = Field(False, description="the funder reviews progress, moves lagging low-capacity teams to hands-on coaching and adds local providers for under-served regions", json_schema_extra={"unit": "on/off", "source": "thesis L1371-1383, L1497-1503 (rule 16)"})
-    review_interval: int = param(12, 1, 120, "months", "months between adaptive reviews", "assumption")
-    lagging_adoption: float = param(0.3, 0, 1, "share", "a team whose adopting share is below this is lagging", "thesis L1375 (M5)")
-    lagging_capacity_quantile: float = param(0.5, 0, 1, "quantile", "a lagging team is moved to hands-on coaching only if its capacity is at or below this quantile of teams' capacity (1 = every lagging team)", "thesis L1375-1377 (M5: limited recipient capacity made TA hands-on)")
-    hands_on_dosage: float = param(8.0, 0, 60, "h/org/month", "dose given to lagging teams switched to hands-on coaching", "thesis L1375-1377")
-    hands_on_mix: ActivityMix = Field(default_factory=lambda: ActivityMix(content=0.1, relationship=0.8, peer=0.1), description="activity mix of hands-on coaching")
-    underserved_share: float = param(0.5, 0, 1, "share", "a region whose organizations received less than this share of the system's TA hours per organization-month gets local providers at a review (0 = never)", "thesis L1369, L1501-1503 (M29, SF12: northern partners added as northern teams arrived)")
-    local_providers: ProviderGroup = Field(default_factory=lambda: ProviderGroup(name="local", role="facilitator", count=2, modality="in_person", caseload_limit=30, cost_per_hour=120.0, activity_mix=ActivityMix(content=0.1, relationship=0.7, peer=0.2)), description="the provider group the adaptive funder adds for each under-served region (its regions are set when added)")
-    budget_step: float = param(0.25, 0, 2, "share", "budget increase at a review that moves new teams to hands-on coaching or adds local providers (adaptive)", "thesis L1497-1503; assumption")
+    budget_per_month: float = param(
+        60000,
+        0,
+        1e9,
+        "$/month",
+        "TA budget per month",
+        "thesis L1592 (25.25M initial investment); assumption for TA share",
+    )
+    policy: Literal["universal", "on_request", "need", "readiness", "cohort", "mandated"] = choice(
+        "on_request", "who gets TA first", "DESIGN.md 5.1; thesis L1347, L1406"
+    )
+    dosage_hours: float = param(
+        3.0,
+        0,
+        60,
+        "h/org/month",
+        "TA hours requested per participating organization per month",
+        "anchor-ta-evidence.md 2.5: 1.2 h (external) to 13 h (internal) per clinic-month",
+    )
+    periodicity: Literal["weekly", "biweekly", "monthly", "bimonthly", "quarterly"] = choice(
+        "monthly",
+        "how the monthly dose is bunched into contact months",
+        "thesis L419 (M14); Chilenski 2021",
+    )
+    coordinated: bool = Field(
+        False,
+        description="a central coordination committee aligns providers",
+        json_schema_extra={"unit": "on/off", "source": "thesis L1385-1400 (M24, M25)"},
+    )
+    coordination_start: int = param(
+        0, 0, 600, "month", "month coordination starts (when coordinated)", "thesis L1393"
+    )
+    mandate_month: int = param(
+        36,
+        0,
+        600,
+        "month",
+        "month from which participation is required (mandated policy)",
+        "thesis L1406: PHM in 3rd-year TPAs",
+    )
+    withdraw_month: int = param(
+        0,
+        0,
+        600,
+        "month",
+        "month all TA stops (0 = never)",
+        "anchor-ta-evidence.md 4.7 (sustainment after TA ends)",
+    )
+    request_base: float = param(
+        0.15,
+        0,
+        1,
+        "probability",
+        "monthly TA request probability of an unmotivated organization (on_request)",
+        "thesis L1347, L415 (M11: content is pull-based)",
+    )
+    request_motivation: float = param(
+        0.6,
+        0,
+        1,
+        "probability",
+        "extra request probability at full motivation",
+        "thesis L415 (M11)",
+    )
+    adaptive: bool = Field(
+        False,
+        description="the funder reviews progress, moves lagging low-capacity teams to hands-on coaching and adds local providers for under-served regions",
+        json_schema_extra={"unit": "on/off", "source": "thesis L1371-1383, L1497-1503 (rule 16)"},
+    )
+    review_interval: int = param(
+        12, 1, 120, "months", "months between adaptive reviews", "assumption"
+    )
+    lagging_adoption: float = param(
+        0.3,
+        0,
+        1,
+        "share",
+        "a team whose adopting share is below this is lagging",
+        "thesis L1375 (M5)",
+    )
+    lagging_capacity_quantile: float = param(
+        0.5,
+        0,
+        1,
+        "quantile",
+        "a lagging team is moved to hands-on coaching only if its capacity is at or below this quantile of teams' capacity (1 = every lagging team)",
+        "thesis L1375-1377 (M5: limited recipient capacity made TA hands-on)",
+    )
+    hands_on_dosage: float = param(
+        8.0,
+        0,
+        60,
+        "h/org/month",
+        "dose given to lagging teams switched to hands-on coaching",
+        "thesis L1375-1377",
+    )
+    hands_on_mix: ActivityMix = Field(
+        default_factory=lambda: ActivityMix(content=0.1, relationship=0.8, peer=0.1),
+        description="activity mix of hands-on coaching",
+    )
+    underserved_share: float = param(
+        0.5,
+        0,
+        1,
+        "share",
+        "a region whose organizations received less than this share of the system's TA hours per organization-month gets local providers at a review (0 = never)",
+        "thesis L1369, L1501-1503 (M29, SF12: northern partners added as northern teams arrived)",
+    )
+    local_providers: ProviderGroup = Field(
+        default_factory=lambda: ProviderGroup(
+            name="local",
+            role="facilitator",
+            count=2,
+            modality="in_person",
+            caseload_limit=30,
+            cost_per_hour=120.0,
+            activity_mix=ActivityMix(content=0.1, relationship=0.7, peer=0.2),
+        ),
+        description="the provider group the adaptive funder adds for each under-served region (its regions are set when added)",
+    )
+    budget_step: float = param(
+        0.25,
+        0,
+        2,
+        "share",
+        "budget increase at a review that moves new teams to hands-on coaching or adds local providers (adaptive)",
+        "thesis L1497-1503; assumption",
+    )
 
 
 class RoleParams(Section):
     """Parameters of one provider role (anchor-ta-evidence.md 6.3)."""
 
-    substitution: float = param(0.4, 0, 1, "share", "share of the implementation task the provider does itself (s_r)", "anchor-ta-evidence.md 6.3 (Nastase): doer 0.6-0.9, partner 0.3-0.5, facilitator 0-0.15")
-    capacity_transfer: float = param(0.5, 0, 1, "relative", "capacity built per unit absorption (alpha_r, relative to the base rate)", "anchor-ta-evidence.md 6.3: doer 0.1-0.3, partner 0.4-0.6, facilitator 0.7-1.0")
-    ownership_gain: float = param(0.05, 0, 0.5, "1/month", "ownership built per unit absorption (eta_r)", "anchor-ta-evidence.md 6.3 (Katz & Wandersman)")
-    readiness_dependence: float = param(1.0, 0, 2, "exponent", "how strongly capacity gains need readiness (exponent on the gate)", "anchor-ta-evidence.md 6.3 (Smith 2020)")
+    substitution: float = param(
+        0.4,
+        0,
+        1,
+        "share",
+        "share of the implementation task the provider does itself (s_r)",
+        "anchor-ta-evidence.md 6.3 (Nastase): doer 0.6-0.9, partner 0.3-0.5, facilitator 0-0.15",
+    )
+    capacity_transfer: float = param(
+        0.5,
+        0,
+        1,
+        "relative",
+        "capacity built per unit absorption (alpha_r, relative to the base rate)",
+        "anchor-ta-evidence.md 6.3: doer 0.1-0.3, partner 0.4-0.6, facilitator 0.7-1.0",
+    )
+    ownership_gain: float = param(
+        0.05,
+        0,
+        0.5,
+        "1/month",
+        "ownership built per unit absorption (eta_r)",
+        "anchor-ta-evidence.md 6.3 (Katz & Wandersman)",
+    )
+    readiness_dependence: float = param(
+        1.0,
+        0,
+        2,
+        "exponent",
+        "how strongly capacity gains need readiness (exponent on the gate)",
+        "anchor-ta-evidence.md 6.3 (Smith 2020)",
+    )
 
 
 def role_params(name: str, **defaults: float) -> type[RoleParams]:
     """RoleParams with a role's own defaults (anchor-ta-evidence.md 6.3), so a partial section keeps them."""
-    fields = {key: (float, FieldInfo.merge_field_infos(RoleParams.model_fields[key], default=value)) for key, value in defaults.items()}
+    fields = {
+        key: (float, FieldInfo.merge_field_infos(RoleParams.model_fields[key], default=value))
+        for key, value in defaults.items()
+    }
     return create_model(name, __base__=RoleParams, **fields)
 
 
 # Doers substitute for capacity and work where readiness is low; facilitators enable and need readiness.
-DoerParams = role_params("DoerParams", substitution=0.75, capacity_transfer=0.2, ownership_gain=0.0, readiness_dependence=0.3)
-FacilitatorParams = role_params("FacilitatorParams", substitution=0.1, capacity_transfer=1.0, ownership_gain=0.12, readiness_dependence=1.5)
+DoerParams = role_params(
+    "DoerParams",
+    substitution=0.75,
+    capacity_transfer=0.2,
+    ownership_gain=0.0,
+    readiness_dependence=0.3,
+)
+FacilitatorParams = role_params(
+    "FacilitatorParams",
+    substitution=0.1,
+    capacity_transfer=1.0,
+    ownership_gain=0.12,
+    readiness_dependence=1.5,
+)
 
 
 class Roles(Section):
@@ -222,52 +601,348 @@ class Roles(Section):
 class MechanismParams(Section):
     """Constants of the rules of DESIGN.md section 5 (monthly units)."""
 
-    caseload_penalty: float = param(0.025, 0, 0.2, "1/org", "psi: attention lost per organization beyond c0", "anchor-ta-evidence.md 6.2: Baskerville re-analysis psi 0.02-0.03")
-    caseload_free: float = param(5, 1, 50, "organizations", "c0: caseload with no dilution", "anchor-ta-evidence.md 6.2: c0 ~ 5")
-    navigation_hours: float = param(4.0, 0, 40, "h/provider/month", "nu: staff hours lost per extra uncoordinated provider", "thesis L1385-1391 (M24)")
-    coordination_relief: float = param(0.8, 0, 1, "share", "share of the navigation burden coordination removes", "thesis L1393-1400 (M25)")
-    travel_share_rural: float = param(0.25, 0, 0.9, "share", "share of an in-person hour lost to travel (rural)", "thesis L421 (M15); assumption")
-    travel_share_northern: float = param(0.45, 0, 0.9, "share", "share of an in-person hour lost to travel (northern)", "thesis L421, L1427; assumption")
-    travel_share_urban: float = param(0.05, 0, 0.9, "share", "share of an in-person hour lost to travel (urban)", "assumption")
-    virtual_effect: float = param(0.8, 0.1, 1, "factor", "dose effectiveness of a virtual hour relative to in person", "thesis L421 (M15)")
-    virtual_trust: float = param(0.5, 0, 1, "factor", "trust built by a virtual hour relative to in person", "thesis L421; assumption")
-    content_reach: float = param(5.0, 1, 50, "orgs per hour", "organizations one content hour reaches (one-to-many)", "thesis L1371-1373 (light touch to many at once)")
-    content_weight: float = param(0.35, 0, 1, "factor", "effectiveness of a content hour relative to a coaching hour", "thesis L404, L1375; Gold 2019")
-    peer_weight: float = param(0.6, 0, 1, "factor", "effectiveness of a peer-exchange hour relative to a coaching hour", "thesis L936")
-    trust_build: float = param(0.3, 0, 1, "1/month", "beta_T: trust gained at full relationship contact", "anchor-ta-evidence.md 6.4: beta_T 0.3")
-    trust_half_hours: float = param(2.0, 0.1, 20, "h/month", "relationship hours giving half the maximum trust gain", "assumption")
-    trust_decay: float = param(0.08, 0, 0.5, "1/month", "delta_T: trust lost in a month without contact", "anchor-ta-evidence.md 6.4: delta_T 0.08")
-    trust_exponent: float = param(1.0, 0.5, 2, "exponent", "kappa: how strongly trust multiplies the dose", "anchor-ta-evidence.md 6.4 (Chilenski 2016)")
-    half_saturation: float = param(4.0, 1, 20, "h/month", "K0: effective hours giving half absorption at G = 0.5", "anchor-ta-evidence.md 6.4: K0 4 (2-8)")
-    hill: float = param(1.5, 1, 4, "exponent", "n: Hill exponent (n > 1 gives a minimum effective dose)", "anchor-ta-evidence.md 6.4: n 1.5 (1-2)")
-    readiness_weights: list[Annotated[float, Field(ge=0, le=5)]] = Field(default_factory=lambda: [1.0, 1.0, 1.0], min_length=3, max_length=3, description="exponents of M, G and mean S in R = M^wM G^wG S^wS (normalised)", json_schema_extra={"unit": "exponents", "source": "Scaccia 2015 R = MC^2 (anchor-ta-evidence.md 3)"})
-    capacity_rate: float = param(0.2, 0.01, 1, "1/month", "alpha: base capacity growth at full absorption (facilitator)", "anchor-ta-evidence.md 6.4: alpha 0.2 (0.1-0.3)")
-    general_rate: float = param(0.08, 0, 1, "1/month", "alpha_G: base general-capacity growth at full absorption", "anchor-ta-evidence.md 6.2; assumption")
-    peer_spillover: float = param(0.03, 0, 0.5, "1/month", "phi: capacity gained per unit gap to better-off neighbours", "thesis L936 (M21)")
-    learning_rate: float = param(0.02, 0, 0.2, "1/month", "lambda_L: specific capacity learned by doing the implementation work oneself", "anchor-ta-evidence.md 6.2 rule 9 (DSF learning term lambda_L * G)")
-    specific_decay: float = param(0.008, 0, 0.2, "1/month", "delta_S: monthly loss of specific capacity", "anchor-ta-evidence.md 6.4: 0.01-0.02 under TA; lower default because learning by doing and turnover are separate terms (assumption)")
-    general_decay: float = param(0.005, 0, 0.2, "1/month", "delta_G: monthly relaxation of general capacity to its resting level", "anchor-ta-evidence.md 6.4: 0.005")
-    motivation_build: float = param(0.06, 0, 1, "1/month", "beta_M: motivation gained per unit relationship absorption (co-design)", "anchor-ta-evidence.md 6.2 rule 5")
-    motivation_peer: float = param(0.05, 0, 1, "1/month", "nu: motivation pulled up by adopting neighbours", "anchor-ta-evidence.md 6.2 rule 5")
-    motivation_wins: float = param(0.02, 0, 0.5, "1/month", "motivation gained per unit fidelity (early wins)", "realist synthesis (seed-realist.md 2.2); assumption")
-    motivation_decay: float = param(0.01, 0, 0.2, "1/month", "delta_M: slow relaxation of motivation to its resting level", "anchor-ta-evidence.md 6.2")
-    overload_motivation: float = param(0.08, 0, 1, "1/month", "kappa_W: motivation lost per unit overload above W*", "anchor-ta-evidence.md 6.2 (Repenning & Sterman)")
-    overload_threshold: float = param(1.0, 0.1, 5, "ratio", "W*: workload ratio above which staff are overloaded", "anchor-ta-evidence.md 6.4 (assumption)")
-    recipient_hours: float = param(0.8, 0, 3, "h/h", "omega: recipient staff hours per TA hour", "anchor-ta-evidence.md 2.5: Ritchie 2020, 0.8")
-    task_hours: float = param(10.0, 1, 100, "h/month", "H_task: implementation work per month while preparing or implementing", "assumption")
-    ownership_loss: float = param(0.05, 0, 0.5, "1/month", "zeta: ownership lost per unit substitution", "anchor-ta-evidence.md 6.2 rule 7")
-    innovation_p: float = param(0.0025, 0, 0.05, "1/month", "p: spontaneous adoption hazard", "anchor-ta-evidence.md 6.4: Bass p 0.0025")
-    imitation_q: float = param(0.05, 0, 0.3, "1/month", "q: adoption hazard per unit share of adopting neighbours", "anchor-ta-evidence.md 6.4: Bass q 0.015-0.05 per month")
-    absorption_adoption: float = param(0.5, 0, 2, "1/month", "beta_A: adoption hazard per unit absorption", "anchor-ta-evidence.md 6.2 rule 8")
-    implement_capacity: float = param(0.35, 0, 1, "index", "mean specific capacity at which preparing becomes implementing", "assumption (EPIS-like stages)")
-    sustain_penetration: float = param(0.6, 0, 1, "index", "penetration at which implementing becomes sustaining", "assumption")
-    sustain_fidelity: float = param(0.6, 0, 1, "index", "fidelity needed to enter sustaining", "assumption")
-    penetration_rate: float = param(0.08, 0, 1, "1/month", "r_P: speed penetration follows S*R", "anchor-ta-evidence.md 6.2 rule 8")
-    fidelity_exponent: float = param(0.8, 0.1, 3, "exponent", "eps: F = min(1, S^eps + sub)", "anchor-ta-evidence.md 6.2 rule 9")
-    discontinuation: float = param(0.02, 0, 0.2, "1/month", "h0: discontinuation hazard after TA ends at O = G = 0", "anchor-ta-evidence.md 6.4: 5-8 %/yr at median O, G (Tibbits; Johnson)")
-    ta_gap_months: int = param(6, 1, 60, "months", "months without TA after which an organization's TA has ended", "assumption")
-    expertise_focus: float = param(2.0, 0, 10, "exponent", "how strongly TA targets the organization's weakest building blocks", "thesis L372-374 (M3)")
-
+    caseload_penalty: float = param(
+        0.025,
+        0,
+        0.2,
+        "1/org",
+        "psi: attention lost per organization beyond c0",
+        "anchor-ta-evidence.md 6.2: Baskerville re-analysis psi 0.02-0.03",
+    )
+    caseload_free: float = param(
+        5,
+        1,
+        50,
+        "organizations",
+        "c0: caseload with no dilution",
+        "anchor-ta-evidence.md 6.2: c0 ~ 5",
+    )
+    navigation_hours: float = param(
+        4.0,
+        0,
+        40,
+        "h/provider/month",
+        "nu: staff hours lost per extra uncoordinated provider",
+        "thesis L1385-1391 (M24)",
+    )
+    coordination_relief: float = param(
+        0.8,
+        0,
+        1,
+        "share",
+        "share of the navigation burden coordination removes",
+        "thesis L1393-1400 (M25)",
+    )
+    travel_share_rural: float = param(
+        0.25,
+        0,
+        0.9,
+        "share",
+        "share of an in-person hour lost to travel (rural)",
+        "thesis L421 (M15); assumption",
+    )
+    travel_share_northern: float = param(
+        0.45,
+        0,
+        0.9,
+        "share",
+        "share of an in-person hour lost to travel (northern)",
+        "thesis L421, L1427; assumption",
+    )
+    travel_share_urban: float = param(
+        0.05, 0, 0.9, "share", "share of an in-person hour lost to travel (urban)", "assumption"
+    )
+    virtual_effect: float = param(
+        0.8,
+        0.1,
+        1,
+        "factor",
+        "dose effectiveness of a virtual hour relative to in person",
+        "thesis L421 (M15)",
+    )
+    virtual_trust: float = param(
+        0.5,
+        0,
+        1,
+        "factor",
+        "trust built by a virtual hour relative to in person",
+        "thesis L421; assumption",
+    )
+    content_reach: float = param(
+        5.0,
+        1,
+        50,
+        "orgs per hour",
+        "organizations one content hour reaches (one-to-many)",
+        "thesis L1371-1373 (light touch to many at once)",
+    )
+    content_weight: float = param(
+        0.35,
+        0,
+        1,
+        "factor",
+        "effectiveness of a content hour relative to a coaching hour",
+        "thesis L404, L1375; Gold 2019",
+    )
+    peer_weight: float = param(
+        0.6,
+        0,
+        1,
+        "factor",
+        "effectiveness of a peer-exchange hour relative to a coaching hour",
+        "thesis L936",
+    )
+    trust_build: float = param(
+        0.3,
+        0,
+        1,
+        "1/month",
+        "beta_T: trust gained at full relationship contact",
+        "anchor-ta-evidence.md 6.4: beta_T 0.3",
+    )
+    trust_half_hours: float = param(
+        2.0,
+        0.1,
+        20,
+        "h/month",
+        "relationship hours giving half the maximum trust gain",
+        "assumption",
+    )
+    trust_decay: float = param(
+        0.08,
+        0,
+        0.5,
+        "1/month",
+        "delta_T: trust lost in a month without contact",
+        "anchor-ta-evidence.md 6.4: delta_T 0.08",
+    )
+    trust_exponent: float = param(
+        1.0,
+        0.5,
+        2,
+        "exponent",
+        "kappa: how strongly trust multiplies the dose",
+        "anchor-ta-evidence.md 6.4 (Chilenski 2016)",
+    )
+    half_saturation: float = param(
+        4.0,
+        1,
+        20,
+        "h/month",
+        "K0: effective hours giving half absorption at G = 0.5",
+        "anchor-ta-evidence.md 6.4: K0 4 (2-8)",
+    )
+    hill: float = param(
+        1.5,
+        1,
+        4,
+        "exponent",
+        "n: Hill exponent (n > 1 gives a minimum effective dose)",
+        "anchor-ta-evidence.md 6.4: n 1.5 (1-2)",
+    )
+    readiness_weights: list[Annotated[float, Field(ge=0, le=5)]] = Field(
+        default_factory=lambda: [1.0, 1.0, 1.0],
+        min_length=3,
+        max_length=3,
+        description="exponents of M, G and mean S in R = M^wM G^wG S^wS (normalised)",
+        json_schema_extra={
+            "unit": "exponents",
+            "source": "Scaccia 2015 R = MC^2 (anchor-ta-evidence.md 3)",
+        },
+    )
+    capacity_rate: float = param(
+        0.2,
+        0.01,
+        1,
+        "1/month",
+        "alpha: base capacity growth at full absorption (facilitator)",
+        "anchor-ta-evidence.md 6.4: alpha 0.2 (0.1-0.3)",
+    )
+    general_rate: float = param(
+        0.08,
+        0,
+        1,
+        "1/month",
+        "alpha_G: base general-capacity growth at full absorption",
+        "anchor-ta-evidence.md 6.2; assumption",
+    )
+    peer_spillover: float = param(
+        0.03,
+        0,
+        0.5,
+        "1/month",
+        "phi: capacity gained per unit gap to better-off neighbours",
+        "thesis L936 (M21)",
+    )
+    learning_rate: float = param(
+        0.02,
+        0,
+        0.2,
+        "1/month",
+        "lambda_L: specific capacity learned by doing the implementation work oneself",
+        "anchor-ta-evidence.md 6.2 rule 9 (DSF learning term lambda_L * G)",
+    )
+    specific_decay: float = param(
+        0.008,
+        0,
+        0.2,
+        "1/month",
+        "delta_S: monthly loss of specific capacity",
+        "anchor-ta-evidence.md 6.4: 0.01-0.02 under TA; lower default because learning by doing and turnover are separate terms (assumption)",
+    )
+    general_decay: float = param(
+        0.005,
+        0,
+        0.2,
+        "1/month",
+        "delta_G: monthly relaxation of general capacity to its resting level",
+        "anchor-ta-evidence.md 6.4: 0.005",
+    )
+    motivation_build: float = param(
+        0.06,
+        0,
+        1,
+        "1/month",
+        "beta_M: motivation gained per unit relationship absorption (co-design)",
+        "anchor-ta-evidence.md 6.2 rule 5",
+    )
+    motivation_peer: float = param(
+        0.05,
+        0,
+        1,
+        "1/month",
+        "nu: motivation pulled up by adopting neighbours",
+        "anchor-ta-evidence.md 6.2 rule 5",
+    )
+    motivation_wins: float = param(
+        0.02,
+        0,
+        0.5,
+        "1/month",
+        "motivation gained per unit fidelity (early wins)",
+        "realist synthesis (seed-realist.md 2.2); assumption",
+    )
+    motivation_decay: float = param(
+        0.01,
+        0,
+        0.2,
+        "1/month",
+        "delta_M: slow relaxation of motivation to its resting level",
+        "anchor-ta-evidence.md 6.2",
+    )
+    overload_motivation: float = param(
+        0.08,
+        0,
+        1,
+        "1/month",
+        "kappa_W: motivation lost per unit overload above W*",
+        "anchor-ta-evidence.md 6.2 (Repenning & Sterman)",
+    )
+    overload_threshold: float = param(
+        1.0,
+        0.1,
+        5,
+        "ratio",
+        "W*: workload ratio above which staff are overloaded",
+        "anchor-ta-evidence.md 6.4 (assumption)",
+    )
+    recipient_hours: float = param(
+        0.8,
+        0,
+        3,
+        "h/h",
+        "omega: recipient staff hours per TA hour",
+        "anchor-ta-evidence.md 2.5: Ritchie 2020, 0.8",
+    )
+    task_hours: float = param(
+        10.0,
+        1,
+        100,
+        "h/month",
+        "H_task: implementation work per month while preparing or implementing",
+        "assumption",
+    )
+    ownership_loss: float = param(
+        0.05,
+        0,
+        0.5,
+        "1/month",
+        "zeta: ownership lost per unit substitution",
+        "anchor-ta-evidence.md 6.2 rule 7",
+    )
+    innovation_p: float = param(
+        0.0025,
+        0,
+        0.05,
+        "1/month",
+        "p: spontaneous adoption hazard",
+        "anchor-ta-evidence.md 6.4: Bass p 0.0025",
+    )
+    imitation_q: float = param(
+        0.05,
+        0,
+        0.3,
+        "1/month",
+        "q: adoption hazard per unit share of adopting neighbours",
+        "anchor-ta-evidence.md 6.4: Bass q 0.015-0.05 per month",
+    )
+    absorption_adoption: float = param(
+        0.5,
+        0,
+        2,
+        "1/month",
+        "beta_A: adoption hazard per unit absorption",
+        "anchor-ta-evidence.md 6.2 rule 8",
+    )
+    implement_capacity: float = param(
+        0.35,
+        0,
+        1,
+        "index",
+        "mean specific capacity at which preparing becomes implementing",
+        "assumption (EPIS-like stages)",
+    )
+    sustain_penetration: float = param(
+        0.6, 0, 1, "index", "penetration at which implementing becomes sustaining", "assumption"
+    )
+    sustain_fidelity: float = param(
+        0.6, 0, 1, "index", "fidelity needed to enter sustaining", "assumption"
+    )
+    penetration_rate: float = param(
+        0.08,
+        0,
+        1,
+        "1/month",
+        "r_P: speed penetration follows S*R",
+        "anchor-ta-evidence.md 6.2 rule 8",
+    )
+    fidelity_exponent: float = param(
+        0.8, 0.1, 3, "exponent", "eps: F = min(1, S^eps + sub)", "anchor-ta-evidence.md 6.2 rule 9"
+    )
+    discontinuation: float = param(
+        0.02,
+        0,
+        0.2,
+        "1/month",
+        "h0: discontinuation hazard after TA ends at O = G = 0",
+        "anchor-ta-evidence.md 6.4: 5-8 %/yr at median O, G (Tibbits; Johnson)",
+    )
+    ta_gap_months: int = param(
+        6,
+        1,
+        60,
+        "months",
+        "months without TA after which an organization's TA has ended",
+        "assumption",
+    )
+    expertise_focus: float = param(
+        2.0,
+        0,
+        10,
+        "exponent",
+        "how strongly TA targets the organization's weakest building blocks",
+        "thesis L372-374 (M3)",
+    )
 
     @field_validator("readiness_weights")
     @classmethod
@@ -278,27 +953,100 @@ class MechanismParams(Section):
 
 
 class PandemicParams(Section):
-    enabled: bool = Field(True, description="a pandemic strikes", json_schema_extra={"unit": "on/off", "source": "thesis L1467 (COVID-19 during OHT start-up)"})
-    start_month: int = param(13, 0, 600, "month", "month the pandemic starts", "OHTs announced Feb 2019, COVID-19 March 2020")
+    enabled: bool = Field(
+        True,
+        description="a pandemic strikes",
+        json_schema_extra={
+            "unit": "on/off",
+            "source": "thesis L1467 (COVID-19 during OHT start-up)",
+        },
+    )
+    start_month: int = param(
+        13,
+        0,
+        600,
+        "month",
+        "month the pandemic starts",
+        "OHTs announced Feb 2019, COVID-19 March 2020",
+    )
     duration: int = param(24, 1, 120, "months", "months of service pressure", "assumption")
-    slack_cut: float = param(0.6, 0, 1, "share", "share of change slack lost to service pressure", "thesis L376, L1467")
-    ta_standdown: float = param(0.5, 0, 1, "share", "share of TA hours that stand down", "thesis L1467")
-    in_person_allowed: bool = Field(False, description="in-person TA continues during the pandemic", json_schema_extra={"unit": "on/off", "source": "thesis L421 (M15)"})
-    acceleration: float = param(0.06, 0, 0.5, "1/month", "motivation gained by high-capacity, high-trust organizations (a burning platform)", "thesis L1467 (divergence)")
-    reversion: float = param(0.04, 0, 0.5, "1/month", "hazard that a low-readiness implementing organization reverts a stage", "thesis L1467 (divergence)")
-    divergence_cut: float = param(0.35, 0, 1, "index", "sqrt(G*T) above which an organization accelerates (about the top fifth of the baseline at the pandemic)", "thesis L1467; assumption")
+    slack_cut: float = param(
+        0.6, 0, 1, "share", "share of change slack lost to service pressure", "thesis L376, L1467"
+    )
+    ta_standdown: float = param(
+        0.5, 0, 1, "share", "share of TA hours that stand down", "thesis L1467"
+    )
+    in_person_allowed: bool = Field(
+        False,
+        description="in-person TA continues during the pandemic",
+        json_schema_extra={"unit": "on/off", "source": "thesis L421 (M15)"},
+    )
+    acceleration: float = param(
+        0.06,
+        0,
+        0.5,
+        "1/month",
+        "motivation gained by high-capacity, high-trust organizations (a burning platform)",
+        "thesis L1467 (divergence)",
+    )
+    reversion: float = param(
+        0.04,
+        0,
+        0.5,
+        "1/month",
+        "hazard that a low-readiness implementing organization reverts a stage",
+        "thesis L1467 (divergence)",
+    )
+    divergence_cut: float = param(
+        0.35,
+        0,
+        1,
+        "index",
+        "sqrt(G*T) above which an organization accelerates (about the top fifth of the baseline at the pandemic)",
+        "thesis L1467; assumption",
+    )
 
 
 class TurnoverParams(Section):
-    monthly_probability: float = param(0.025, 0, 0.5, "1/month", "chance an organization loses a key person in a month", "anchor-ta-evidence.md 2.4: Hemler 31.6 % lose a clinician in 3-15 months")
-    capacity_loss: float = param(0.15, 0, 1, "share", "share of specific capacity lost with the person", "McKay 2018; assumption")
-    trust_loss: float = param(0.3, 0, 1, "share", "share of trust lost with the person", "assumption")
+    monthly_probability: float = param(
+        0.025,
+        0,
+        0.5,
+        "1/month",
+        "chance an organization loses a key person in a month",
+        "anchor-ta-evidence.md 2.4: Hemler 31.6 % lose a clinician in 3-15 months",
+    )
+    capacity_loss: float = param(
+        0.15,
+        0,
+        1,
+        "share",
+        "share of specific capacity lost with the person",
+        "McKay 2018; assumption",
+    )
+    trust_loss: float = param(
+        0.3, 0, 1, "share", "share of trust lost with the person", "assumption"
+    )
 
 
 class UncertaintyParams(Section):
-    start_month: int = param(0, 0, 600, "month", "month policy uncertainty starts (0 with duration 0 = none)", "004 L192-204 (waiting for direction)")
+    start_month: int = param(
+        0,
+        0,
+        600,
+        "month",
+        "month policy uncertainty starts (0 with duration 0 = none)",
+        "004 L192-204 (waiting for direction)",
+    )
     duration: int = param(0, 0, 600, "months", "months of policy uncertainty", "004 L192-204")
-    motivation_loss: float = param(0.02, 0, 0.5, "1/month", "motivation lost per month while waiting for direction", "004 L192-204; assumption")
+    motivation_loss: float = param(
+        0.02,
+        0,
+        0.5,
+        "1/month",
+        "motivation lost per month while waiting for direction",
+        "004 L192-204; assumption",
+    )
 
 
 class ShockParams(Section):
@@ -310,28 +1058,115 @@ class ShockParams(Section):
 class OutcomeParams(Section):
     """Quadruple-aim outcomes per team, following lagged targets (rule 14)."""
 
-    admissions_base: float = param(12.0, 0, 200, "per 1,000/yr", "avoidable emergency admissions before change", "seed-realist.md 3.3; assumption")
-    admissions_gain: float = param(3.0, 0, 100, "per 1,000/yr", "reduction at full penetration and fidelity", "seed-realist.md 3.3 (MCP emergency admissions)")
-    experience_base: float = param(70, 0, 100, "score", "patient experience before change", "assumption")
-    experience_gain: float = param(10, 0, 100, "score", "patient experience gain at full penetration and fidelity", "assumption")
-    provider_base: float = param(65, 0, 100, "score", "provider experience before change", "assumption")
-    provider_gain: float = param(8, 0, 100, "score", "provider experience gain at full penetration and fidelity", "assumption")
-    provider_overload: float = param(10, 0, 100, "score", "provider experience lost per unit overload", "realist synthesis L1886; Repenning & Sterman")
-    cost_base: float = param(3000, 0, 1e5, "$/person/yr", "per-capita cost before change", "assumption")
-    setup_cost: float = param(60, 0, 1e4, "$/person/yr", "extra per-capita cost of an organization in its set-up period after adopting", "seed-realist.md 3.4 (realist synthesis L1348-1398)")
-    setup_months: int = param(24, 1, 120, "months", "length of the set-up period after adoption", "seed-realist.md 3.2 (L1460: design and set-up up to 2 years)")
-    savings: float = param(300, 0, 1e4, "$/person/yr", "per-capita savings at full penetration and fidelity", "seed-realist.md 3.4 (L1502: 10 % cost reduction required; L1456: -$500 per person per year)")
-    fidelity_gamma: float = param(1.5, 0.5, 3, "exponent", "gamma: outcomes depend on F^gamma", "anchor-ta-evidence.md 6.2: gamma 1-2 (Durlak & DuPre)")
-    delay_process: float = param(9, 1, 60, "months", "tau for experience outcomes", "anchor-ta-evidence.md 6.4: tau_Y 9 (6-12)")
-    delay_health: float = param(30, 1, 120, "months", "tau for population health", "realist synthesis L1440, L1474 (years)")
-    delay_cost: float = param(36, 1, 120, "months", "tau for per-capita cost savings", "realist synthesis L1348-1398 (J-curve)")
+    admissions_base: float = param(
+        12.0,
+        0,
+        200,
+        "per 1,000/yr",
+        "avoidable emergency admissions before change",
+        "seed-realist.md 3.3; assumption",
+    )
+    admissions_gain: float = param(
+        3.0,
+        0,
+        100,
+        "per 1,000/yr",
+        "reduction at full penetration and fidelity",
+        "seed-realist.md 3.3 (MCP emergency admissions)",
+    )
+    experience_base: float = param(
+        70, 0, 100, "score", "patient experience before change", "assumption"
+    )
+    experience_gain: float = param(
+        10,
+        0,
+        100,
+        "score",
+        "patient experience gain at full penetration and fidelity",
+        "assumption",
+    )
+    provider_base: float = param(
+        65, 0, 100, "score", "provider experience before change", "assumption"
+    )
+    provider_gain: float = param(
+        8,
+        0,
+        100,
+        "score",
+        "provider experience gain at full penetration and fidelity",
+        "assumption",
+    )
+    provider_overload: float = param(
+        10,
+        0,
+        100,
+        "score",
+        "provider experience lost per unit overload",
+        "realist synthesis L1886; Repenning & Sterman",
+    )
+    cost_base: float = param(
+        3000, 0, 1e5, "$/person/yr", "per-capita cost before change", "assumption"
+    )
+    setup_cost: float = param(
+        60,
+        0,
+        1e4,
+        "$/person/yr",
+        "extra per-capita cost of an organization in its set-up period after adopting",
+        "seed-realist.md 3.4 (realist synthesis L1348-1398)",
+    )
+    setup_months: int = param(
+        24,
+        1,
+        120,
+        "months",
+        "length of the set-up period after adoption",
+        "seed-realist.md 3.2 (L1460: design and set-up up to 2 years)",
+    )
+    savings: float = param(
+        300,
+        0,
+        1e4,
+        "$/person/yr",
+        "per-capita savings at full penetration and fidelity",
+        "seed-realist.md 3.4 (L1502: 10 % cost reduction required; L1456: -$500 per person per year)",
+    )
+    fidelity_gamma: float = param(
+        1.5,
+        0.5,
+        3,
+        "exponent",
+        "gamma: outcomes depend on F^gamma",
+        "anchor-ta-evidence.md 6.2: gamma 1-2 (Durlak & DuPre)",
+    )
+    delay_process: float = param(
+        9,
+        1,
+        60,
+        "months",
+        "tau for experience outcomes",
+        "anchor-ta-evidence.md 6.4: tau_Y 9 (6-12)",
+    )
+    delay_health: float = param(
+        30, 1, 120, "months", "tau for population health", "realist synthesis L1440, L1474 (years)"
+    )
+    delay_cost: float = param(
+        36,
+        1,
+        120,
+        "months",
+        "tau for per-capita cost savings",
+        "realist synthesis L1348-1398 (J-curve)",
+    )
 
 
 class ScheduledChange(Section):
     """A policy event: at ``month`` the parameters in ``set`` take new values."""
 
     month: int = param(1, 1, 600, "month", "month the change takes effect", "DESIGN.md 4 step 1")
-    set: dict[str, Any] = Field(default_factory=dict, description="dotted parameter paths and their new values")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="dotted parameter paths and their new values"
+    )
 
 
 class Scenario(Section):
@@ -355,7 +1190,9 @@ class Scenario(Section):
         without_events = self.model_dump() | {"events": []}
         for index, event in enumerate(self.events):
             if event.month > self.months:
-                raise ValueError(f"events.{index}.month must be <= months ({self.months}) (got {event.month})")
+                raise ValueError(
+                    f"events.{index}.month must be <= months ({self.months}) (got {event.month})"
+                )
             try:
                 apply_overrides(without_events, event.set, validate=True)
             except ScenarioError as error:
@@ -417,7 +1254,17 @@ def parameter_table(scenario: Scenario) -> list[ParameterInfo]:
             else:
                 extra = field.json_schema_extra or {}
                 low, high = _bounds(field)
-                rows.append(ParameterInfo(path=path, value=value, low=low, high=high, unit=extra.get("unit", ""), meaning=field.description or "", source=extra.get("source", "")))
+                rows.append(
+                    ParameterInfo(
+                        path=path,
+                        value=value,
+                        low=low,
+                        high=high,
+                        unit=extra.get("unit", ""),
+                        meaning=field.description or "",
+                        source=extra.get("source", ""),
+                    )
+                )
 
     walk(scenario, "")
     return rows
@@ -469,7 +1316,9 @@ def _resolve(name_or_path: str | Path, seen: tuple[str, ...] = ()) -> dict[str, 
     if not path.suffix and not path.exists():
         path = scenario_dir() / f"{name_or_path}.toml"
         if not path.exists():
-            raise ScenarioError(f"{name_or_path}: unknown scenario (shipped: {', '.join(list_scenarios())})")
+            raise ScenarioError(
+                f"{name_or_path}: unknown scenario (shipped: {', '.join(list_scenarios())})"
+            )
     elif not path.exists():
         raise ScenarioError(f"{path}: no such scenario file")
     data = _read_toml(path)
@@ -494,7 +1343,9 @@ def validate_scenario(data: dict[str, Any]) -> Scenario:
         raise ScenarioError(describe_validation_error(error)) from None
 
 
-def load_scenario(name_or_path: str | Path = "baseline", overrides: dict[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    name_or_path: str | Path = "baseline", overrides: dict[str, Any] | None = None
+) -> Scenario:
     """Load a shipped scenario by name or a TOML file by path, apply overrides, validate."""
     data = _resolve(name_or_path)
     return apply_overrides(data, overrides or {}, validate=True)
@@ -515,7 +1366,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], *, validate
             else:
                 key = part
                 if key not in node and not _is_default_section(parts[: depth + 1]):
-                    raise ScenarioError(f"{path}: unknown parameter (see `tasim scenarios show baseline`)")
+                    raise ScenarioError(
+                        f"{path}: unknown parameter (see `tasim scenarios show baseline`)"
+                    )
             if last:
                 node[key] = value
             else:

@@ -22,7 +22,15 @@ SECTORS = (
     "community_support",
     "public_health",
 )
-SECTOR_SHARES = (0.12, 0.30, 0.12, 0.14, 0.12, 0.16, 0.04)  # assumption (seed-oht.md 1.1: actor types)
+SECTOR_SHARES = (
+    0.12,
+    0.30,
+    0.12,
+    0.14,
+    0.12,
+    0.16,
+    0.04,
+)  # assumption (seed-oht.md 1.1: actor types)
 HOURS_PER_FTE = 120.0  # direct TA hours per provider FTE per month (anchor-ta-evidence.md 6.4)
 WITHIN_TEAM_WEIGHT = 0.5  # tie weight inside a team before prior collaboration (assumption)
 CROSS_TEAM_WEIGHT = 0.3  # tie weight to other teams (communities of practice; assumption)
@@ -87,7 +95,9 @@ def build_teams(scenario: Scenario, rng: np.random.Generator) -> Teams:
     system = scenario.system
     n = system.n_teams
     span = system.team_size_max - system.team_size_min
-    size = system.team_size_min + np.rint(span * rng.beta(1.3, system.team_size_skew, n)).astype(int)
+    size = system.team_size_min + np.rint(span * rng.beta(1.3, system.team_size_skew, n)).astype(
+        int
+    )
     shares = [getattr(system.region_shares, region) for region in REGIONS]
     region = rng.choice(len(REGIONS), size=n, p=shares)
     order = np.argsort(region + rng.uniform(0.0, 1.5, n), kind="stable")
@@ -97,24 +107,33 @@ def build_teams(scenario: Scenario, rng: np.random.Generator) -> Teams:
     for index, positions in enumerate(rest, start=1):
         cohort[order[positions]] = index
     approval_month = system.first_cohort_month + cohort * system.cohort_interval
-    maturity = rng.gamma(2.0, system.maturity_mean / 2.0, n) if system.maturity_mean > 0 else np.zeros(n)
-    return Teams(size=size, region=region, cohort=cohort, approval_month=approval_month, maturity=maturity)
+    maturity = (
+        rng.gamma(2.0, system.maturity_mean / 2.0, n) if system.maturity_mean > 0 else np.zeros(n)
+    )
+    return Teams(
+        size=size, region=region, cohort=cohort, approval_month=approval_month, maturity=maturity
+    )
 
 
-def build_organizations(scenario: Scenario, teams: Teams, rng: np.random.Generator) -> Organizations:
+def build_organizations(
+    scenario: Scenario, teams: Teams, rng: np.random.Generator
+) -> Organizations:
     """Member organizations with heterogeneous size, readiness, capacity and thresholds."""
     initial = scenario.initial
     team = np.repeat(np.arange(len(teams.size)), teams.size)
     n = len(team)
     region = teams.region[team]
     maturity_boost = initial.maturity_motivation * teams.maturity[team]
-    capacity_gap = np.array([0.0, initial.rural_capacity_gap, initial.northern_capacity_gap])[region]
+    capacity_gap = np.array([0.0, initial.rural_capacity_gap, initial.northern_capacity_gap])[
+        region
+    ]
     concentration = initial.concentration
     return Organizations(
         team=team,
         region=region,
         sector=rng.choice(len(SECTORS), size=n, p=SECTOR_SHARES),
-        size=scenario.system.size_median * np.exp(scenario.system.size_sigma * rng.standard_normal(n)),
+        size=scenario.system.size_median
+        * np.exp(scenario.system.size_sigma * rng.standard_normal(n)),
         threshold=rng.beta(initial.threshold_a, initial.threshold_b, n),
         M=beta_with_mean(rng, initial.motivation_mean + maturity_boost, concentration, n),
         G=beta_with_mean(rng, initial.general_capacity_mean - capacity_gap, concentration, n),
@@ -124,7 +143,9 @@ def build_organizations(scenario: Scenario, teams: Teams, rng: np.random.Generat
     )
 
 
-def build_ties(scenario: Scenario, teams: Teams, orgs: Organizations, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def build_ties(
+    scenario: Scenario, teams: Teams, orgs: Organizations, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Undirected weighted ties: dense inside teams (stronger with prior collaboration), sparse across teams in a region.
 
     Source: DESIGN.md section 3 (Network); seed-oht.md 4 (004 L93: formation follows prior ties).
@@ -136,7 +157,9 @@ def build_ties(scenario: Scenario, teams: Teams, orgs: Organizations, rng: np.ra
         keep = rng.random(len(left)) < scenario.system.within_team_density
         sources.append(first + left[keep])
         targets.append(first + right[keep])
-        strength = WITHIN_TEAM_WEIGHT + (1 - WITHIN_TEAM_WEIGHT) * min(1.0, teams.maturity[index] / MATURITY_SATURATION)
+        strength = WITHIN_TEAM_WEIGHT + (1 - WITHIN_TEAM_WEIGHT) * min(
+            1.0, teams.maturity[index] / MATURITY_SATURATION
+        )
         weights.append(np.full(keep.sum(), strength))
     n = len(orgs.team)
     n_cross = rng.poisson(scenario.system.cross_team_ties / 2.0, n)  # each tie has two ends
@@ -154,9 +177,17 @@ def build_ties(scenario: Scenario, teams: Teams, orgs: Organizations, rng: np.ra
     return np.concatenate(sources), np.concatenate(targets), np.concatenate(weights)
 
 
-def peer_matrix(n: int, sources: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> sparse.csr_matrix:
+def peer_matrix(
+    n: int, sources: np.ndarray, targets: np.ndarray, weights: np.ndarray
+) -> sparse.csr_matrix:
     """Row-normalised symmetric tie weights: row i averages over i's neighbours."""
-    matrix = sparse.coo_matrix((np.concatenate([weights, weights]), (np.concatenate([sources, targets]), np.concatenate([targets, sources]))), shape=(n, n)).tocsr()
+    matrix = sparse.coo_matrix(
+        (
+            np.concatenate([weights, weights]),
+            (np.concatenate([sources, targets]), np.concatenate([targets, sources])),
+        ),
+        shape=(n, n),
+    ).tocsr()
     matrix.sum_duplicates()
     totals = np.asarray(matrix.sum(axis=1)).ravel()
     return sparse.diags(np.divide(1.0, totals, out=np.zeros(n), where=totals > 0)) @ matrix
@@ -168,7 +199,10 @@ def build_providers(scenario: Scenario, teams: Teams, rng: np.random.Generator) 
     Several groups serving the same team are the uncoordinated central program partners of
     thesis L1351-1369 and L1385-1387; providers share their hours across their teams (M16).
     """
-    columns: dict[str, list] = {key: [] for key in ("group", "role", "hours", "modality", "mix", "cost", "caseload", "expertise")}
+    columns: dict[str, list] = {
+        key: []
+        for key in ("group", "role", "hours", "modality", "mix", "cost", "caseload", "expertise")
+    }
     link_team, link_provider = [], []
     for group_index, group in enumerate(scenario.providers):
         if group.count == 0:
@@ -178,18 +212,28 @@ def build_providers(scenario: Scenario, teams: Teams, rng: np.random.Generator) 
         columns["role"] += [ROLES.index(group.role)] * group.count
         columns["hours"] += [group.fte * HOURS_PER_FTE] * group.count
         columns["modality"] += [MODALITIES.index(group.modality)] * group.count
-        columns["mix"] += [[getattr(group.activity_mix, activity) for activity in ACTIVITIES]] * group.count
+        columns["mix"] += [
+            [getattr(group.activity_mix, activity) for activity in ACTIVITIES]
+        ] * group.count
         columns["cost"] += [group.cost_per_hour] * group.count
         columns["caseload"] += [group.caseload_limit] * group.count
-        columns["expertise"].append(beta_with_mean(rng, group.expertise_mean, 10.0, (group.count, N_BLOCKS)))
-        served = np.flatnonzero(np.isin(teams.region, [REGIONS.index(region) for region in group.regions]))
+        columns["expertise"].append(
+            beta_with_mean(rng, group.expertise_mean, 10.0, (group.count, N_BLOCKS))
+        )
+        served = np.flatnonzero(
+            np.isin(teams.region, [REGIONS.index(region) for region in group.regions])
+        )
         link_team.append(served)
         link_provider.append(first_id + rng.permutation(len(served)) % group.count)
     link_team_all = np.concatenate(link_team) if link_team else np.zeros(0, int)
     link_provider_all = np.concatenate(link_provider) if link_provider else np.zeros(0, int)
     team_start = np.concatenate([[0], np.cumsum(teams.size)])
     counts = teams.size[link_team_all]
-    link_org = np.concatenate([np.arange(team_start[t], team_start[t + 1]) for t in link_team_all]) if len(link_team_all) else np.zeros(0, int)
+    link_org = (
+        np.concatenate([np.arange(team_start[t], team_start[t + 1]) for t in link_team_all])
+        if len(link_team_all)
+        else np.zeros(0, int)
+    )
     return Providers(
         group=np.array(columns["group"], dtype=int),
         role=np.array(columns["role"], dtype=int),
@@ -198,7 +242,9 @@ def build_providers(scenario: Scenario, teams: Teams, rng: np.random.Generator) 
         activity_mix=np.array(columns["mix"], dtype=float).reshape(-1, len(ACTIVITIES)),
         cost_per_hour=np.array(columns["cost"], dtype=float),
         caseload_limit=np.array(columns["caseload"], dtype=int),
-        expertise=np.concatenate(columns["expertise"]) if columns["expertise"] else np.zeros((0, N_BLOCKS)),
+        expertise=np.concatenate(columns["expertise"])
+        if columns["expertise"]
+        else np.zeros((0, N_BLOCKS)),
         link_org=link_org.astype(int),
         link_provider=np.repeat(link_provider_all, counts).astype(int),
     )

@@ -13,7 +13,18 @@ PRIORITY = np.linspace(1, 0, N)  # organization 0 first
 
 
 def run(provider_hours=20.0, budget=1e9, caseload=100, proportional=False):
-    return allocate(LINK_ORG, LINK_PROVIDER, DEMAND, PRIORITY, np.ones(N), np.array([provider_hours]), np.array([100.0]), np.array([caseload]), budget, proportional=proportional)
+    return allocate(
+        LINK_ORG,
+        LINK_PROVIDER,
+        DEMAND,
+        PRIORITY,
+        np.ones(N),
+        np.array([provider_hours]),
+        np.array([100.0]),
+        np.array([caseload]),
+        budget,
+        proportional=proportional,
+    )
 
 
 def test_priority_policies_give_the_first_served_their_full_dose():
@@ -40,13 +51,27 @@ def test_only_lagging_teams_with_limited_capacity_are_moved_to_hands_on_coaching
     adoption = np.array([0.1, 0.1, 0.1, 0.5, 0.1])
     capacity = np.array([0.2, 0.3, 0.8, 0.1, 0.25])
     months = np.array([12, 12, 12, 12, 6])  # the last team has not had a full review period
-    assert lagging_teams(adoption, capacity, months, 12, 0.3, 0.5).tolist() == [True, False, False, False, False]
-    assert lagging_teams(adoption, capacity, months, 12, 0.3, 1.0).tolist() == [True, True, True, False, False]
+    assert lagging_teams(adoption, capacity, months, 12, 0.3, 0.5).tolist() == [
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert lagging_teams(adoption, capacity, months, 12, 0.3, 1.0).tolist() == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_a_region_with_too_few_ta_hours_per_organization_month_is_underserved():
     region = np.array([0, 0, 1, 1, 2])
     months = np.array([10, 10, 10, 10, 0])  # region 2 has no approved organization yet
-    hours = np.array([20.0, 20.0, 5.0, 5.0, 0.0])  # 2 versus 0.5 h per organization-month; system 1.25
+    hours = np.array(
+        [20.0, 20.0, 5.0, 5.0, 0.0]
+    )  # 2 versus 0.5 h per organization-month; system 1.25
     assert underserved_regions(hours, months, region, 3, 0.5).tolist() == [False, True, False]
     assert not underserved_regions(hours, months, region, 3, 0.0).any()

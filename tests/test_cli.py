@@ -21,22 +21,52 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def tasim(*args, cwd=None):
-    return subprocess.run([*TASIM, *args], capture_output=True, text=True, cwd=cwd or REPOSITORY, env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
+    return subprocess.run(
+        [*TASIM, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPOSITORY,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+    )
 
 
 def test_run_writes_parquet_and_a_manifest_that_reproduces_the_run(tmp_path):
     out = tmp_path / "run"
-    done = tasim("run", "baseline", "--months", "24", "--seed", "7", "--set", "system.n_teams=12", "--out", str(out))
+    done = tasim(
+        "run",
+        "baseline",
+        "--months",
+        "24",
+        "--seed",
+        "7",
+        "--set",
+        "system.n_teams=12",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     assert "Results in" in done.stdout
     system = pd.read_parquet(out / "system.parquet")
     teams = pd.read_parquet(out / "teams.parquet")
     assert list(system.columns) == list(SYSTEM_COLUMNS) and len(system) == 25
-    assert list(teams.columns) == ["month", "team", "cohort", "region", "members", *TEAM_COLUMNS] and teams["month"].max() == 24
+    assert (
+        list(teams.columns) == ["month", "team", "cohort", "region", "members", *TEAM_COLUMNS]
+        and teams["month"].max() == 24
+    )
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["seed"] == 7 and manifest["months"] == 24 and manifest["packages"]["mesa"] >= "3.5"
-    assert manifest["scenario"]["system"]["n_teams"] == 12 and manifest["code_version"] and manifest["wall_seconds"] > 0
-    again = simulate(Scenario.model_validate(manifest["scenario"]), seed=manifest["seed"], months=manifest["months"])
+    assert (
+        manifest["seed"] == 7 and manifest["months"] == 24 and manifest["packages"]["mesa"] >= "3.5"
+    )
+    assert (
+        manifest["scenario"]["system"]["n_teams"] == 12
+        and manifest["code_version"]
+        and manifest["wall_seconds"] > 0
+    )
+    again = simulate(
+        Scenario.model_validate(manifest["scenario"]),
+        seed=manifest["seed"],
+        months=manifest["months"],
+    )
     pd.testing.assert_frame_equal(again.system, system, check_dtype=False)
     pd.testing.assert_frame_equal(again.teams, teams, check_dtype=False)
     assert json.loads((out / "summary.json").read_text()).keys() == again.summary.keys()
@@ -50,7 +80,10 @@ def test_run_writes_parquet_and_a_manifest_that_reproduces_the_run(tmp_path):
         ("[funder]\ndosage_hours = 'many'\n", "funder.dosage_hours"),
         ("[mechanisms]\nhill = nan\n", "finite number"),
         ("[funder]\nbudget_per_month = -10.0\n", "funder.budget_per_month: must be between 0 and"),
-        ("[system.region_shares]\nurban = 0.5\nrural = 0.1\nnorthern = 0.1\n", "shares must sum to 1"),
+        (
+            "[system.region_shares]\nurban = 0.5\nrural = 0.1\nnorthern = 0.1\n",
+            "shares must sum to 1",
+        ),
         ("months = = 3\n", "not valid TOML"),
         ("extends = 'atlantis'\n", "atlantis: unknown scenario"),
     ],
@@ -74,18 +107,41 @@ def test_validate_accepts_a_good_file_and_list_show_work(tmp_path):
 
 
 def test_set_values_are_read_as_toml_and_fall_back_to_strings():
-    parsed = parse_overrides(["funder.budget_per_month=1e5", "funder.coordinated=true", "funder.policy=need", "a.b='x y'", " c = [1, 2] "])
-    assert parsed == {"funder.budget_per_month": 100000.0, "funder.coordinated": True, "funder.policy": "need", "a.b": "x y", "c": [1, 2]}
+    parsed = parse_overrides(
+        [
+            "funder.budget_per_month=1e5",
+            "funder.coordinated=true",
+            "funder.policy=need",
+            "a.b='x y'",
+            " c = [1, 2] ",
+        ]
+    )
+    assert parsed == {
+        "funder.budget_per_month": 100000.0,
+        "funder.coordinated": True,
+        "funder.policy": "need",
+        "a.b": "x y",
+        "c": [1, 2],
+    }
     with pytest.raises(ScenarioError, match="expected key=value"):
         parse_overrides(["=3"])
 
 
 def test_user_errors_are_one_line_with_exit_code_2_and_debug_shows_the_traceback(tmp_path):
     (tmp_path / "taken").mkdir()
-    cases = (("run", "atlantis"), ("run", "baseline", "--set", "funder.nope=3"), ("run", "baseline", "--set", "nonsense"), ("run", "baseline", "--out", str(tmp_path / "taken")))
+    cases = (
+        ("run", "atlantis"),
+        ("run", "baseline", "--set", "funder.nope=3"),
+        ("run", "baseline", "--set", "nonsense"),
+        ("run", "baseline", "--out", str(tmp_path / "taken")),
+    )
     for args in cases:
         done = tasim(*args)
-        assert done.returncode == 2 and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
+        assert (
+            done.returncode == 2
+            and "Traceback" not in done.stderr
+            and len(done.stderr.strip().splitlines()) == 1
+        ), (args, done.stderr)
     assert "Traceback" in tasim("--debug", "run", "atlantis").stderr
 
 
@@ -94,7 +150,10 @@ def test_a_failure_while_writing_leaves_no_folder(tmp_path, monkeypatch, interru
     destination = tmp_path / "run"
 
     def fail_after_the_parquet_files(system, title):
-        assert {path.name for path in tmp_path.glob(".run.*.partial/*.parquet")} == {"system.parquet", "teams.parquet"}
+        assert {path.name for path in tmp_path.glob(".run.*.partial/*.parquet")} == {
+            "system.parquet",
+            "teams.parquet",
+        }
         raise interruption()
 
     monkeypatch.setattr(output, "plot_trajectories", fail_after_the_parquet_files)
@@ -115,21 +174,37 @@ def test_a_folder_appearing_during_the_write_is_kept_and_reported(tmp_path, monk
     monkeypatch.setattr(output, "plot_trajectories", another_run_finishes_first)
     with pytest.raises(FileExistsError, match="appeared while this run was writing"):
         output.write_run(simulate("baseline", seed=1, months=3), destination, {})
-    assert [path.name for path in tmp_path.iterdir()] == ["run"] and (destination / "theirs.txt").read_text() == "kept"
+    assert [path.name for path in tmp_path.iterdir()] == ["run"] and (
+        destination / "theirs.txt"
+    ).read_text() == "kept"
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=lambda stop: stop.name)
 def test_a_stopped_run_leaves_no_result_folder(tmp_path, stop):
     out = tmp_path / "stopped"
     process = subprocess.Popen(
-        [*TASIM, "run", "baseline", "--set", "system.n_teams=4000", "--months", "240", "--out", str(out)],  # about a minute
+        [
+            *TASIM,
+            "run",
+            "baseline",
+            "--set",
+            "system.n_teams=4000",
+            "--months",
+            "240",
+            "--out",
+            str(out),
+        ],  # about a minute
         cwd=REPOSITORY,
         env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background CI shell may ignore SIGINT
+        preexec_fn=lambda: signal.signal(
+            signal.SIGINT, signal.SIG_DFL
+        ),  # a background CI shell may ignore SIGINT
     )
-    assert process.stdout.readline().startswith(b"Running baseline")  # started, however slow the imports were
+    assert process.stdout.readline().startswith(
+        b"Running baseline"
+    )  # started, however slow the imports were
     time.sleep(1)
     process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)

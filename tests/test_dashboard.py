@@ -14,7 +14,6 @@ from dashboards.live import LiveModel, Status, SystemView, panel_component
 from sim import load_scenario, parameter_info
 
 
-
 def test_every_slider_stays_inside_the_parameters_allowed_range():
     baseline = load_scenario("baseline")
     for key, widget in LEVERS.items():
@@ -25,9 +24,17 @@ def test_every_slider_stays_inside_the_parameters_allowed_range():
 
 
 def test_dashboard_model_applies_levers_and_ignores_mesas_own_scenario():
-    model = DashboardModel(scenario_name="hands_on", rng="4", provider_role="doer", scenario=MesaScenario(), funder__dosage_hours=9.0)
+    model = DashboardModel(
+        scenario_name="hands_on",
+        rng="4",
+        provider_role="doer",
+        scenario=MesaScenario(),
+        funder__dosage_hours=9.0,
+    )
     assert model.params.name == "hands_on" and model.params.funder.dosage_hours == 9.0
-    assert {group.role for group in model.params.providers} == {"doer"} and model.input_error is None
+    assert {group.role for group in model.params.providers} == {
+        "doer"
+    } and model.input_error is None
 
 
 def test_an_invalid_combination_shows_a_message_not_a_traceback():
@@ -84,11 +91,15 @@ def test_live_page_applies_a_moved_lever_and_steps_in_a_real_browser(server, bro
     budget.press("ArrowRight")
     assert budget.get_attribute("aria-valuenow") == "70000"
     page.get_by_role("button", name="Reset").click()
-    page.wait_for_function("document.getElementById('budget').innerText == '$70,000'", timeout=30_000)
+    page.wait_for_function(
+        "document.getElementById('budget').innerText == '$70,000'", timeout=30_000
+    )
     trajectory = page.locator("img").nth(1).get_attribute("src")
     for month in range(1, 11):  # the first cohort is approved, and TA starts, at month 10
         page.get_by_role("button", name="Step").click()
-        page.wait_for_function(f"document.body.innerText.includes('month {month} of 120')", timeout=30_000)
+        page.wait_for_function(
+            f"document.body.innerText.includes('month {month} of 120')", timeout=30_000
+        )
     assert page.locator("#ta-hours").inner_text() != "0"
     assert 0 < float(page.locator("#spent").inner_text().strip("$").replace(",", "")) <= 70_000
     assert page.locator("img").nth(1).get_attribute("src") != trajectory
@@ -102,19 +113,34 @@ def test_about_page_renders_in_a_real_browser(server, browser):
     assert errors == []
 
 
-def test_what_if_comparison_under_the_calibrated_posterior_completes_in_a_real_browser(server, browser):
+def test_what_if_comparison_under_the_calibrated_posterior_completes_in_a_real_browser(
+    server, browser
+):
     page, errors = open_page(browser, server + "/what-if")
-    page.get_by_text("Include parameter uncertainty").click()  # a Vuetify checkbox toggles on its label
+    page.get_by_text(
+        "Include parameter uncertainty"
+    ).click()  # a Vuetify checkbox toggles on its label
     page.get_by_role("button", name="Run comparison").click()
     page.get_by_text("Download differences (CSV)").wait_for(timeout=180_000)
     body = page.inner_text("body")
-    assert "final_adoption" in body and "cost_per_unit" in body and "each at its own posterior draw" in body and page.locator("img").count() >= 1
+    assert (
+        "final_adoption" in body
+        and "cost_per_unit" in body
+        and "each at its own posterior draw" in body
+        and page.locator("img").count() >= 1
+    )
     assert errors == []
 
 
 def test_dose_response_page_draws_curves_and_explains_them(server, browser):
     page, errors = open_page(browser, server + "/dose-response")
-    for title in ("Saturation", "Readiness gating", "Minimum effective dose", "Overload", "Dependence"):
+    for title in (
+        "Saturation",
+        "Readiness gating",
+        "Minimum effective dose",
+        "Overload",
+        "Dependence",
+    ):
         page.get_by_text(title, exact=True).first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Draw the curves").click()
     page.locator("img").first.wait_for(timeout=180_000)
@@ -124,7 +150,14 @@ def test_dose_response_page_draws_curves_and_explains_them(server, browser):
 def test_sensitivity_explorer_loads_a_stored_experiment(tmp_path):
     from dashboards.explorer import Explorer, folder
 
-    pd.DataFrame({"parameter": ["a.b", "c.d"], "mu_star": [0.3, 0.1], "mu_star_conf": [0.05, 0.02], "sigma": [0.2, 0.1]}).to_csv(tmp_path / "indices.csv", index=False)
+    pd.DataFrame(
+        {
+            "parameter": ["a.b", "c.d"],
+            "mu_star": [0.3, 0.1],
+            "mu_star_conf": [0.05, 0.02],
+            "sigma": [0.2, 0.1],
+        }
+    ).to_csv(tmp_path / "indices.csv", index=False)
     folder.set(str(tmp_path))
     _, rc = solara.render(Explorer(), handle_error=False)
     rc.find(v.Alert).assert_empty()  # indices found: a chart and a table, no "nothing here" message

@@ -41,7 +41,11 @@ def in_unit(values) -> bool:
 
 def test_every_mechanism_has_a_test_here():
     """A new rule in sim/mechanisms.py must come with tests in this file."""
-    functions = {name for name, obj in vars(mech).items() if inspect.isfunction(obj) and obj.__module__ == mech.__name__ and not name.startswith("_")}
+    functions = {
+        name
+        for name, obj in vars(mech).items()
+        if inspect.isfunction(obj) and obj.__module__ == mech.__name__ and not name.startswith("_")
+    }
     source = open(__file__, encoding="utf-8").read()
     untested = sorted(name for name in functions if f"mech.{name}(" not in source)
     assert not untested, f"mechanisms without tests: {untested}"
@@ -52,8 +56,16 @@ def test_every_mechanism_has_a_test_here():
 
 def test_is_adopting_is_exactly_preparing_implementing_sustaining():
     stages = np.arange(len(mech.STAGES))
-    assert stages[mech.is_adopting(stages)].tolist() == [mech.PREPARING, mech.IMPLEMENTING, mech.SUSTAINING]
-    assert [mech.STAGES[code] for code in (mech.PREPARING, mech.IMPLEMENTING, mech.SUSTAINING)] == ["preparing", "implementing", "sustaining"]
+    assert stages[mech.is_adopting(stages)].tolist() == [
+        mech.PREPARING,
+        mech.IMPLEMENTING,
+        mech.SUSTAINING,
+    ]
+    assert [mech.STAGES[code] for code in (mech.PREPARING, mech.IMPLEMENTING, mech.SUSTAINING)] == [
+        "preparing",
+        "implementing",
+        "sustaining",
+    ]
 
 
 @pytest.mark.parametrize("periodicity", list(mech.PERIOD_MONTHS))
@@ -81,25 +93,37 @@ def test_caseload_quality_bounded_flat_below_c0_then_strictly_decreasing():
     assert np.all(np.diff(curve) <= 0)
     assert np.all(np.diff(curve[grid >= MP.caseload_free]) < 0)
     # q = 1 / (1 + psi * (c - c0)): 10 organizations beyond c0 cost 1 - 1/(1 + 10 psi).
-    assert mech.caseload_quality(MP.caseload_free + 10, MP.caseload_penalty, MP.caseload_free) == pytest.approx(1 / (1 + 10 * MP.caseload_penalty))
+    assert mech.caseload_quality(
+        MP.caseload_free + 10, MP.caseload_penalty, MP.caseload_free
+    ) == pytest.approx(1 / (1 + 10 * MP.caseload_penalty))
 
 
 def test_navigation_burden_zero_for_one_provider_grows_with_providers_reduced_by_coordination():
     g = rng(2)
-    hours, relief = draw(g, "mechanisms.navigation_hours"), draw(g, "mechanisms.coordination_relief")
+    hours, relief = (
+        draw(g, "mechanisms.navigation_hours"),
+        draw(g, "mechanisms.coordination_relief"),
+    )
     for coordinated in (False, True):
         assert np.all(mech.navigation_burden(np.ones(N), hours, coordinated, relief) == 0)
         assert np.all(mech.navigation_burden(np.zeros(N), hours, coordinated, relief) == 0)
     providers = np.arange(1, 9)
-    uncoordinated = mech.navigation_burden(providers, MP.navigation_hours, False, MP.coordination_relief)
-    coordinated = mech.navigation_burden(providers, MP.navigation_hours, True, MP.coordination_relief)
+    uncoordinated = mech.navigation_burden(
+        providers, MP.navigation_hours, False, MP.coordination_relief
+    )
+    coordinated = mech.navigation_burden(
+        providers, MP.navigation_hours, True, MP.coordination_relief
+    )
     assert uncoordinated == pytest.approx(MP.navigation_hours * (providers - 1))
     assert np.all(np.diff(uncoordinated) > 0)
     assert np.all(coordinated[1:] < uncoordinated[1:]) and np.all(coordinated >= 0)
     assert coordinated[1:] == pytest.approx((1 - MP.coordination_relief) * uncoordinated[1:])
     assert MP.coordination_relief > 0.5  # coordination removes most of it (DESIGN 5.1)
     many = g.integers(2, 10, N)
-    assert np.all(mech.navigation_burden(many, hours, True, relief) <= mech.navigation_burden(many, hours, False, relief))
+    assert np.all(
+        mech.navigation_burden(many, hours, True, relief)
+        <= mech.navigation_burden(many, hours, False, relief)
+    )
 
 
 def test_provider_time_per_hour_content_is_one_to_many_and_travel_costs_time():
@@ -136,7 +160,16 @@ def trust_inputs(seed):
 def test_trust_stays_in_unit_interval():
     x = trust_inputs(4)
     for contact in (True, False):
-        updated = mech.trust_update(x["trust"], x["hours"], x["contacts"], contact, x["build"], x["half"], x["decay"], x["modality"])
+        updated = mech.trust_update(
+            x["trust"],
+            x["hours"],
+            x["contacts"],
+            contact,
+            x["build"],
+            x["half"],
+            x["decay"],
+            x["modality"],
+        )
         assert in_unit(updated)
     extreme = mech.trust_update(np.ones(3), 1e6, 4.3, True, 1.0, 0.1, 0.5, 1.0)
     assert in_unit(extreme)
@@ -144,38 +177,91 @@ def test_trust_stays_in_unit_interval():
 
 def test_trust_decays_without_contact_and_stays_with_contact_but_no_hours():
     x = trust_inputs(5)
-    faded = mech.trust_update(x["trust"], x["hours"], x["contacts"], False, x["build"], x["half"], x["decay"], x["modality"])
+    faded = mech.trust_update(
+        x["trust"],
+        x["hours"],
+        x["contacts"],
+        False,
+        x["build"],
+        x["half"],
+        x["decay"],
+        x["modality"],
+    )
     assert faded == pytest.approx(x["trust"] * (1 - x["decay"]))
     assert np.all(faded <= x["trust"])
     decaying = x["trust"] * (x["decay"] > 0) > 0
     assert np.all(faded[decaying] < x["trust"][decaying])
-    idle = mech.trust_update(x["trust"], 0.0, x["contacts"], True, x["build"], x["half"], x["decay"], x["modality"])
+    idle = mech.trust_update(
+        x["trust"], 0.0, x["contacts"], True, x["build"], x["half"], x["decay"], x["modality"]
+    )
     assert idle == pytest.approx(x["trust"])
 
 
 def test_trust_grows_with_relationship_hours_and_modality():
     x = trust_inputs(6)
     more = x["hours"] + rng(7).uniform(0.1, 10, N)
-    base = mech.trust_update(x["trust"], x["hours"], x["contacts"], True, x["build"], x["half"], x["decay"], x["modality"])
-    higher = mech.trust_update(x["trust"], more, x["contacts"], True, x["build"], x["half"], x["decay"], x["modality"])
+    base = mech.trust_update(
+        x["trust"],
+        x["hours"],
+        x["contacts"],
+        True,
+        x["build"],
+        x["half"],
+        x["decay"],
+        x["modality"],
+    )
+    higher = mech.trust_update(
+        x["trust"], more, x["contacts"], True, x["build"], x["half"], x["decay"], x["modality"]
+    )
     assert np.all(base >= x["trust"])
     assert np.all(higher >= base)
     room = (x["trust"] < 0.99) & (x["build"] > 0.01)
     assert np.all(higher[room] > base[room])
-    in_person = mech.trust_update(x["trust"], x["hours"], x["contacts"], True, x["build"], x["half"], x["decay"], 1.0)
+    in_person = mech.trust_update(
+        x["trust"], x["hours"], x["contacts"], True, x["build"], x["half"], x["decay"], 1.0
+    )
     assert np.all(in_person >= base)
-    defaults = mech.trust_update(np.full(4, 0.4), np.array([0.0, 1.0, 4.0, 16.0]), 1.0, True, MP.trust_build, MP.trust_half_hours, MP.trust_decay, 1.0)
+    defaults = mech.trust_update(
+        np.full(4, 0.4),
+        np.array([0.0, 1.0, 4.0, 16.0]),
+        1.0,
+        True,
+        MP.trust_build,
+        MP.trust_half_hours,
+        MP.trust_decay,
+        1.0,
+    )
     assert defaults[0] == pytest.approx(0.4) and np.all(np.diff(defaults) > 0) and defaults[-1] < 1
 
 
 def test_regular_contact_builds_at_least_as_much_trust_for_the_same_hours():
     x = trust_inputs(8)
     args = (x["build"], x["half"], x["decay"], x["modality"])
-    by_contacts = [mech.trust_update(x["trust"], x["hours"], contacts, True, *args) for contacts in CONTACTS]
+    by_contacts = [
+        mech.trust_update(x["trust"], x["hours"], contacts, True, *args) for contacts in CONTACTS
+    ]
     for fewer, more in zip(by_contacts, by_contacts[1:]):
         assert np.all(more >= fewer - 1e-12)
-    weekly = mech.trust_update(0.4, 8.0, mech.CONTACTS_PER_CONTACT_MONTH["weekly"], True, MP.trust_build, MP.trust_half_hours, MP.trust_decay, 1.0)
-    monthly = mech.trust_update(0.4, 8.0, mech.CONTACTS_PER_CONTACT_MONTH["monthly"], True, MP.trust_build, MP.trust_half_hours, MP.trust_decay, 1.0)
+    weekly = mech.trust_update(
+        0.4,
+        8.0,
+        mech.CONTACTS_PER_CONTACT_MONTH["weekly"],
+        True,
+        MP.trust_build,
+        MP.trust_half_hours,
+        MP.trust_decay,
+        1.0,
+    )
+    monthly = mech.trust_update(
+        0.4,
+        8.0,
+        mech.CONTACTS_PER_CONTACT_MONTH["monthly"],
+        True,
+        MP.trust_build,
+        MP.trust_half_hours,
+        MP.trust_decay,
+        1.0,
+    )
     assert weekly > monthly + 0.01
 
     # The same quarter's hours: every month, or bunched into one contact month then two gaps.
@@ -192,27 +278,55 @@ def test_regular_contact_builds_at_least_as_much_trust_for_the_same_hours():
 def test_effective_dose_nonnegative_zero_without_hours_and_increasing_in_each_input():
     g = rng(9)
     content, coaching, peer = (g.uniform(0, 30, N) for _ in range(3))
-    quality, trust, modality = g.uniform(0, 1, N), g.uniform(0, 1, N), g.uniform(RANGES["mechanisms.virtual_effect"][0], 1, N)
-    kappa, cw, pw = draw(g, "mechanisms.trust_exponent"), draw(g, "mechanisms.content_weight"), draw(g, "mechanisms.peer_weight")
+    quality, trust, modality = (
+        g.uniform(0, 1, N),
+        g.uniform(0, 1, N),
+        g.uniform(RANGES["mechanisms.virtual_effect"][0], 1, N),
+    )
+    kappa, cw, pw = (
+        draw(g, "mechanisms.trust_exponent"),
+        draw(g, "mechanisms.content_weight"),
+        draw(g, "mechanisms.peer_weight"),
+    )
     dose = mech.effective_dose(content, coaching, peer, quality, trust, kappa, modality, cw, pw)
     assert np.all(np.isfinite(dose)) and np.all(dose >= 0)
     assert np.all(mech.effective_dose(0.0, 0.0, 0.0, quality, trust, kappa, modality, cw, pw) == 0)
     bump = g.uniform(0.1, 5, N)
     for changed in (
-        mech.effective_dose(content + bump, coaching, peer, quality, trust, kappa, modality, cw, pw),
-        mech.effective_dose(content, coaching + bump, peer, quality, trust, kappa, modality, cw, pw),
-        mech.effective_dose(content, coaching, peer + bump, quality, trust, kappa, modality, cw, pw),
-        mech.effective_dose(content, coaching, peer, np.minimum(1, quality + 0.1), trust, kappa, modality, cw, pw),
-        mech.effective_dose(content, coaching, peer, quality, np.minimum(1, trust + 0.1), kappa, modality, cw, pw),
-        mech.effective_dose(content, coaching, peer, quality, trust, kappa, np.minimum(1, modality + 0.1), cw, pw),
+        mech.effective_dose(
+            content + bump, coaching, peer, quality, trust, kappa, modality, cw, pw
+        ),
+        mech.effective_dose(
+            content, coaching + bump, peer, quality, trust, kappa, modality, cw, pw
+        ),
+        mech.effective_dose(
+            content, coaching, peer + bump, quality, trust, kappa, modality, cw, pw
+        ),
+        mech.effective_dose(
+            content, coaching, peer, np.minimum(1, quality + 0.1), trust, kappa, modality, cw, pw
+        ),
+        mech.effective_dose(
+            content, coaching, peer, quality, np.minimum(1, trust + 0.1), kappa, modality, cw, pw
+        ),
+        mech.effective_dose(
+            content, coaching, peer, quality, trust, kappa, np.minimum(1, modality + 0.1), cw, pw
+        ),
     ):
         assert np.all(changed >= dose)
     # Defaults: a coaching hour counts more than a content hour; content is not diluted by caseload.
-    coach_hour = mech.effective_dose(0.0, 1.0, 0.0, 1.0, 1.0, MP.trust_exponent, 1.0, MP.content_weight, MP.peer_weight)
-    content_hour = mech.effective_dose(1.0, 0.0, 0.0, 1.0, 1.0, MP.trust_exponent, 1.0, MP.content_weight, MP.peer_weight)
+    coach_hour = mech.effective_dose(
+        0.0, 1.0, 0.0, 1.0, 1.0, MP.trust_exponent, 1.0, MP.content_weight, MP.peer_weight
+    )
+    content_hour = mech.effective_dose(
+        1.0, 0.0, 0.0, 1.0, 1.0, MP.trust_exponent, 1.0, MP.content_weight, MP.peer_weight
+    )
     assert content_hour < coach_hour
-    assert mech.effective_dose(1.0, 0.0, 0.0, 0.2, 1.0, MP.trust_exponent, 1.0, MP.content_weight, MP.peer_weight) == pytest.approx(content_hour)
-    assert mech.effective_dose(0.0, 1.0, 0.0, 0.2, 1.0, MP.trust_exponent, 1.0, MP.content_weight, MP.peer_weight) == pytest.approx(0.2 * coach_hour)
+    assert mech.effective_dose(
+        1.0, 0.0, 0.0, 0.2, 1.0, MP.trust_exponent, 1.0, MP.content_weight, MP.peer_weight
+    ) == pytest.approx(content_hour)
+    assert mech.effective_dose(
+        0.0, 1.0, 0.0, 0.2, 1.0, MP.trust_exponent, 1.0, MP.content_weight, MP.peer_weight
+    ) == pytest.approx(0.2 * coach_hour)
 
 
 # ------------------------------------------------------------------ absorption
@@ -226,7 +340,9 @@ def test_absorption_bounded_and_zero_without_dose():
     assert in_unit(absorbed)
     assert np.all(mech.absorption(np.zeros(N), general, k0, hill) == 0)
     # Half absorption at u = K = K0 / (0.5 + G).
-    assert mech.absorption(k0 / (0.5 + general), general, k0, hill) == pytest.approx(np.full(N, 0.5))
+    assert mech.absorption(k0 / (0.5 + general), general, k0, hill) == pytest.approx(
+        np.full(N, 0.5)
+    )
 
 
 def test_absorption_increases_in_dose_and_in_general_capacity():
@@ -238,7 +354,9 @@ def test_absorption_increases_in_dose_and_in_general_capacity():
     assert np.all(mech.absorption(dose, general + 0.1, k0, hill) > base)
     grid = np.linspace(0, 40, 401)
     for general_value in (0.0, 0.3, 0.6, 1.0):
-        assert np.all(np.diff(mech.absorption(grid, general_value, MP.half_saturation, MP.hill)) > 0)
+        assert np.all(
+            np.diff(mech.absorption(grid, general_value, MP.half_saturation, MP.hill)) > 0
+        )
 
 
 @pytest.mark.parametrize("hill", [1.0, 1.5, 2.0, 4.0])
@@ -269,13 +387,19 @@ def test_minimum_effective_dose_when_hill_above_one(hill):
         for k0 in (1.0, 4.0, 20.0):
             k = k0 / (0.5 + general)
             step = k / 1000
-            gain = lambda u: mech.absorption(u + step, general, k0, hill) - mech.absorption(u, general, k0, hill)  # noqa: E731
+            gain = lambda u: (
+                mech.absorption(u + step, general, k0, hill) - mech.absorption(u, general, k0, hill)
+            )
             assert gain(0.0) < 0.5 * gain(k / 2)
             inflection = k * ((hill - 1) / (hill + 1)) ** (1 / hill)  # of u^n / (K^n + u^n)
             before = np.linspace(0, 0.95 * inflection, 200)
             after = np.linspace(1.05 * inflection, 10 * k, 200)
-            assert np.all(np.diff(mech.absorption(before, general, k0, hill), 2) > 0)  # convex start: a threshold
-            assert np.all(np.diff(mech.absorption(after, general, k0, hill), 2) < 0)  # then saturation
+            assert np.all(
+                np.diff(mech.absorption(before, general, k0, hill), 2) > 0
+            )  # convex start: a threshold
+            assert np.all(
+                np.diff(mech.absorption(after, general, k0, hill), 2) < 0
+            )  # then saturation
     # With default n, 10 % of the half-saturation dose is absorbed far less than 10 % as well as at K.
     k = MP.half_saturation / 1.0
     assert mech.absorption(0.1 * k, 0.5, MP.half_saturation, MP.hill) < 0.1 * 0.5
@@ -290,7 +414,11 @@ def test_readiness_bounded_increasing_and_a_geometric_mean():
     ready = mech.readiness(m, gc, s, MP.readiness_weights)
     assert in_unit(ready)
     assert mech.readiness(m, m, m) == pytest.approx(m)
-    for bumped in (mech.readiness(np.minimum(1, m + 0.1), gc, s), mech.readiness(m, np.minimum(1, gc + 0.1), s), mech.readiness(m, gc, np.minimum(1, s + 0.1))):
+    for bumped in (
+        mech.readiness(np.minimum(1, m + 0.1), gc, s),
+        mech.readiness(m, np.minimum(1, gc + 0.1), s),
+        mech.readiness(m, gc, np.minimum(1, s + 0.1)),
+    ):
         assert np.all(bumped >= ready)
     weights = g.uniform(0.1, 5, (N, 3))
     for row, w in enumerate(weights[:200]):
@@ -320,7 +448,10 @@ def test_capacity_gate_bounded_zero_without_motivation_or_capacity_and_increasin
     assert np.all(mech.capacity_gate(m, np.minimum(1, gc + 0.1), dependence) >= gate)
     # Roles that depend more on readiness get less through the same gate (facilitator < partner < doer).
     roles = BASELINE.roles
-    by_role = [mech.capacity_gate(0.4, 0.4, getattr(roles, role).readiness_dependence) for role in ("doer", "partner", "facilitator")]
+    by_role = [
+        mech.capacity_gate(0.4, 0.4, getattr(roles, role).readiness_dependence)
+        for role in ("doer", "partner", "facilitator")
+    ]
     assert by_role[0] > by_role[1] > by_role[2] > 0
 
 
@@ -336,7 +467,11 @@ def capacity_inputs(seed):
         specific=g.uniform(0, 1, (N, 8)),
         absorbed=g.uniform(0, 1, N),
         transfer=draw(g, "mechanisms.capacity_rate") * g.uniform(0, 1, N),
-        match=mech.expertise_match(g.uniform(0, 1, (N, 8)), g.uniform(0, 1, (N, 8)), draw(g, "mechanisms.expertise_focus", 1)[0]),
+        match=mech.expertise_match(
+            g.uniform(0, 1, (N, 8)),
+            g.uniform(0, 1, (N, 8)),
+            draw(g, "mechanisms.expertise_focus", 1)[0],
+        ),
         spillover=draw(g, "mechanisms.peer_spillover", 1)[0],
         peer_gap=g.uniform(0, 1, (N, 8)),
         decay=draw(g, "mechanisms.specific_decay", 1)[0],
@@ -355,10 +490,30 @@ def test_specific_capacity_bounded_and_increasing_in_absorption():
     high = mech.specific_capacity_update(x["specific"], x["absorbed"], gate, *args)
     assert in_unit(low) and in_unit(high)
     assert np.all(high >= low)
-    extreme = mech.specific_capacity_update(np.ones((3, 8)), np.ones(3), np.ones(3), 1.0, np.full((3, 8), 8.0), 0.5, np.ones((3, 8)), 0.0, np.full(3, 0.2))
+    extreme = mech.specific_capacity_update(
+        np.ones((3, 8)),
+        np.ones(3),
+        np.ones(3),
+        1.0,
+        np.full((3, 8), 8.0),
+        0.5,
+        np.ones((3, 8)),
+        0.0,
+        np.full(3, 0.2),
+    )
     assert in_unit(extreme)
     # Without spillover or learning, unabsorbed capacity only decays.
-    decayed = mech.specific_capacity_update(x["specific"], np.zeros(N), gate, x["transfer"], x["match"], 0.0, x["peer_gap"], x["decay"], np.zeros(N))
+    decayed = mech.specific_capacity_update(
+        x["specific"],
+        np.zeros(N),
+        gate,
+        x["transfer"],
+        x["match"],
+        0.0,
+        x["peer_gap"],
+        x["decay"],
+        np.zeros(N),
+    )
     assert decayed == pytest.approx(x["specific"] * (1 - x["decay"]))
 
 
@@ -375,8 +530,20 @@ def test_readiness_gate_blocks_every_capacity_gain_from_ta(zero):
     without = mech.specific_capacity_update(x["specific"], np.zeros(N), gate, *args)
     flooded = mech.specific_capacity_update(x["specific"], np.ones(N), gate, *args)
     assert np.array_equal(without, flooded)  # absorption adds nothing
-    isolated = mech.specific_capacity_update(x["specific"], np.ones(N), gate, 1.0, np.full((N, 8), 3.0), 0.0, x["peer_gap"], 0.0, np.zeros(N))
-    assert np.array_equal(isolated, x["specific"])  # and nothing else grows it when spillover, learning, decay are off
+    isolated = mech.specific_capacity_update(
+        x["specific"],
+        np.ones(N),
+        gate,
+        1.0,
+        np.full((N, 8), 3.0),
+        0.0,
+        x["peer_gap"],
+        0.0,
+        np.zeros(N),
+    )
+    assert np.array_equal(
+        isolated, x["specific"]
+    )  # and nothing else grows it when spillover, learning, decay are off
 
     rate = RANGES["mechanisms.general_rate"][1]
     general_without = mech.general_capacity_update(g, np.zeros(N), gate, rate, MP.general_decay, g)
@@ -446,16 +613,37 @@ def test_learning_by_doing_only_while_working_and_not_when_substituted():
 def motivation_inputs(seed):
     g = rng(seed)
     return dict(
-        motivation=g.uniform(0, 1, N), resting=g.uniform(0, 1, N), absorbed=g.uniform(0, 1, N), peer=g.uniform(0, 1, N),
-        fidelity=g.uniform(0, 1, N), overload=g.exponential(1, N),
-        build=draw(g, "mechanisms.motivation_build"), pull=draw(g, "mechanisms.motivation_peer"), wins=draw(g, "mechanisms.motivation_wins"),
-        decay=draw(g, "mechanisms.motivation_decay"), loss=draw(g, "mechanisms.overload_motivation"), uncertainty=draw(g, "shocks.policy_uncertainty.motivation_loss"),
+        motivation=g.uniform(0, 1, N),
+        resting=g.uniform(0, 1, N),
+        absorbed=g.uniform(0, 1, N),
+        peer=g.uniform(0, 1, N),
+        fidelity=g.uniform(0, 1, N),
+        overload=g.exponential(1, N),
+        build=draw(g, "mechanisms.motivation_build"),
+        pull=draw(g, "mechanisms.motivation_peer"),
+        wins=draw(g, "mechanisms.motivation_wins"),
+        decay=draw(g, "mechanisms.motivation_decay"),
+        loss=draw(g, "mechanisms.overload_motivation"),
+        uncertainty=draw(g, "shocks.policy_uncertainty.motivation_loss"),
     )
 
 
 def call_motivation(x, **changes):
     x = {**x, **changes}
-    return mech.motivation_update(x["motivation"], x["resting"], x["absorbed"], x["peer"], x["fidelity"], x["overload"], x["build"], x["pull"], x["wins"], x["decay"], x["loss"], x["uncertainty"])
+    return mech.motivation_update(
+        x["motivation"],
+        x["resting"],
+        x["absorbed"],
+        x["peer"],
+        x["fidelity"],
+        x["overload"],
+        x["build"],
+        x["pull"],
+        x["wins"],
+        x["decay"],
+        x["loss"],
+        x["uncertainty"],
+    )
 
 
 def test_motivation_bounded_rises_with_codesign_peers_wins_and_falls_with_overload_and_uncertainty():
@@ -467,8 +655,17 @@ def test_motivation_bounded_rises_with_codesign_peers_wins_and_falls_with_overlo
     assert np.all(call_motivation(x, fidelity=np.minimum(1, x["fidelity"] + 0.2)) >= base)
     assert np.all(call_motivation(x, overload=x["overload"] + 0.5) <= base)
     assert np.all(call_motivation(x, uncertainty=x["uncertainty"] + 0.1) <= base)
-    quiet = call_motivation(x, absorbed=np.zeros(N), peer=np.zeros(N), fidelity=np.zeros(N), overload=np.zeros(N), uncertainty=0.0)
-    assert np.all(np.abs(quiet - x["resting"]) <= np.abs(x["motivation"] - x["resting"]) + 1e-15)  # slow relaxation to M0
+    quiet = call_motivation(
+        x,
+        absorbed=np.zeros(N),
+        peer=np.zeros(N),
+        fidelity=np.zeros(N),
+        overload=np.zeros(N),
+        uncertainty=0.0,
+    )
+    assert np.all(
+        np.abs(quiet - x["resting"]) <= np.abs(x["motivation"] - x["resting"]) + 1e-15
+    )  # slow relaxation to M0
 
 
 def test_substitution_bounded_increasing_and_saturating_at_task_hours():
@@ -487,8 +684,12 @@ def test_ownership_bounded_built_by_absorption_eroded_by_substitution():
     gain, loss = draw(g, "roles.facilitator.ownership_gain"), draw(g, "mechanisms.ownership_loss")
     base = mech.ownership_update(own, absorbed, gain, loss, sub)
     assert in_unit(base)
-    assert np.all(mech.ownership_update(own, np.minimum(1, absorbed + 0.2), gain, loss, sub) >= base)
-    assert np.all(mech.ownership_update(own, absorbed, gain, loss, np.minimum(1, sub + 0.2)) <= base)
+    assert np.all(
+        mech.ownership_update(own, np.minimum(1, absorbed + 0.2), gain, loss, sub) >= base
+    )
+    assert np.all(
+        mech.ownership_update(own, absorbed, gain, loss, np.minimum(1, sub + 0.2)) <= base
+    )
     assert np.all(mech.ownership_update(own, 0.0, gain, loss, 0.0) == own)
 
 
@@ -531,17 +732,35 @@ def net_benefit_curve(size_fte, general, trust=0.6, hours=HOURS):
     mix = BASELINE.funder.hands_on_mix
     content, coaching, peer = hours * mix.content, hours * mix.relationship, hours * mix.peer
     quality = mech.caseload_quality(10, MP.caseload_penalty, MP.caseload_free)
-    dose = mech.effective_dose(content, coaching, peer, quality, trust, MP.trust_exponent, 1.0, MP.content_weight, MP.peer_weight)
+    dose = mech.effective_dose(
+        content,
+        coaching,
+        peer,
+        quality,
+        trust,
+        MP.trust_exponent,
+        1.0,
+        MP.content_weight,
+        MP.peer_weight,
+    )
     absorbed = mech.absorption(dose, general, MP.half_saturation, MP.hill)
     navigation = mech.navigation_burden(1, MP.navigation_hours, False, MP.coordination_relief)
     change_hours = BASELINE.system.change_hours_per_fte * size_fte * 1.0 * (0.5 + general)
-    strain = mech.overload(mech.workload(hours, MP.recipient_hours, 0.0, navigation, change_hours), MP.overload_threshold)
+    strain = mech.overload(
+        mech.workload(hours, MP.recipient_hours, 0.0, navigation, change_hours),
+        MP.overload_threshold,
+    )
     return mech.net_benefit(absorbed, MP.motivation_build, strain, MP.overload_motivation)
 
 
 def test_net_benefit_is_benefit_minus_overload_cost():
     g = rng(28)
-    a, benefit, strain, cost = g.uniform(0, 1, N), g.uniform(0, 2, N), g.exponential(1, N), g.uniform(0, 2, N)
+    a, benefit, strain, cost = (
+        g.uniform(0, 1, N),
+        g.uniform(0, 2, N),
+        g.exponential(1, N),
+        g.uniform(0, 2, N),
+    )
     value = mech.net_benefit(a, benefit, strain, cost)
     assert value == pytest.approx(benefit * a - cost * strain)
     assert np.all(mech.net_benefit(a, benefit, strain + 1, cost) <= value)
@@ -563,7 +782,10 @@ def test_optimal_dose_is_lower_for_low_capacity_organizations():
     low = HOURS[np.argmax(net_benefit_curve(size_fte=10, general=0.15))]
     high = HOURS[np.argmax(net_benefit_curve(size_fte=150, general=0.8))]
     assert low < high - 5
-    optima = [HOURS[np.argmax(net_benefit_curve(size_fte=size, general=general))] for size, general in ((8, 0.1), (10, 0.2), (14, 0.25), (20, 0.3))]
+    optima = [
+        HOURS[np.argmax(net_benefit_curve(size_fte=size, general=general))]
+        for size, general in ((8, 0.1), (10, 0.2), (14, 0.25), (20, 0.3))
+    ]
     assert all(0 < optimum < HOURS[-1] for optimum in optima)
     assert np.all(np.diff(optima) >= 0)  # more capacity, more TA worth taking
 
@@ -573,7 +795,13 @@ def test_optimal_dose_is_lower_for_low_capacity_organizations():
 
 def test_adoption_hazard_bounded_and_increasing_in_each_driver():
     g = rng(29)
-    p, q, share, beta, absorbed = draw(g, "mechanisms.innovation_p"), draw(g, "mechanisms.imitation_q"), g.uniform(0, 1, N), draw(g, "mechanisms.absorption_adoption"), g.uniform(0, 1, N)
+    p, q, share, beta, absorbed = (
+        draw(g, "mechanisms.innovation_p"),
+        draw(g, "mechanisms.imitation_q"),
+        g.uniform(0, 1, N),
+        draw(g, "mechanisms.absorption_adoption"),
+        g.uniform(0, 1, N),
+    )
     base = mech.adoption_hazard(p, q, share, beta, absorbed)
     assert np.all((base >= 0) & (base < 1))
     assert np.all(mech.adoption_hazard(0.0, q, 0.0, beta, 0.0) == 0)
@@ -627,8 +855,12 @@ def test_fidelity_bounded_zero_unless_implementing_and_increasing():
 def test_fidelity_supplied_by_substitution_drops_when_the_hours_stop(role):
     share = getattr(BASELINE.roles, role).substitution
     specific = np.array([0.05, 0.15, 0.3])
-    with_ta = mech.fidelity(specific, MP.fidelity_exponent, mech.substitution(MP.task_hours, share, MP.task_hours), True)
-    without = mech.fidelity(specific, MP.fidelity_exponent, mech.substitution(0.0, share, MP.task_hours), True)
+    with_ta = mech.fidelity(
+        specific, MP.fidelity_exponent, mech.substitution(MP.task_hours, share, MP.task_hours), True
+    )
+    without = mech.fidelity(
+        specific, MP.fidelity_exponent, mech.substitution(0.0, share, MP.task_hours), True
+    )
     own = specific**MP.fidelity_exponent
     assert without == pytest.approx(own)
     assert with_ta - without == pytest.approx(np.minimum(1, own + share) - own)
@@ -652,7 +884,10 @@ def annual(monthly):
 
 def test_discontinuation_is_five_to_eight_percent_a_year_at_median_ownership_and_capacity():
     model = TransformationModel(BASELINE, rng=0)
-    medians = [(np.median(model.O), np.median(model.G)), (BASELINE.initial.ownership_mean, BASELINE.initial.general_capacity_mean)]
+    medians = [
+        (np.median(model.O), np.median(model.G)),
+        (BASELINE.initial.ownership_mean, BASELINE.initial.general_capacity_mean),
+    ]
     for ownership, general in medians:
         rate = annual(mech.discontinuation_hazard(MP.discontinuation, ownership, general))
         assert 0.05 <= rate <= 0.08, (ownership, general, rate)
@@ -662,14 +897,18 @@ def test_lagged_moves_monotonically_toward_target():
     g = rng(34)
     value, target, delay = g.uniform(-50, 50, N), g.uniform(-50, 50, N), g.uniform(1, 120, N)
     moved = mech.lagged(value, target, delay)
-    assert np.all(np.minimum(value, target) - 1e-9 <= moved) and np.all(moved <= np.maximum(value, target) + 1e-9)
+    assert np.all(np.minimum(value, target) - 1e-9 <= moved) and np.all(
+        moved <= np.maximum(value, target) + 1e-9
+    )
     assert np.all(np.abs(moved - target) <= np.abs(value - target))
     assert mech.lagged(value, target, 1.0) == pytest.approx(target)
     path = [0.0]
     for _ in range(120):
         path.append(mech.lagged(path[-1], 1.0, BASELINE.outcomes.delay_health))
     assert np.all(np.diff(path) > 0) and path[-1] < 1
-    assert path[int(BASELINE.outcomes.delay_health)] == pytest.approx(1 - np.exp(-1), abs=0.02)  # ~63 % after tau
+    assert path[int(BASELINE.outcomes.delay_health)] == pytest.approx(
+        1 - np.exp(-1), abs=0.02
+    )  # ~63 % after tau
 
 
 def test_outcome_gain_bounded_and_needs_reach_and_fidelity():
@@ -680,5 +919,9 @@ def test_outcome_gain_bounded_and_needs_reach_and_fidelity():
     assert in_unit(gain)
     assert np.all(mech.outcome_gain(np.minimum(1, p + 0.1), f, gamma) >= gain)
     assert np.all(mech.outcome_gain(p, np.minimum(1, f + 0.1), gamma) >= gain)
-    assert np.all(mech.outcome_gain(0.0, f, gamma) == 0) and np.all(mech.outcome_gain(p, 0.0, gamma) == 0)
-    assert np.all(mech.outcome_gain(p, f, BASELINE.outcomes.fidelity_gamma) <= p * f + 1e-15)  # gamma > 1 punishes low fidelity
+    assert np.all(mech.outcome_gain(0.0, f, gamma) == 0) and np.all(
+        mech.outcome_gain(p, 0.0, gamma) == 0
+    )
+    assert np.all(
+        mech.outcome_gain(p, f, BASELINE.outcomes.fidelity_gamma) <= p * f + 1e-15
+    )  # gamma > 1 punishes low fidelity

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import pytest
 from scipy import stats
 
 from experiments.dose_response import LAB as DOSE_RESPONSE_LAB
@@ -43,7 +42,9 @@ def greater(first, second, what: str, alpha: float = ALPHA) -> float:
     """Assert a one-sided paired t-test that ``first`` > ``second`` (same seeds) and return the p-value."""
     first, second = np.asarray(first, float), np.asarray(second, float)
     p = stats.ttest_rel(first, second, alternative="greater").pvalue
-    assert p < alpha, f"{what}: mean paired difference {np.mean(first - second):+.4g} (p = {p:.3g}, {len(first)} paired seeds)"
+    assert p < alpha, (
+        f"{what}: mean paired difference {np.mean(first - second):+.4g} (p = {p:.3g}, {len(first)} paired seeds)"
+    )
     return p
 
 
@@ -55,11 +56,25 @@ def positive(values, what: str, alpha: float = ALPHA) -> float:
     return p
 
 
-def lab(dose: float, role: str = "facilitator", months: int = 48, readiness: float | None = None, **extra):
+def lab(
+    dose: float,
+    role: str = "facilitator",
+    months: int = 48,
+    readiness: float | None = None,
+    **extra,
+):
     """The controlled set-up at one dose; ``extra`` overrides anything (dotted paths)."""
-    overrides = {**LAB, "months": months, "funder.dosage_hours": float(dose), "providers.0.role": role}
+    overrides = {
+        **LAB,
+        "months": months,
+        "funder.dosage_hours": float(dose),
+        "providers.0.role": role,
+    }
     if readiness is not None:
-        overrides |= {"initial.motivation_mean": readiness, "initial.general_capacity_mean": readiness}
+        overrides |= {
+            "initial.motivation_mean": readiness,
+            "initial.general_capacity_mean": readiness,
+        }
     return load_scenario("baseline", overrides | extra)
 
 
@@ -98,7 +113,9 @@ def team_capacity(model) -> np.ndarray:
     return model.team_average(model.capacity())
 
 
-def run_model(scenario, seed: int, months: int | None = None) -> tuple[TransformationModel, np.ndarray]:
+def run_model(
+    scenario, seed: int, months: int | None = None
+) -> tuple[TransformationModel, np.ndarray]:
     """Step a model to the end; also return each team's baseline capacity (before any step)."""
     model = TransformationModel(scenario, rng=seed)
     capacity = team_capacity(model)
@@ -121,20 +138,36 @@ def monthly_capacity_gain(dose, motivation, general, role="facilitator", hill=MP
     role_params = getattr(ROLE_PARAMS, role)
     specific = np.full((n, 8), 0.2)
     absorbed = mech.absorption(dose, np.full(n, general), MP.half_saturation, hill)
-    gate = mech.capacity_gate(np.full(n, motivation), np.full(n, general), role_params.readiness_dependence)
+    gate = mech.capacity_gate(
+        np.full(n, motivation), np.full(n, general), role_params.readiness_dependence
+    )
     match = mech.expertise_match(specific, np.full((n, 8), 0.6), MP.expertise_focus)
-    updated = mech.specific_capacity_update(specific, absorbed, gate, MP.capacity_rate * role_params.capacity_transfer, match, 0.0, np.zeros((n, 8)), 0.0, np.zeros(n))
+    updated = mech.specific_capacity_update(
+        specific,
+        absorbed,
+        gate,
+        MP.capacity_rate * role_params.capacity_transfer,
+        match,
+        0.0,
+        np.zeros((n, 8)),
+        0.0,
+        np.zeros(n),
+    )
     return (updated - specific).mean(axis=1)
 
 
 def test_1_rules_saturate_for_ready_organizations_and_stay_flat_for_unready():
     doses = np.linspace(0.0, 40.0, 401)
     ready = monthly_capacity_gain(doses, 0.75, 0.75)
-    unready_m = monthly_capacity_gain(doses, 0.0, 0.75)  # any zero component of R: no capacity is built
+    unready_m = monthly_capacity_gain(
+        doses, 0.0, 0.75
+    )  # any zero component of R: no capacity is built
     unready_g = monthly_capacity_gain(doses, 0.75, 0.0)
     marginal = np.diff(ready)
     assert np.all(marginal > 0)  # more hours always help a ready organization ...
-    assert marginal[-40:].mean() < 0.05 * marginal.max()  # ... but the last 4 h add < 5 % of the steepest 4 h: saturation
+    assert (
+        marginal[-40:].mean() < 0.05 * marginal.max()
+    )  # ... but the last 4 h add < 5 % of the steepest 4 h: saturation
     assert ready[-1] < 1.1 * ready[200]  # doubling 20 -> 40 h adds < 10 %
     assert np.all(unready_m == 0.0) and np.all(unready_g == 0.0)  # flat for the unready
     low = monthly_capacity_gain(doses, 0.1, 0.1)
@@ -146,15 +179,32 @@ def test_1_model_dose_response_saturates_for_ready_and_is_flat_for_unready():
     seeds = range(8)
 
     def curve(readiness):
-        return np.array([replicate(lab(dose, months=36, readiness=readiness), capacity_gain, seeds) for dose in doses])
+        return np.array(
+            [
+                replicate(lab(dose, months=36, readiness=readiness), capacity_gain, seeds)
+                for dose in doses
+            ]
+        )
 
     ready, unready = curve(0.75), curve(0.05)
     greater(ready[1], ready[0], "ready: 5 h/month builds capacity")
     first_hours = (ready[1] - ready[0]) / 5.0  # gain per hour over the first 5 h
     last_hours = (ready[3] - ready[2]) / 10.0  # gain per hour from 10 to 20 h
-    greater(first_hours, 10 * np.abs(last_hours), "ready: the first 5 hours are worth > 10x each hour from 10 to 20 (saturation)")
-    greater(ready[1] - ready[0], 10 * (unready[1] - unready[0]), "readiness gates: at 5 h, ready gain > 10x unready gain")
-    greater(ready[3] - ready[0], 5 * (unready[3] - unready[0]), "readiness gates: over 0-20 h, ready gain > 5x unready gain")
+    greater(
+        first_hours,
+        10 * np.abs(last_hours),
+        "ready: the first 5 hours are worth > 10x each hour from 10 to 20 (saturation)",
+    )
+    greater(
+        ready[1] - ready[0],
+        10 * (unready[1] - unready[0]),
+        "readiness gates: at 5 h, ready gain > 10x unready gain",
+    )
+    greater(
+        ready[3] - ready[0],
+        5 * (unready[3] - unready[0]),
+        "readiness gates: over 0-20 h, ready gain > 5x unready gain",
+    )
 
 
 # ------------------------------------------------------------------ 2. minimum effective dose
@@ -170,12 +220,18 @@ def test_2_rules_hill_above_one_gives_a_minimum_effective_dose():
             k = MP.half_saturation / (0.5 + general)
             inflection = k * ((hill - 1) / (hill + 1)) ** (1 / hill)
             assert marginal[1] < 0.5 * marginal[steepest]  # nothing much at first ...
-            assert 0 < steepest < len(doses) - 1 and abs(doses[steepest] - inflection) < 0.02  # ... then a tip ...
+            assert (
+                0 < steepest < len(doses) - 1 and abs(doses[steepest] - inflection) < 0.02
+            )  # ... then a tip ...
             assert marginal[-1] < 0.05 * marginal[steepest]  # ... then saturation
         concave = mech.absorption(doses, general, MP.half_saturation, 1.0)
-        assert np.all(np.diff(concave, 2) < 1e-12)  # n = 1: concave from the first hour, no threshold
+        assert np.all(
+            np.diff(concave, 2) < 1e-12
+        )  # n = 1: concave from the first hour, no threshold
     # Adoption adds a second threshold: no adoption below theta, however high the hazard.
-    assert not mech.adopts(np.ones(3), np.array([0.1, 0.2, 0.29]), np.full(3, 0.3), np.zeros(3)).any()
+    assert not mech.adopts(
+        np.ones(3), np.array([0.1, 0.2, 0.29]), np.full(3, 0.3), np.zeros(3)
+    ).any()
 
 
 def test_2_model_minimum_effective_dose_then_tip_then_saturation():
@@ -184,14 +240,35 @@ def test_2_model_minimum_effective_dose_then_tip_then_saturation():
     seeds = range(8)
 
     def per_hour(hill):
-        gains = np.array([replicate(lab(dose, months=24, readiness=0.75, **{"mechanisms.hill": hill}), capacity_gain, seeds) for dose in doses])
-        return np.diff(gains, axis=0) / np.diff(doses)[:, None]  # rows: 0-0.25, 0.25-1, 1-2, 2-8, 8-12 h
+        gains = np.array(
+            [
+                replicate(
+                    lab(dose, months=24, readiness=0.75, **{"mechanisms.hill": hill}),
+                    capacity_gain,
+                    seeds,
+                )
+                for dose in doses
+            ]
+        )
+        return (
+            np.diff(gains, axis=0) / np.diff(doses)[:, None]
+        )  # rows: 0-0.25, 0.25-1, 1-2, 2-8, 8-12 h
 
     hill = per_hour(MP.hill)
-    greater(hill[2], 2 * hill[0], f"n = {MP.hill}: hours 1-2 are worth > 2x the first quarter hour (nothing, then a tip)")
-    greater(hill[2], 5 * hill[4], f"n = {MP.hill}: hours 8-12 are worth < 1/5 of hours 1-2 (saturation)")
+    greater(
+        hill[2],
+        2 * hill[0],
+        f"n = {MP.hill}: hours 1-2 are worth > 2x the first quarter hour (nothing, then a tip)",
+    )
+    greater(
+        hill[2], 5 * hill[4], f"n = {MP.hill}: hours 8-12 are worth < 1/5 of hours 1-2 (saturation)"
+    )
     concave = per_hour(1.0)
-    greater(concave[0], concave[2], "n = 1: the first quarter hour beats hours 1-2 (no minimum effective dose)")
+    greater(
+        concave[0],
+        concave[2],
+        "n = 1: the first quarter hour beats hours 1-2 (no minimum effective dose)",
+    )
 
 
 # ------------------------------------------------------------------ 3. overload: inverted U for low capacity
@@ -203,14 +280,20 @@ def test_3_rules_net_benefit_has_a_lower_interior_optimum_for_low_capacity():
     def net(size, general):
         change_hours = BASELINE.system.change_hours_per_fte * size * (0.5 + general)
         absorbed = mech.absorption(doses, general, MP.half_saturation, MP.hill)
-        strain = mech.overload(mech.workload(doses, MP.recipient_hours, 0.0, 0.0, change_hours), MP.overload_threshold)
+        strain = mech.overload(
+            mech.workload(doses, MP.recipient_hours, 0.0, 0.0, change_hours), MP.overload_threshold
+        )
         return mech.net_benefit(absorbed, 1.0, strain, 0.5)
 
     low, high = net(size=8.0, general=0.2), net(size=60.0, general=0.7)
     best_low, best_high = doses[np.argmax(low)], doses[np.argmax(high)]
     assert 0 < best_low < doses[-1]  # interior optimum
-    assert low[-1] < low[0] < low.max()  # heavy TA leaves a low-capacity organization worse off than none
-    assert best_high > 3 * best_low and high[-1] > 0  # a high-capacity organization's optimum lies far higher
+    assert (
+        low[-1] < low[0] < low.max()
+    )  # heavy TA leaves a low-capacity organization worse off than none
+    assert (
+        best_high > 3 * best_low and high[-1] > 0
+    )  # a high-capacity organization's optimum lies far higher
 
 
 def test_3_model_heavy_ta_overloads_low_capacity_organizations():
@@ -220,14 +303,28 @@ def test_3_model_heavy_ta_overloads_low_capacity_organizations():
     higher_capacity = {"system.size_median": 60.0, "initial.general_capacity_mean": 0.45}
 
     def adoption(dose, organizations):
-        return replicate(lab(dose, **organizations), lambda r: (r.system["adoption"].iloc[-1], r.system["overloaded_share"].mean()), seeds)
+        return replicate(
+            lab(dose, **organizations),
+            lambda r: (r.system["adoption"].iloc[-1], r.system["overloaded_share"].mean()),
+            seeds,
+        )
 
     low = {dose: adoption(dose, low_capacity) for dose in (0.0, 4.0, 20.0)}
     high = {dose: adoption(dose, higher_capacity) for dose in (4.0, 20.0)}
     greater(low[4.0][:, 0], low[0.0][:, 0], "low capacity: a moderate dose beats none")
-    greater(low[4.0][:, 0], low[20.0][:, 0], "low capacity: a heavy dose does worse than a moderate one (inverted U)")
-    greater(low[20.0][:, 1], low[4.0][:, 1], "low capacity: the heavy dose overloads more organizations")
-    greater(high[20.0][:, 0], high[4.0][:, 0], "higher capacity: the same heavy dose still helps (the optimum lies higher)")
+    greater(
+        low[4.0][:, 0],
+        low[20.0][:, 0],
+        "low capacity: a heavy dose does worse than a moderate one (inverted U)",
+    )
+    greater(
+        low[20.0][:, 1], low[4.0][:, 1], "low capacity: the heavy dose overloads more organizations"
+    )
+    greater(
+        high[20.0][:, 0],
+        high[4.0][:, 0],
+        "higher capacity: the same heavy dose still helps (the optimum lies higher)",
+    )
 
 
 # ------------------------------------------------------------------ 4. roles and dependence
@@ -237,20 +334,37 @@ def test_4_doer_fastest_early_fidelity_largest_drop_facilitator_slow_and_durable
     withdraw = 24
 
     def path(role):
-        return replicate(lab(8.0, role=role, months=60, readiness=0.45, **{"funder.withdraw_month": withdraw}), lambda r: r.system["mean_F"].to_numpy())
+        return replicate(
+            lab(8.0, role=role, months=60, readiness=0.45, **{"funder.withdraw_month": withdraw}),
+            lambda r: r.system["mean_F"].to_numpy(),
+        )
 
     doer, partner, facilitator = path("doer"), path("partner"), path("facilitator")
     for month in (6, 12):
         greater(doer[:, month], partner[:, month], f"month {month}: doer fidelity > partner")
-        greater(partner[:, month], facilitator[:, month], f"month {month}: partner fidelity > facilitator")
+        greater(
+            partner[:, month],
+            facilitator[:, month],
+            f"month {month}: partner fidelity > facilitator",
+        )
 
     def drop(fidelity):
         return fidelity[:, withdraw - 1] - fidelity[:, withdraw + 6]
 
     greater(drop(doer), drop(partner), "drop in fidelity after withdrawal: doer > partner")
-    greater(drop(partner), drop(facilitator), "drop in fidelity after withdrawal: partner > facilitator")
-    greater(facilitator[:, withdraw + 24], doer[:, withdraw + 24], "two years after withdrawal: facilitator fidelity > doer (durable)")
-    greater(facilitator[:, -1] / facilitator[:, withdraw - 1], doer[:, -1] / doer[:, withdraw - 1], "share of fidelity retained: facilitator > doer")
+    greater(
+        drop(partner), drop(facilitator), "drop in fidelity after withdrawal: partner > facilitator"
+    )
+    greater(
+        facilitator[:, withdraw + 24],
+        doer[:, withdraw + 24],
+        "two years after withdrawal: facilitator fidelity > doer (durable)",
+    )
+    greater(
+        facilitator[:, -1] / facilitator[:, withdraw - 1],
+        doer[:, -1] / doer[:, withdraw - 1],
+        "share of fidelity retained: facilitator > doer",
+    )
 
 
 # ------------------------------------------------------------------ 5. caseload dilution
@@ -259,16 +373,35 @@ def test_4_doer_fastest_early_fidelity_largest_drop_facilitator_slow_and_durable
 def test_5_rules_attention_quality_falls_with_caseload():
     caseloads = np.arange(0, 200)
     quality = mech.caseload_quality(caseloads, MP.caseload_penalty, MP.caseload_free)
-    assert np.all(quality[caseloads <= MP.caseload_free] == 1.0) and np.all(np.diff(quality[int(MP.caseload_free):]) < 0)
+    assert np.all(quality[caseloads <= MP.caseload_free] == 1.0) and np.all(
+        np.diff(quality[int(MP.caseload_free) :]) < 0
+    )
 
 
 def test_5_model_effect_per_organization_falls_as_organizations_per_provider_rise():
     """Same hours per organization (4 h/month, all delivered); 15, 5 or 3 providers share the 15 teams."""
-    results = {count: replicate(lab(4.0, months=36, readiness=0.6, **{"providers.0.count": count}), lambda r: (capacity_gain(r), r.system["ta_hours"].iloc[1:].sum() / r.system["n_orgs"].iloc[0])) for count in (15, 5, 3)}
+    results = {
+        count: replicate(
+            lab(4.0, months=36, readiness=0.6, **{"providers.0.count": count}),
+            lambda r: (
+                capacity_gain(r),
+                r.system["ta_hours"].iloc[1:].sum() / r.system["n_orgs"].iloc[0],
+            ),
+        )
+        for count in (15, 5, 3)
+    }
     hours = np.array([results[count][:, 1] for count in results])
     assert np.allclose(hours, hours[0], rtol=0.02)  # equal hours per organization in every arm
-    greater(results[15][:, 0], results[5][:, 0], "capacity gain per organization: ~18 orgs per provider > ~56")
-    greater(results[5][:, 0], results[3][:, 0], "capacity gain per organization: ~56 orgs per provider > ~94")
+    greater(
+        results[15][:, 0],
+        results[5][:, 0],
+        "capacity gain per organization: ~18 orgs per provider > ~56",
+    )
+    greater(
+        results[5][:, 0],
+        results[3][:, 0],
+        "capacity gain per organization: ~56 orgs per provider > ~94",
+    )
 
 
 # ------------------------------------------------------------------ 6. lags and the cost J-curve
@@ -292,11 +425,24 @@ def lag_statistics(result, start: int) -> tuple[float, ...]:
 
 def test_6_lab_process_moves_within_two_years_outcomes_take_years_cost_is_a_j_curve():
     lags = replicate(lab(4.0, months=120), lambda r: lag_statistics(r, 0))
-    adoption_24, fidelity_24, admissions_24, fidelity_half, admissions_half, rise, fall, peak, net = lags.T
+    (
+        adoption_24,
+        fidelity_24,
+        admissions_24,
+        fidelity_half,
+        admissions_half,
+        rise,
+        fall,
+        peak,
+        net,
+    ) = lags.T
     positive(adoption_24 - 0.5, "adoption has made > half its change by month 24")
     positive(fidelity_24 - 0.25, "fidelity has made > a quarter of its change by month 24")
     positive(0.1 - admissions_24, "admissions have made < a tenth of their change by month 24")
-    positive(admissions_half - fidelity_half - 24, "admissions take > 2 years longer than fidelity to make half their change")
+    positive(
+        admissions_half - fidelity_half - 24,
+        "admissions take > 2 years longer than fidelity to make half their change",
+    )
     positive(rise, "per-capita cost first rises above its starting level")
     positive(fall - rise, "then falls below its starting level")
     assert np.all((peak > 6) & (peak < 48))  # the peak comes in the set-up years
@@ -304,9 +450,27 @@ def test_6_lab_process_moves_within_two_years_outcomes_take_years_cost_is_a_j_cu
 
 def test_6_shipped_hands_on_outcomes_lag_process_and_cost_is_a_j_curve():
     start = BASELINE.system.first_cohort_month
-    lags = replicate(load_scenario("hands_on", {"system.n_teams": 15}), lambda r: lag_statistics(r, start), range(10))
-    adoption_24, fidelity_24, admissions_24, fidelity_half, admissions_half, rise, fall, peak, net = lags.T
-    greater(adoption_24, admissions_24, "share of change by 2 years after the first approvals: adoption > admissions")
+    lags = replicate(
+        load_scenario("hands_on", {"system.n_teams": 15}),
+        lambda r: lag_statistics(r, start),
+        range(10),
+    )
+    (
+        adoption_24,
+        fidelity_24,
+        admissions_24,
+        fidelity_half,
+        admissions_half,
+        rise,
+        fall,
+        peak,
+        net,
+    ) = lags.T
+    greater(
+        adoption_24,
+        admissions_24,
+        "share of change by 2 years after the first approvals: adoption > admissions",
+    )
     positive(admissions_half - fidelity_half - 12, "admissions take > 1 year longer than fidelity")
     positive(rise, "per-capita cost first rises")
     positive(fall, "then falls below its peak")
@@ -315,19 +479,39 @@ def test_6_shipped_hands_on_outcomes_lag_process_and_cost_is_a_j_curve():
 # ------------------------------------------------------------------ 7. light touch and low capacity
 
 
-LIGHT_TOUCH = {"providers.0.activity_mix.content": 0.8, "providers.0.activity_mix.relationship": 0.1, "providers.0.activity_mix.peer": 0.1, "providers.0.modality": "virtual"}
-COACHING = {"providers.0.activity_mix.content": 0.1, "providers.0.activity_mix.relationship": 0.8, "providers.0.activity_mix.peer": 0.1, "providers.0.modality": "virtual"}
+LIGHT_TOUCH = {
+    "providers.0.activity_mix.content": 0.8,
+    "providers.0.activity_mix.relationship": 0.1,
+    "providers.0.activity_mix.peer": 0.1,
+    "providers.0.modality": "virtual",
+}
+COACHING = {
+    "providers.0.activity_mix.content": 0.1,
+    "providers.0.activity_mix.relationship": 0.8,
+    "providers.0.activity_mix.peer": 0.1,
+    "providers.0.modality": "virtual",
+}
 
 
 def test_7_lab_light_touch_suffices_for_ready_organizations_not_for_low_capacity_ones():
     seeds = range(10)
 
     def adoption(readiness, mix):
-        return replicate(lab(6.0, role="partner", readiness=readiness, **mix), final("adoption"), seeds)
+        return replicate(
+            lab(6.0, role="partner", readiness=readiness, **mix), final("adoption"), seeds
+        )
 
-    ready_light, low_light, low_coached = adoption(0.7, LIGHT_TOUCH), adoption(0.2, LIGHT_TOUCH), adoption(0.2, COACHING)
-    positive(ready_light - 0.8, "light touch (6 h/month) brings > 80 % of ready organizations to adopt")
-    positive(0.3 - low_light, "the same light touch brings < 30 % of low-capacity organizations to adopt")
+    ready_light, low_light, low_coached = (
+        adoption(0.7, LIGHT_TOUCH),
+        adoption(0.2, LIGHT_TOUCH),
+        adoption(0.2, COACHING),
+    )
+    positive(
+        ready_light - 0.8, "light touch (6 h/month) brings > 80 % of ready organizations to adopt"
+    )
+    positive(
+        0.3 - low_light, "the same light touch brings < 30 % of low-capacity organizations to adopt"
+    )
     greater(low_coached, low_light, "low capacity: coaching at equal hours > light touch")
 
 
@@ -335,13 +519,21 @@ def test_7_shipped_light_touch_universal_ta_leaves_low_capacity_teams_behind():
     light, hands_on = [], []
     for seed in range(10):
         for name, store in (("baseline", light), ("hands_on", hands_on)):
-            model, capacity = run_model(load_scenario(name, {"system.n_teams": 30, "funder.policy": "universal"}), seed)
+            model, capacity = run_model(
+                load_scenario(name, {"system.n_teams": 30, "funder.policy": "universal"}), seed
+            )
             adoption = model.team_average(model.adopting)
             low, high = capacity_terciles(capacity)
             store.append((adoption[low].mean(), adoption[high].mean()))
     light, hands_on = np.array(light), np.array(hands_on)
-    greater(light[:, 1], 1.5 * light[:, 0], "light touch: high-capacity teams adopt > 1.5x low-capacity teams")
-    greater(hands_on[:, 0], light[:, 0], "hands-on coaching lifts low-capacity teams above light touch")
+    greater(
+        light[:, 1],
+        1.5 * light[:, 0],
+        "light touch: high-capacity teams adopt > 1.5x low-capacity teams",
+    )
+    greater(
+        hands_on[:, 0], light[:, 0], "hands-on coaching lifts low-capacity teams above light touch"
+    )
 
 
 # ------------------------------------------------------------------ 8. coordination
@@ -350,7 +542,13 @@ def test_7_shipped_light_touch_universal_ta_leaves_low_capacity_teams_behind():
 def test_8_uncoordinated_providers_burden_recipients_coordination_helps_at_equal_hours():
     """Universal policy in both arms, so both deliver exactly the same TA hours."""
     overrides = {"system.n_teams": 15, "funder.policy": "universal"}
-    statistic = lambda r: (r.system["ta_hours"].sum(), r.system["navigation_hours"].mean(), r.system["overloaded_share"].mean(), r.system["mean_M"].iloc[-1], r.system["adoption"].iloc[-1])  # noqa: E731
+    statistic = lambda r: (
+        r.system["ta_hours"].sum(),
+        r.system["navigation_hours"].mean(),
+        r.system["overloaded_share"].mean(),
+        r.system["mean_M"].iloc[-1],
+        r.system["adoption"].iloc[-1],
+    )
     apart = replicate(load_scenario("baseline", overrides), statistic, range(10))
     together = replicate(load_scenario("coordinated", overrides), statistic, range(10))
     assert np.allclose(apart[:, 0], together[:, 0], rtol=1e-6)  # equal hours
@@ -367,7 +565,13 @@ def test_9_readiness_targeting_raises_adoption_widens_the_gap_need_targeting_nar
     """Against a lottery (every approved organization offered TA, served in random order) on the same seeds."""
     overrides = {"system.n_teams": 30}
     statistic = lambda r: (r.summary["final_adoption"], r.summary["gap_adoption_capacity"])  # noqa: E731
-    lottery = replicate(load_scenario("baseline", overrides | {"funder.policy": "mandated", "funder.mandate_month": 0}), statistic, range(10))
+    lottery = replicate(
+        load_scenario(
+            "baseline", overrides | {"funder.policy": "mandated", "funder.mandate_month": 0}
+        ),
+        statistic,
+        range(10),
+    )
     ready = replicate(load_scenario("readiness_targeted", overrides), statistic, range(10))
     need = replicate(load_scenario("need_targeted", overrides), statistic, range(10))
     greater(ready[:, 0], lottery[:, 0], "mean adoption: readiness-targeted > lottery")
@@ -402,12 +606,30 @@ def test_10_pandemic_divergence_some_accelerate_many_fall_back():
         shock, reverted = readiness_change_over_the_pandemic("baseline", seed)
         calm, calm_reverted = readiness_change_over_the_pandemic("no_pandemic", seed)
         low, high = np.quantile(calm, [0.1, 0.9])
-        rows.append((shock.std(), calm.std(), (shock > high).mean(), (shock < low).mean(), reverted, calm_reverted))
+        rows.append(
+            (
+                shock.std(),
+                calm.std(),
+                (shock > high).mean(),
+                (shock < low).mean(),
+                reverted,
+                calm_reverted,
+            )
+        )
     spread, calm_spread, accelerate, fall_back, reverted, calm_reverted = np.array(rows).T
-    greater(spread, calm_spread, "spread of readiness change over the pandemic window: pandemic > none")
-    positive(accelerate - 0.1, "share above the calm arm's 90th percentile of readiness change > 10 % (some accelerate)")
+    greater(
+        spread, calm_spread, "spread of readiness change over the pandemic window: pandemic > none"
+    )
+    positive(
+        accelerate - 0.1,
+        "share above the calm arm's 90th percentile of readiness change > 10 % (some accelerate)",
+    )
     positive(fall_back - 0.1, "share below the calm arm's 10th percentile > 10 % (many fall back)")
-    greater(reverted, calm_reverted, "share of organizations in progress that revert a stage: pandemic > none")
+    greater(
+        reverted,
+        calm_reverted,
+        "share of organizations in progress that revert a stage: pandemic > none",
+    )
 
 
 # ------------------------------------------------------------------ 11. team maturity
@@ -420,12 +642,26 @@ def test_11_team_maturity_predicts_progress():
     for seed in range(20):
         model, _ = run_model(load_scenario("baseline", overrides), seed)
         adoption = model.team_average(model.adopting)
-        maturity_ranks.append(stats.rankdata(model.teams.maturity) / len(adoption))  # ranks within a replicate
+        maturity_ranks.append(
+            stats.rankdata(model.teams.maturity) / len(adoption)
+        )  # ranks within a replicate
         adoption_ranks.append(stats.rankdata(adoption) / len(adoption))
-    pooled = stats.spearmanr(np.concatenate(maturity_ranks), np.concatenate(adoption_ranks), alternative="greater")
-    assert pooled.statistic > 0.05 and pooled.pvalue < ALPHA, f"Spearman over 600 teams pooled over 20 replicates: {pooled.statistic:.3f} (p = {pooled.pvalue:.3g})"
-    young = replicate(load_scenario("baseline", overrides | {"system.maturity_mean": 0.5}), final("adoption"), range(10))
-    mature = replicate(load_scenario("baseline", overrides | {"system.maturity_mean": 5.0}), final("adoption"), range(10))
+    pooled = stats.spearmanr(
+        np.concatenate(maturity_ranks), np.concatenate(adoption_ranks), alternative="greater"
+    )
+    assert pooled.statistic > 0.05 and pooled.pvalue < ALPHA, (
+        f"Spearman over 600 teams pooled over 20 replicates: {pooled.statistic:.3f} (p = {pooled.pvalue:.3g})"
+    )
+    young = replicate(
+        load_scenario("baseline", overrides | {"system.maturity_mean": 0.5}),
+        final("adoption"),
+        range(10),
+    )
+    mature = replicate(
+        load_scenario("baseline", overrides | {"system.maturity_mean": 5.0}),
+        final("adoption"),
+        range(10),
+    )
     greater(mature, young, "final adoption: 5 years of mean prior collaboration > half a year")
 
 
@@ -444,7 +680,14 @@ def adaptive_statistics(name: str, seed: int, n_teams: int = 55):
     low, high = capacity_terciles(capacity)
     cost_per_team = model.system_frame()["spent"].sum() / len(capacity)
     moved = model.team_hands_on
-    return adoption[low].mean(), adoption[high].mean() - adoption[low].mean(), adoption.mean(), cost_per_team, moved[low].mean(), moved[high].mean()
+    return (
+        adoption[low].mean(),
+        adoption[high].mean() - adoption[low].mean(),
+        adoption.mean(),
+        cost_per_team,
+        moved[low].mean(),
+        moved[high].mean(),
+    )
 
 
 def test_12_adaptive_funder_lifts_low_capacity_teams_at_a_higher_cost_per_team():
@@ -456,19 +699,38 @@ def test_12_adaptive_funder_lifts_low_capacity_teams_at_a_higher_cost_per_team()
 
 def test_12_adaptive_funder_targets_lagging_teams_and_closes_the_capacity_gap():
     light, adaptive = adaptive_arm("baseline"), adaptive_arm("adaptive")
-    greater(adaptive[:, 4], adaptive[:, 5], "share moved to hands-on: low-capacity teams > high-capacity teams")
-    greater(light[:, 1], adaptive[:, 1], "high-minus-low capacity gap in team adoption: light touch > adaptive")
-    greater(light[:, 1], np.abs(adaptive[:, 1]), "the adaptive funder narrows the gap without opening an equal one the other way")
+    greater(
+        adaptive[:, 4],
+        adaptive[:, 5],
+        "share moved to hands-on: low-capacity teams > high-capacity teams",
+    )
+    greater(
+        light[:, 1],
+        adaptive[:, 1],
+        "high-minus-low capacity gap in team adoption: light touch > adaptive",
+    )
+    greater(
+        light[:, 1],
+        np.abs(adaptive[:, 1]),
+        "the adaptive funder narrows the gap without opening an equal one the other way",
+    )
 
 
 def test_12_adaptive_funder_adds_local_providers_where_ta_hours_are_scarce():
     """Rule 16 (thesis L1369, L1501-1503): northern teams, approved late, get local providers and more hours."""
+
     def northern_hours(underserved_share: float, seed: int) -> float:
-        model, _ = run_model(load_scenario("adaptive", {"funder.underserved_share": underserved_share}), seed)
+        model, _ = run_model(
+            load_scenario("adaptive", {"funder.underserved_share": underserved_share}), seed
+        )
         northern = model.org_region == REGIONS.index("northern")
         months_approved = np.maximum(model.steps - model.teams.approval_month[model.org_team], 1)
         return (model.hours_received[northern] / months_approved[northern]).mean()
 
     with_local = [northern_hours(0.5, seed) for seed in range(10)]
     without = [northern_hours(0.0, seed) for seed in range(10)]
-    greater(with_local, without, "northern TA hours per organization-month: with local providers > without")
+    greater(
+        with_local,
+        without,
+        "northern TA hours per organization-month: with local providers > without",
+    )
