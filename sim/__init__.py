@@ -5,15 +5,10 @@
 """
 
 from sim.agents import Organization, TAProvider, Team
+from sim.errors import ScenarioError
 from sim.model import RunResult, TransformationModel, run, simulate
-from sim.params import (
-    Scenario,
-    ScenarioError,
-    list_scenarios,
-    load_scenario,
-    parameter_info,
-    parameter_table,
-)
+from sim.params import Scenario, list_scenarios, load_scenario
+from sim.paths import parameter_info, parameter_table
 
 __all__ = [
     "Organization",

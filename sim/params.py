@@ -18,7 +18,7 @@ import tomllib
 from copy import deepcopy
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -30,6 +30,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
+
+from sim import paths
+from sim.errors import ScenarioError
 
 N_BLOCKS = 8
 BUILDING_BLOCKS = (
@@ -43,20 +46,20 @@ BUILDING_BLOCKS = (
     "measurement_qi",
 )  # RISE/OHT building blocks, thesis L1164-1174 (seed-thesis.md section 6)
 
-REGIONS = ("urban", "rural", "northern")
-ROLES = ("doer", "partner", "facilitator")
-ACTIVITIES = ("content", "relationship", "peer")
-MODALITIES = ("in_person", "hybrid", "virtual")
-PERIODICITIES = ("weekly", "biweekly", "monthly", "bimonthly", "quarterly")
-POLICIES = ("universal", "on_request", "need", "readiness", "cohort", "mandated")
+# Each vocabulary is declared once, as the type the schema validates against; the tuples
+# (whose order is the integer code the model's arrays use) are read off the types.
+Region = Literal["urban", "rural", "northern"]
+Role = Literal["doer", "partner", "facilitator"]
+Modality = Literal["in_person", "hybrid", "virtual"]
+Periodicity = Literal["weekly", "biweekly", "monthly", "bimonthly", "quarterly"]
+Policy = Literal["universal", "on_request", "need", "readiness", "cohort", "mandated"]
+REGIONS: tuple[str, ...] = get_args(Region)
+ROLES: tuple[str, ...] = get_args(Role)
+MODALITIES: tuple[str, ...] = get_args(Modality)
+PERIODICITIES: tuple[str, ...] = get_args(Periodicity)
+POLICIES: tuple[str, ...] = get_args(Policy)
+ACTIVITIES = ("content", "relationship", "peer")  # the fields of ActivityMix, in array order
 SHARE_TOLERANCE = 1e-6
-
-
-class ScenarioError(ValueError):
-    """A user error in a scenario: the message is one line naming the field and what is allowed."""
-
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).splitlines()))
 
 
 def param(default: Any, lo: float, hi: float, unit: str, meaning: str, source: str) -> Any:
@@ -98,7 +101,10 @@ class RegionShares(Section):
         1,
         "share",
         "share of teams in urban regions",
-        "seed-thesis.md 3.1 (thesis L1427, L1501): northern/rural influx in later cohorts; assumption for the split",
+        (
+            "seed-thesis.md 3.1 (thesis L1427, L1501): northern/rural influx in later cohorts; "
+            "assumption for the split"
+        ),
     )
     rural: float = param(0.30, 0, 1, "share", "share of teams in rural regions", "assumption")
     northern: float = param(0.15, 0, 1, "share", "share of teams in northern regions", "assumption")
@@ -225,7 +231,8 @@ class SystemParams(Section):
     def _consistent(self):
         if self.team_size_min > self.team_size_max:
             raise ValueError(
-                f"team_size_min must be <= team_size_max ({self.team_size_max}) (got {self.team_size_min})"
+                f"team_size_min must be <= team_size_max ({self.team_size_max}) (got "
+                f"{self.team_size_min})"
             )
         return self
 
@@ -339,7 +346,7 @@ class ProviderGroup(Section):
     """A group of identical TA providers (e.g. one central program partner)."""
 
     name: str = Field("central", description="label of the group")
-    role: Literal["doer", "partner", "facilitator"] = choice(
+    role: Role = choice(
         "partner", "doer substitutes, partner supplements, facilitator enables", "thesis L398 (M18)"
     )
     count: int = param(
@@ -351,13 +358,13 @@ class ProviderGroup(Section):
         "thesis L1351-1369: 6 original central partners",
     )
     fte: float = param(1.0, 0.05, 5, "FTE", "full-time equivalents per provider", "assumption")
-    modality: Literal["in_person", "hybrid", "virtual"] = choice(
+    modality: Modality = choice(
         "virtual", "in person builds trust faster but costs travel", "thesis L421 (M15)"
     )
     activity_mix: ActivityMix = Field(
         default_factory=ActivityMix, description="how provider hours are spent"
     )
-    regions: list[Literal["urban", "rural", "northern"]] = Field(
+    regions: list[Region] = Field(
         default_factory=lambda: list(REGIONS), description="regions the group serves"
     )
     cost_per_hour: float = param(
@@ -374,7 +381,10 @@ class ProviderGroup(Section):
         2000,
         "organizations",
         "most organizations one provider serves in a month",
-        "Baskerville 2012: 3-40 practices per facilitator (one-to-one); content reaches more (thesis L1371)",
+        (
+            "Baskerville 2012: 3-40 practices per facilitator (one-to-one); content reaches more "
+            "(thesis L1371)"
+        ),
     )
     expertise_mean: float = param(
         0.6,
@@ -407,9 +417,7 @@ class FunderParams(Section):
         "TA budget per month",
         "thesis L1592 (25.25M initial investment); assumption for TA share",
     )
-    policy: Literal["universal", "on_request", "need", "readiness", "cohort", "mandated"] = choice(
-        "on_request", "who gets TA first", "DESIGN.md 5.1; thesis L1347, L1406"
-    )
+    policy: Policy = choice("on_request", "who gets TA first", "DESIGN.md 5.1; thesis L1347, L1406")
     dosage_hours: float = param(
         3.0,
         0,
@@ -418,7 +426,7 @@ class FunderParams(Section):
         "TA hours requested per participating organization per month",
         "anchor-ta-evidence.md 2.5: 1.2 h (external) to 13 h (internal) per clinic-month",
     )
-    periodicity: Literal["weekly", "biweekly", "monthly", "bimonthly", "quarterly"] = choice(
+    periodicity: Periodicity = choice(
         "monthly",
         "how the monthly dose is bunched into contact months",
         "thesis L419 (M14); Chilenski 2021",
@@ -465,7 +473,10 @@ class FunderParams(Section):
     )
     adaptive: bool = Field(
         False,
-        description="the funder reviews progress, moves lagging low-capacity teams to hands-on coaching and adds local providers for under-served regions",
+        description=(
+            "the funder reviews progress, moves lagging low-capacity teams to hands-on coaching "
+            "and adds local providers for under-served regions"
+        ),
         json_schema_extra={"unit": "on/off", "source": "thesis L1371-1383, L1497-1503 (rule 16)"},
     )
     review_interval: int = param(
@@ -484,7 +495,10 @@ class FunderParams(Section):
         0,
         1,
         "quantile",
-        "a lagging team is moved to hands-on coaching only if its capacity is at or below this quantile of teams' capacity (1 = every lagging team)",
+        (
+            "a lagging team is moved to hands-on coaching only if its capacity is at or below this "
+            "quantile of teams' capacity (1 = every lagging team)"
+        ),
         "thesis L1375-1377 (M5: limited recipient capacity made TA hands-on)",
     )
     hands_on_dosage: float = param(
@@ -504,7 +518,10 @@ class FunderParams(Section):
         0,
         1,
         "share",
-        "a region whose organizations received less than this share of the system's TA hours per organization-month gets local providers at a review (0 = never)",
+        (
+            "a region whose organizations received less than this share of the system's TA "
+            "hours per organization-month gets local providers at a review (0 = never)"
+        ),
         "thesis L1369, L1501-1503 (M29, SF12: northern partners added as northern teams arrived)",
     )
     local_providers: ProviderGroup = Field(
@@ -517,14 +534,20 @@ class FunderParams(Section):
             cost_per_hour=120.0,
             activity_mix=ActivityMix(content=0.1, relationship=0.7, peer=0.2),
         ),
-        description="the provider group the adaptive funder adds for each under-served region (its regions are set when added)",
+        description=(
+            "the provider group the adaptive funder adds for each under-served region (its "
+            "regions are set when added)"
+        ),
     )
     budget_step: float = param(
         0.25,
         0,
         2,
         "share",
-        "budget increase at a review that moves new teams to hands-on coaching or adds local providers (adaptive)",
+        (
+            "budget increase at a review that moves new teams to hands-on coaching or adds local "
+            "providers (adaptive)"
+        ),
         "thesis L1497-1503; assumption",
     )
 
@@ -567,7 +590,10 @@ class RoleParams(Section):
 
 
 def role_params(name: str, **defaults: float) -> type[RoleParams]:
-    """RoleParams with a role's own defaults (anchor-ta-evidence.md 6.3), so a partial section keeps them."""
+    """RoleParams with a role's own defaults (anchor-ta-evidence.md 6.3).
+
+    A scenario that sets only some of a role's fields keeps the role's defaults for the rest.
+    """
     fields = {
         key: (float, FieldInfo.merge_field_infos(RoleParams.model_fields[key], default=value))
         for key, value in defaults.items()
@@ -575,7 +601,8 @@ def role_params(name: str, **defaults: float) -> type[RoleParams]:
     return create_model(name, __base__=RoleParams, **fields)
 
 
-# Doers substitute for capacity and work where readiness is low; facilitators enable and need readiness.
+# Doers substitute for capacity and work where readiness is low;
+# facilitators enable, and need readiness.
 DoerParams = role_params(
     "DoerParams",
     substitution=0.75,
@@ -788,7 +815,10 @@ class MechanismParams(Section):
         0.2,
         "1/month",
         "delta_S: monthly loss of specific capacity",
-        "anchor-ta-evidence.md 6.4: 0.01-0.02 under TA; lower default because learning by doing and turnover are separate terms (assumption)",
+        (
+            "anchor-ta-evidence.md 6.4: 0.01-0.02 under TA; lower default because learning by "
+            "doing and turnover are separate terms (assumption)"
+        ),
     )
     general_decay: float = param(
         0.005,
@@ -1002,7 +1032,10 @@ class PandemicParams(Section):
         0,
         1,
         "index",
-        "sqrt(G*T) above which an organization accelerates (about the top fifth of the baseline at the pandemic)",
+        (
+            "sqrt(G*T) above which an organization accelerates (about the top fifth of the "
+            "baseline at the pandemic)"
+        ),
         "thesis L1467; assumption",
     )
 
@@ -1129,7 +1162,10 @@ class OutcomeParams(Section):
         1e4,
         "$/person/yr",
         "per-capita savings at full penetration and fidelity",
-        "seed-realist.md 3.4 (L1502: 10 % cost reduction required; L1456: -$500 per person per year)",
+        (
+            "seed-realist.md 3.4 (L1502: 10 % cost reduction required; L1456: -$500 per person per "
+            "year)"
+        ),
     )
     fidelity_gamma: float = param(
         1.5,
@@ -1194,88 +1230,18 @@ class Scenario(Section):
                     f"events.{index}.month must be <= months ({self.months}) (got {event.month})"
                 )
             try:
-                apply_overrides(without_events, event.set, validate=True)
+                apply_overrides(without_events, event.set)
             except ScenarioError as error:
                 raise ValueError(f"events.{index}.set has {error}") from None
         return self
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A new validated scenario with dotted-path overrides applied."""
-        return apply_overrides(self.model_dump(), overrides, validate=True)
+        return apply_overrides(self.model_dump(), overrides)
 
     def get(self, path: str) -> Any:
         """The value at a dotted path (``funder.budget_per_month``, ``providers.0.count``)."""
-        node: Any = self
-        for part in path.split("."):
-            node = node[int(part)] if isinstance(node, list) else getattr(node, part)
-        return node
-
-
-# ---------------------------------------------------------------- parameter metadata
-
-
-class ParameterInfo(BaseModel):
-    """What ``tasim scenarios show`` prints and what a sensitivity analysis ranges over."""
-
-    path: str
-    value: Any
-    low: float | None
-    high: float | None
-    unit: str
-    meaning: str
-    source: str
-
-    @property
-    def range_text(self) -> str:
-        return "" if self.low is None else f"[{self.low:g}, {self.high:g}]"
-
-
-def _bounds(field) -> tuple[float | None, float | None]:
-    low = high = None
-    for item in field.metadata:
-        low = getattr(item, "ge", low)
-        high = getattr(item, "le", high)
-    return low, high
-
-
-def parameter_table(scenario: Scenario) -> list[ParameterInfo]:
-    """Every leaf parameter of a scenario with its value, range, unit, meaning and source."""
-    rows: list[ParameterInfo] = []
-
-    def walk(model: BaseModel, prefix: str) -> None:
-        for name, field in type(model).model_fields.items():
-            value = getattr(model, name)
-            path = f"{prefix}{name}"
-            if isinstance(value, BaseModel):
-                walk(value, path + ".")
-            elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-                for index, item in enumerate(value):
-                    walk(item, f"{path}.{index}.")
-            else:
-                extra = field.json_schema_extra or {}
-                low, high = _bounds(field)
-                rows.append(
-                    ParameterInfo(
-                        path=path,
-                        value=value,
-                        low=low,
-                        high=high,
-                        unit=extra.get("unit", ""),
-                        meaning=field.description or "",
-                        source=extra.get("source", ""),
-                    )
-                )
-
-    walk(scenario, "")
-    return rows
-
-
-def parameter_info(scenario: Scenario, path: str) -> ParameterInfo:
-    """Metadata of one parameter, or a ScenarioError naming the unknown path."""
-    for row in parameter_table(scenario):
-        if row.path == path:
-            return row
-    raise ScenarioError(f"{path}: unknown parameter (see `tasim scenarios show baseline`)")
+        return paths.get(self, path)
 
 
 # ---------------------------------------------------------------- loading
@@ -1348,51 +1314,15 @@ def load_scenario(
 ) -> Scenario:
     """Load a shipped scenario by name or a TOML file by path, apply overrides, validate."""
     data = _resolve(name_or_path)
-    return apply_overrides(data, overrides or {}, validate=True)
+    return apply_overrides(data, overrides or {})
 
 
-def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], *, validate: bool) -> Scenario:
-    """Set dotted paths in a raw scenario dictionary and validate the result."""
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> Scenario:
+    """Set dotted paths in a copy of a raw scenario dictionary and validate the result."""
     data = deepcopy(data)
     for path, value in overrides.items():
-        parts = path.split(".")
-        node: Any = data
-        for depth, part in enumerate(parts):
-            last = depth == len(parts) - 1
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ScenarioError(f"{path}: index {part} out of range (0 to {len(node) - 1})")
-                key: Any = int(part)
-            else:
-                key = part
-                if key not in node and not _is_default_section(parts[: depth + 1]):
-                    raise ScenarioError(
-                        f"{path}: unknown parameter (see `tasim scenarios show baseline`)"
-                    )
-            if last:
-                node[key] = value
-            else:
-                if isinstance(node, dict) and key not in node:
-                    node[key] = {}
-                node = node[key]
-    return validate_scenario(data) if validate else data
-
-
-def _is_default_section(parts: list[str]) -> bool:
-    """Whether a dotted path names a field of the schema that a raw file merely omitted."""
-    model: Any = Scenario
-    for part in parts:
-        if part.isdigit():
-            items = getattr(model, "__args__", ())  # list[ProviderGroup] -> ProviderGroup
-            if not items:
-                return False
-            model = items[0]
-            continue
-        fields = getattr(model, "model_fields", None)
-        if not fields or part not in fields:
-            return False
-        model = fields[part].annotation
-    return True
+        paths.assign(data, path, value, Scenario)
+    return validate_scenario(data)
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -1417,15 +1347,5 @@ def describe_validation_error(error: ValidationError) -> str:
 
 
 def _field_bounds(path: str) -> tuple[float, float]:
-    model: Any = Scenario
-    field = None
-    for part in path.split("."):
-        if part.isdigit():
-            continue
-        field = model.model_fields[part]
-        model = field.annotation
-        args = getattr(model, "__args__", None)
-        if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
-            model = args[0]
-    low, high = _bounds(field)
+    low, high = paths.bounds(paths.field(Scenario, path))
     return (-math.inf if low is None else low, math.inf if high is None else high)
