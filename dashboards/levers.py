@@ -1,4 +1,4 @@
-"""The levers a policymaker controls, as widgets whose ranges stay inside each parameter's allowed range."""
+"""The levers a policymaker controls, as widgets whose ranges stay inside the allowed ranges."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ LEVERS = {
 def scenario_from_levers(
     scenario_name: str, provider_role: str, provider_modality: str, overrides: dict
 ) -> Scenario:
-    """The scenario the levers describe; a group-wide role or modality applies to every provider group."""
+    """The scenario the levers describe; a group-wide role or modality applies to every group."""
     base = load_scenario(scenario_name)
     for field, choice in (("role", provider_role), ("modality", provider_modality)):
         if choice != AS_SCENARIO:

@@ -33,7 +33,7 @@ PANEL_MARGINS = {
 
 @solara.component
 def Status(model):
-    """Month, the numbers the levers move first, and any message about the levers (never a traceback)."""
+    """Month, the numbers the levers move first, any message about the levers (no traceback)."""
     update_counter.get()
     if model.input_error:
         solara.Warning(
@@ -74,9 +74,9 @@ class NetworkStages:
 
 
 class TeamStages:
-    """Stage shares per team as stacked bars, teams by cohort then progress; a month only moves the bars.
+    """Stage shares per team as stacked bars, by cohort then progress; a month only moves the bars.
 
-    Each stage's bars are one polygon collection: half the drawing time of one bar per team and stage.
+    Each stage's bars are one polygon collection: half the drawing time of a bar per team and stage.
     """
 
     def __init__(self, model, axis):
@@ -141,7 +141,7 @@ def SystemView(model):
 
 
 def panel_figure(panel, system) -> Figure:
-    """One trajectory panel with fixed margins, as a layout engine would add half to the drawing time."""
+    """One trajectory panel with fixed margins (a layout engine adds half to the drawing time)."""
     figure = Figure(figsize=(6.5, 4))
     panel(figure.subplots(gridspec_kw=PANEL_MARGINS), system)
     return figure
