@@ -13,6 +13,7 @@ FAIR_POLICIES = ("universal", "on_request", "mandated")
 
 def participates(
     policy: str,
+    *,
     month: int,
     mandate_month: int,
     motivation,
@@ -32,7 +33,7 @@ def participates(
     return np.ones_like(requested, dtype=bool)
 
 
-def priority(policy: str, uniform, capacity, ready, cohort):
+def priority(policy: str, *, uniform, capacity, ready, cohort):
     """Order in which providers serve organizations when hours or budget run short (higher first).
 
     need: lowest capacity first; readiness: most ready first (thesis L370); cohort: newest
@@ -48,6 +49,7 @@ def priority(policy: str, uniform, capacity, ready, cohort):
 
 
 def allocate(
+    *,
     link_org,
     link_provider,
     demand,
@@ -129,6 +131,7 @@ def caseloads(link_provider, delivered, n_providers):
 
 
 def lagging_teams(
+    *,
     adoption_by_team,
     capacity_by_team,
     months_approved,
@@ -146,7 +149,7 @@ def lagging_teams(
     return (months_approved >= review_interval) & (adoption_by_team < lagging_share) & limited
 
 
-def underserved_regions(hours_received, months_approved, org_region, n_regions, share):
+def underserved_regions(*, hours_received, months_approved, org_region, n_regions, share):
     """Regions whose organizations received less than ``share`` of the system's TA hours per organization-month.
 
     Northern and Indigenous-focused partners were added as northern teams arrived and the

@@ -39,7 +39,7 @@ def uncertainty_active(uncertainty: UncertaintyParams, month: int) -> bool:
     return uncertainty.start_month <= month < uncertainty.start_month + uncertainty.duration
 
 
-def turnover(specific, trust, uniform, monthly_probability, capacity_loss, trust_loss):
+def turnover(*, specific, trust, uniform, monthly_probability, capacity_loss, trust_loss):
     """A key person leaves: specific capacity and trust drop (Hemler 2022; McKay 2018).
 
     Source: anchor-ta-evidence.md 2.4 (31.6 % of practices lose a clinician in 3-15 months).
@@ -51,7 +51,9 @@ def turnover(specific, trust, uniform, monthly_probability, capacity_loss, trust
     return specific * keep_specific[:, None], trust * keep_trust, hit
 
 
-def pandemic_divergence(stage, motivation, general, trust, uniform, pandemic: PandemicParams):
+def pandemic_divergence(
+    *, stage, motivation, general, trust, uniform, pandemic: PandemicParams
+):
     """Pandemic divergence: high-capacity, high-trust organizations accelerate, others revert a stage.
 
     Source: thesis L1467 (some OHTs accelerated under COVID-19, others stalled or reverted).

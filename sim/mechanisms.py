@@ -5,6 +5,11 @@ model, the dose-response experiment and the tests all call these functions, so a
 changed in exactly one place. Each docstring names its source: a file in
 ``shared/evidence/`` (and through it a line of ``shared/seeds/``), or "assumption".
 Functions never draw random numbers themselves: callers pass uniforms from ``model.rng``.
+
+Most rules take a run of same-typed floats and arrays (rates, shares, hours), so everything
+after the state a rule updates is keyword-only (the ``*`` in a signature): a swapped
+positional argument would still run and silently give wrong numbers, a misspelt or swapped
+keyword cannot. ``net_benefit`` keeps positional arguments for the dose-response experiment.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ CONTACTS_PER_CONTACT_MONTH = {
 # ------------------------------------------------------------------ allocation and delivery
 
 
-def caseload_quality(caseload, penalty, free_caseload):
+def caseload_quality(caseload, *, penalty, free_caseload):
     """Attention quality q = 1 / (1 + psi * max(0, c - c0)).
 
     Source: anchor-ta-evidence.md 2.4 and 6.2 (Baskerville 2012 re-analysis: -0.014 SMD per
@@ -45,7 +50,7 @@ def caseload_quality(caseload, penalty, free_caseload):
     return 1.0 / (1.0 + penalty * np.maximum(0.0, np.asarray(caseload, float) - free_caseload))
 
 
-def navigation_burden(n_providers, hours_per_provider, coordinated, relief):
+def navigation_burden(n_providers, *, hours_per_provider, coordinated, relief):
     """Staff hours lost navigating uncoordinated offerings: nu * (n - 1), mostly removed by coordination.
 
     Source: seed-thesis.md M24-M25 (thesis L1385-1400).
@@ -54,7 +59,7 @@ def navigation_burden(n_providers, hours_per_provider, coordinated, relief):
     return hours_per_provider * extra * (1.0 - relief * np.asarray(coordinated, float))
 
 
-def provider_time_per_hour(content, relationship, peer, content_reach, travel_share):
+def provider_time_per_hour(*, content, relationship, peer, content_reach, travel_share):
     """Provider hours used per hour an organization receives.
 
     Content hours are one-to-many (one hour reaches ``content_reach`` organizations); in-person
@@ -70,7 +75,7 @@ def is_contact_month(month, periodicity):
 
 
 def trust_update(
-    trust, relationship_hours, contacts, contact, build, half_hours, decay, modality_trust
+    trust, *, relationship_hours, contacts, contact, build, half_hours, decay, modality_trust
 ):
     """T += gain * (1 - T) with contact, T -= delta_T * T without contact.
 
@@ -86,6 +91,7 @@ def trust_update(
 
 
 def effective_dose(
+    *,
     content_hours,
     coaching_hours,
     peer_hours,
@@ -107,7 +113,7 @@ def effective_dose(
     return weighted * np.asarray(trust, float) ** kappa * modality_effect
 
 
-def absorption(dose, general_capacity, half_saturation, hill):
+def absorption(dose, *, general_capacity, half_saturation, hill):
     """a = u^n / (K^n + u^n) with K = K0 / (0.5 + G): saturating, with a minimum effective dose for n > 1.
 
     Source: anchor-ta-evidence.md 6.2 rule 4 and 6.5 (Hill form; K0 4 h/month, n 1.5;
@@ -118,7 +124,7 @@ def absorption(dose, general_capacity, half_saturation, hill):
     return un / (k**hill + un)
 
 
-def readiness(motivation, general_capacity, specific_mean, weights=(1.0, 1.0, 1.0)):
+def readiness(*, motivation, general_capacity, specific_mean, weights=(1.0, 1.0, 1.0)):
     """R = M^wM * G^wG * Sbar^wS, a weighted geometric mean: zero in any part means not ready.
 
     Source: anchor-ta-evidence.md 3 (Scaccia 2015, R = MC^2).
@@ -131,7 +137,7 @@ def readiness(motivation, general_capacity, specific_mean, weights=(1.0, 1.0, 1.
     )
 
 
-def capacity_gate(motivation, general_capacity, dependence=1.0):
+def capacity_gate(*, motivation, general_capacity, dependence=1.0):
     """Rg = (M * G)^0.5, raised to a role's readiness dependence: no capacity is built without readiness.
 
     Source: anchor-ta-evidence.md 6.2 rule 6 and 6.3 (facilitators need readiness,
@@ -141,7 +147,7 @@ def capacity_gate(motivation, general_capacity, dependence=1.0):
     return np.where(base > 0, base**dependence, 0.0)
 
 
-def expertise_match(specific, expertise, focus):
+def expertise_match(*, specific, expertise, focus):
     """match[k]: provider expertise aimed at the organization's weakest building blocks (mean weight 1).
 
     Source: seed-thesis.md M3 (thesis L372-374): TA value depends on the overlap of capacity
@@ -153,7 +159,7 @@ def expertise_match(specific, expertise, focus):
 
 
 def specific_capacity_update(
-    specific, absorbed, gate, transfer, match, spillover, peer_gap, decay, learning
+    specific, *, absorbed, gate, transfer, match, spillover, peer_gap, decay, learning
 ):
     """S[k] += alpha_r * a * Rg * match[k] * (1 - S[k]) + lambda_L * (1 - S[k]) + phi * peer_gap[k] - delta_S * S[k].
 
@@ -165,7 +171,7 @@ def specific_capacity_update(
     return np.clip(specific + growth + spillover * peer_gap - decay * specific, 0.0, 1.0)
 
 
-def learning_by_doing(rate, general, working, substituted):
+def learning_by_doing(*, rate, general, working, substituted):
     """lambda_L * G * (1 - sub) while working on the change: work a doer takes over teaches nothing.
 
     Source: anchor-ta-evidence.md 6.2 rule 9 (DSF learning term) and 6.5 item 5 (dependence).
@@ -173,7 +179,7 @@ def learning_by_doing(rate, general, working, substituted):
     return np.where(working, rate * general * (1.0 - substituted), 0.0)
 
 
-def general_capacity_update(general, absorbed, gate, transfer, decay, resting):
+def general_capacity_update(general, *, absorbed, gate, transfer, decay, resting):
     """G += alpha_G,r * a * Rg * (1 - G) - delta_G * (G - G0).
 
     Source: anchor-ta-evidence.md 6.2 rule 6. Refinement (docs/odd.md): general capacity
@@ -198,6 +204,7 @@ def peer_gap(weights, values):
 
 def motivation_update(
     motivation,
+    *,
     resting,
     relationship_absorbed,
     peer_share,
@@ -227,7 +234,7 @@ def motivation_update(
     return np.clip(motivation + gain - loss, 0.0, 1.0)
 
 
-def substitution(hours, substitution_share, task_hours):
+def substitution(hours, *, substitution_share, task_hours):
     """sub = s_r * min(1, H / H_task): the share of the task the provider does itself.
 
     Source: anchor-ta-evidence.md 6.2 rule 7 (Nastase 2021; doers substitute).
@@ -235,14 +242,14 @@ def substitution(hours, substitution_share, task_hours):
     return substitution_share * np.minimum(1.0, np.asarray(hours, float) / task_hours)
 
 
-def ownership_update(ownership, absorbed, gain, loss, substituted):
+def ownership_update(ownership, *, absorbed, gain, loss, substituted):
     """O += eta_r * a * (1 - O) - zeta * sub * O (anchor-ta-evidence.md 6.2 rule 7)."""
     return np.clip(
         ownership + gain * absorbed * (1.0 - ownership) - loss * substituted * ownership, 0.0, 1.0
     )
 
 
-def workload(hours, recipient_hours, internal_work, navigation, change_hours):
+def workload(*, hours, recipient_hours, internal_work, navigation, change_hours):
     """W = (omega * H + internal work + navigation burden) / change hours available.
 
     Source: anchor-ta-evidence.md 2.5 (Ritchie 2020: 0.8 recipient hours per facilitator
@@ -251,12 +258,12 @@ def workload(hours, recipient_hours, internal_work, navigation, change_hours):
     return (recipient_hours * hours + internal_work + navigation) / np.maximum(change_hours, 1e-9)
 
 
-def overload(workload_ratio, threshold):
+def overload(workload_ratio, *, threshold):
     """max(0, W - W*): strain beyond what staff can absorb (Repenning & Sterman 2001; assumption for W*)."""
     return np.maximum(0.0, np.asarray(workload_ratio, float) - threshold)
 
 
-def adoption_hazard(innovation, imitation, peer_share, absorption_effect, absorbed):
+def adoption_hazard(*, innovation, imitation, peer_share, absorption_effect, absorbed):
     """1 - exp(-(p + q * share of adopting neighbours + beta_A * a)).
 
     Source: anchor-ta-evidence.md 4.2 and 6.2 rule 8 (Bass p, q; TA-driven adoption).
@@ -264,18 +271,18 @@ def adoption_hazard(innovation, imitation, peer_share, absorption_effect, absorb
     return 1.0 - np.exp(-(innovation + imitation * peer_share + absorption_effect * absorbed))
 
 
-def adopts(hazard, ready, threshold, uniform):
+def adopts(*, hazard, ready, threshold, uniform):
     """Adoption happens only where readiness reaches the heterogeneous threshold theta_i (Valente)."""
     return (ready >= threshold) & (uniform < hazard)
 
 
-def penetration_update(penetration, specific_mean, ready, rate, active):
+def penetration_update(penetration, *, specific_mean, ready, rate, active):
     """P += r_P * (S * R - P) while implementing or sustaining; P decays otherwise (RE-AIM reach; anchor-ta-evidence.md 6.2 rule 8)."""
     target = np.where(active, specific_mean * ready, 0.0)
     return np.clip(penetration + rate * (target - penetration), 0.0, 1.0)
 
 
-def fidelity(specific_mean, exponent, substituted, implementing):
+def fidelity(specific_mean, *, exponent, substituted, implementing):
     """F = min(1, Sbar^eps + sub) while implementing; what a doer supplies vanishes with its hours.
 
     Source: anchor-ta-evidence.md 6.2 rule 9 (Durlak & DuPre; the drop is the dependence).
@@ -287,7 +294,7 @@ def fidelity(specific_mean, exponent, substituted, implementing):
     )
 
 
-def discontinuation_hazard(base, ownership, general):
+def discontinuation_hazard(*, base, ownership, general):
     """h = h0 * (1 - O) * (1 - G) per month after TA ends: 5-8 %/year at median O and G.
 
     Source: anchor-ta-evidence.md 4.7 and 6.4 (Tibbits 2010 7.7 %; Johnson 2017 4.9 %).
@@ -295,12 +302,12 @@ def discontinuation_hazard(base, ownership, general):
     return base * (1.0 - ownership) * (1.0 - general)
 
 
-def lagged(value, target, delay):
+def lagged(value, *, target, delay):
     """First-order delay: Y += (Y* - Y) / tau (realist synthesis L1440, L1474: outcomes take years)."""
     return value + (target - value) / delay
 
 
-def outcome_gain(penetration, fidelity_value, gamma):
+def outcome_gain(*, penetration, fidelity_value, gamma):
     """P * F^gamma: outcomes need reach and high fidelity (anchor-ta-evidence.md 6.2 rule 11, gamma 1-2)."""
     return penetration * np.asarray(fidelity_value, float) ** gamma
 

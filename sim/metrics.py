@@ -83,7 +83,7 @@ def empty_flows() -> dict[str, float]:
 
 
 def flows(
-    model, delivered, time_used, link_mix, link_modality, role_of_link, cost, overload
+    model, *, delivered, time_used, link_mix, link_modality, role_of_link, cost, overload
 ) -> dict[str, float]:
     """TA hours received by role, activity and modality; provider time and money spent this month."""
     by_role = np.bincount(role_of_link, weights=delivered, minlength=len(ROLES))
@@ -136,28 +136,35 @@ def update_outcomes(model, overload) -> dict[str, np.ndarray]:
     """
     params = model.params.outcomes
     previous = model.outcomes
-    gain = team_mean(model, mech.outcome_gain(model.P, model.F, params.fidelity_gamma))
+    gain = team_mean(
+        model,
+        mech.outcome_gain(penetration=model.P, fidelity_value=model.F, gamma=params.fidelity_gamma),
+    )
     in_setup = team_mean(
         model, (model.adopting & (model.months_adopting <= params.setup_months)).astype(float)
     )
     strain = team_mean(model, overload)
-    savings = mech.lagged(previous["savings"], params.savings * gain, params.delay_cost)
+    savings = mech.lagged(
+        previous["savings"], target=params.savings * gain, delay=params.delay_cost
+    )
     ta_per_capita = 12.0 * model.ta_cost_by_team / model.team_population
     return {
         "admissions": mech.lagged(
             previous["admissions"],
-            params.admissions_base - params.admissions_gain * gain,
-            params.delay_health,
+            target=params.admissions_base - params.admissions_gain * gain,
+            delay=params.delay_health,
         ),
         "patient_experience": mech.lagged(
             previous["patient_experience"],
-            params.experience_base + params.experience_gain * gain,
-            params.delay_process,
+            target=params.experience_base + params.experience_gain * gain,
+            delay=params.delay_process,
         ),
         "provider_experience": mech.lagged(
             previous["provider_experience"],
-            params.provider_base + params.provider_gain * gain - params.provider_overload * strain,
-            params.delay_process,
+            target=params.provider_base
+            + params.provider_gain * gain
+            - params.provider_overload * strain,
+            delay=params.delay_process,
         ),
         "savings": savings,
         "per_capita_cost": params.cost_base

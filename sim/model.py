@@ -25,6 +25,51 @@ SUSTAIN_HYSTERESIS = (
 )
 
 
+@dataclass(frozen=True)
+class Month:
+    """What the events phase settles for the rest of the month."""
+
+    number: int
+    pandemic: bool  # service pressure from the pandemic is on
+    approved: np.ndarray  # organizations whose team is approved by now
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The month's TA: per link (for the flows) and summed per organization (for the rules).
+
+    ``content``, ``coaching`` and ``peer`` are hours; the other per-organization fields are
+    hours-weighted means over the links that delivered, and ``expertise`` has one column
+    per building block.
+    """
+
+    delivered: np.ndarray
+    time_used: np.ndarray
+    link_mix: np.ndarray
+    link_modality: np.ndarray
+    content: np.ndarray
+    coaching: np.ndarray
+    peer: np.ndarray
+    quality: np.ndarray
+    modality_effect: np.ndarray
+    modality_trust: np.ndarray
+    substitution_share: np.ndarray
+    transfer: np.ndarray
+    ownership_gain: np.ndarray
+    readiness_dependence: np.ndarray
+    expertise: np.ndarray
+
+
+@dataclass(frozen=True)
+class Uptake:
+    """What receiving TA did this month, as the later phases need it."""
+
+    absorbed: np.ndarray
+    relationship_absorbed: np.ndarray  # the part of ``absorbed`` due to coaching and peer hours
+    substituted: np.ndarray
+    overload: np.ndarray
+
+
 class TransformationModel(mesa.Model):
     """Organizations in teams, served by TA providers under a funder's budget and policy.
 
@@ -74,7 +119,10 @@ class TransformationModel(mesa.Model):
         self.stage = np.full(self.n_orgs, mech.NOT_ENGAGED, dtype=np.int64)
         self.months_without_ta = np.full(self.n_orgs, 10**6)
         self.R = mech.readiness(
-            self.M, self.G, self.S.mean(axis=1), scenario.mechanisms.readiness_weights
+            motivation=self.M,
+            general_capacity=self.G,
+            specific_mean=self.S.mean(axis=1),
+            weights=scenario.mechanisms.readiness_weights,
         )
         baseline_capacity = self.capacity()
         self.capacity_quintile = np.searchsorted(
@@ -131,23 +179,41 @@ class TransformationModel(mesa.Model):
     # ------------------------------------------------------------------ the month
 
     def step(self) -> None:
-        month = self.steps
-        self._fire_events(month)
+        """One month: the six phases of DESIGN.md section 4, in order, one method each."""
+        month = self._events()
+        delivery = self._allocation(month)
+        uptake = self._receive_ta(month, delivery)
+        peer_share = self._peer_exchange(month, uptake)
+        self._stages_penetration_fidelity(month, uptake, peer_share)
+        self._outcomes_costs_and_record(delivery, uptake)
+
+    def _events(self) -> Month:
+        """Phase 1: scheduled changes, turnover, cohort approvals and the funder's review."""
+        number = self.steps
+        self._fire_events(number)
+        params = self.params
+        pandemic = events.pandemic_active(params.shocks.pandemic, number)
+        self.S, self.T, _ = events.turnover(
+            specific=self.S,
+            trust=self.T,
+            uniform=self.rng.random(self.n_orgs),
+            **params.shocks.turnover.model_dump(),
+        )
+        approved = self.teams.approval_month[self.org_team] <= number
+        self.stage[(self.stage == mech.NOT_ENGAGED) & approved] = mech.EXPLORING
+        if params.funder.adaptive and number % params.funder.review_interval == 0:
+            self._review(number)
+        return Month(number=number, pandemic=pandemic, approved=approved)
+
+    def _allocation(self, month: Month) -> Delivery:
+        """Phase 2: hours under the hard provider-hour and budget limits, summed per organization.
+
+        One sparse product of the hours on each link with the link's attributes gives every
+        hours-weighted per-organization quantity the rules of phase 3 need.
+        """
         params = self.params
         mp = params.mechanisms
-        pandemic = events.pandemic_active(params.shocks.pandemic, month)
-
-        # 1. Events: turnover, cohort approvals, funder review.
-        self.S, self.T, _ = events.turnover(
-            self.S, self.T, self.rng.random(self.n_orgs), **params.shocks.turnover.model_dump()
-        )
-        approved = self.teams.approval_month[self.org_team] <= month
-        self.stage[(self.stage == mech.NOT_ENGAGED) & approved] = mech.EXPLORING
-        if params.funder.adaptive and month % params.funder.review_interval == 0:
-            self._review(month)
-
-        # 2. Allocation under hard provider-hour and budget limits.
-        delivered, time_used, link_mix, link_modality = self._allocate(month, approved, pandemic)
+        delivered, time_used, link_mix, link_modality = self._allocate(month)
         p = self.providers
         n = self.n_orgs
         self.caseload = allocation.caseloads(p.link_provider, delivered, p.count)
@@ -163,7 +229,9 @@ class TransformationModel(mesa.Model):
                 np.ones(len(served)),
                 link_mix[served],
                 mech.caseload_quality(
-                    self.caseload[p.link_provider[served]], mp.caseload_penalty, mp.caseload_free
+                    self.caseload[p.link_provider[served]],
+                    penalty=mp.caseload_penalty,
+                    free_caseload=mp.caseload_free,
                 ),
                 _by_modality(mp.virtual_effect)[link_modality[served]],
                 _by_modality(mp.virtual_trust)[link_modality[served]],
@@ -176,140 +244,207 @@ class TransformationModel(mesa.Model):
             (delivered[served], p.link_org[served], np.arange(len(served) + 1)),
             shape=(n, len(served)),
         )
-        totals = (
-            hours_by_link @ link_values
-        )  # every hours-weighted per-organization sum in one product
+        totals = hours_by_link @ link_values  # every hours-weighted sum per organization at once
         H = totals[:, 0]
         self.H = H
         self.hours_received += H
         self.months_without_ta = np.where(H > 0, 0, self.months_without_ta + 1)
-        content, coaching, peer = totals[:, 1], totals[:, 2], totals[:, 3]
         hours_weighted = totals[:, 4:] / np.maximum(H, 1e-12)[:, None]
-        quality, modality_effect, modality_trust = (
-            hours_weighted[:, 0],
-            hours_weighted[:, 1],
-            hours_weighted[:, 2],
-        )
-        substitution_share, transfer, ownership_gain, readiness_dependence = hours_weighted[
-            :, 3:7
-        ].T
-        expertise = hours_weighted[:, 7:]
 
         n_providers = np.bincount(p.link_org[served], minlength=n)
-        coordinated = self.coordinated and month >= params.funder.coordination_start
+        coordinated = self.coordinated and month.number >= params.funder.coordination_start
         self.navigation = mech.navigation_burden(
-            n_providers, mp.navigation_hours, coordinated, mp.coordination_relief
+            n_providers,
+            hours_per_provider=mp.navigation_hours,
+            coordinated=coordinated,
+            relief=mp.coordination_relief,
+        )
+        return Delivery(
+            delivered=delivered,
+            time_used=time_used,
+            link_mix=link_mix,
+            link_modality=link_modality,
+            content=totals[:, 1],
+            coaching=totals[:, 2],
+            peer=totals[:, 3],
+            quality=hours_weighted[:, 0],
+            modality_effect=hours_weighted[:, 1],
+            modality_trust=hours_weighted[:, 2],
+            substitution_share=hours_weighted[:, 3],
+            transfer=hours_weighted[:, 4],
+            ownership_gain=hours_weighted[:, 5],
+            readiness_dependence=hours_weighted[:, 6],
+            expertise=hours_weighted[:, 7:],
         )
 
-        # 3. Receiving TA: trust, effective dose, absorption, capacity, motivation, ownership, workload.
-        contact = H > 0
-        contacts = mech.CONTACTS_PER_CONTACT_MONTH[params.funder.periodicity]
+    def _receive_ta(self, month: Month, delivery: Delivery) -> Uptake:
+        """Phase 3: trust, effective dose, absorption, capacity, ownership and workload (rules 3-10)."""
+        params = self.params
+        mp = params.mechanisms
+        H, n = self.H, self.n_orgs
         self.T = mech.trust_update(
             self.T,
-            coaching,
-            contacts,
-            contact,
-            mp.trust_build,
-            mp.trust_half_hours,
-            mp.trust_decay,
-            modality_trust,
+            relationship_hours=delivery.coaching,
+            contacts=mech.CONTACTS_PER_CONTACT_MONTH[params.funder.periodicity],
+            contact=H > 0,
+            build=mp.trust_build,
+            half_hours=mp.trust_half_hours,
+            decay=mp.trust_decay,
+            modality_trust=delivery.modality_trust,
+        )
+        dose_inputs = dict(
+            coaching_hours=delivery.coaching,
+            peer_hours=delivery.peer,
+            quality=delivery.quality,
+            trust=self.T,
+            kappa=mp.trust_exponent,
+            modality_effect=delivery.modality_effect,
+            peer_weight=mp.peer_weight,
         )
         dose = mech.effective_dose(
-            content,
-            coaching,
-            peer,
-            quality,
-            self.T,
-            mp.trust_exponent,
-            modality_effect,
-            mp.content_weight,
-            mp.peer_weight,
+            content_hours=delivery.content, content_weight=mp.content_weight, **dose_inputs
         )
+        # the relationship part of the dose (no content hours) is what builds motivation
         relationship_dose = mech.effective_dose(
-            0.0,
-            coaching,
-            peer,
-            quality,
-            self.T,
-            mp.trust_exponent,
-            modality_effect,
-            0.0,
-            mp.peer_weight,
+            content_hours=0.0, content_weight=0.0, **dose_inputs
         )
-        absorbed = mech.absorption(dose, self.G, mp.half_saturation, mp.hill)
+        absorbed = mech.absorption(
+            dose, general_capacity=self.G, half_saturation=mp.half_saturation, hill=mp.hill
+        )
         relationship_absorbed = absorbed * np.divide(
             relationship_dose, dose, out=np.zeros(n), where=dose > 0
         )
 
-        gate = mech.capacity_gate(self.M, self.G, readiness_dependence)
-        match = mech.expertise_match(self.S, expertise, mp.expertise_focus)
-        peer_gap = mech.peer_gap(self.peers, self.S)
-        substituted = mech.substitution(H, substitution_share, mp.task_hours)
-        learning = mech.learning_by_doing(mp.learning_rate, self.G, self.adopting, substituted)
+        gate = mech.capacity_gate(
+            motivation=self.M, general_capacity=self.G, dependence=delivery.readiness_dependence
+        )
+        substituted = mech.substitution(
+            H, substitution_share=delivery.substitution_share, task_hours=mp.task_hours
+        )
         self.S = mech.specific_capacity_update(
             self.S,
-            absorbed,
-            gate,
-            mp.capacity_rate * transfer,
-            match,
-            mp.peer_spillover,
-            peer_gap,
-            mp.specific_decay,
-            learning,
+            absorbed=absorbed,
+            gate=gate,
+            transfer=mp.capacity_rate * delivery.transfer,
+            match=mech.expertise_match(
+                specific=self.S, expertise=delivery.expertise, focus=mp.expertise_focus
+            ),
+            spillover=mp.peer_spillover,
+            peer_gap=mech.peer_gap(self.peers, self.S),
+            decay=mp.specific_decay,
+            learning=mech.learning_by_doing(
+                rate=mp.learning_rate,
+                general=self.G,
+                working=self.adopting,
+                substituted=substituted,
+            ),
         )
         self.G = mech.general_capacity_update(
-            self.G, absorbed, gate, mp.general_rate * transfer, mp.general_decay, self.resting_G
+            self.G,
+            absorbed=absorbed,
+            gate=gate,
+            transfer=mp.general_rate * delivery.transfer,
+            decay=mp.general_decay,
+            resting=self.resting_G,
         )
         self.O = mech.ownership_update(
-            self.O, absorbed, ownership_gain, mp.ownership_loss, substituted
+            self.O,
+            absorbed=absorbed,
+            gain=delivery.ownership_gain,
+            loss=mp.ownership_loss,
+            substituted=substituted,
         )
 
         working = (self.stage == mech.PREPARING) | (self.stage == mech.IMPLEMENTING)
         internal_work = np.where(working, mp.task_hours * (1.0 - substituted), 0.0)
-        slack = 1.0 - (params.shocks.pandemic.slack_cut if pandemic else 0.0)
+        slack = 1.0 - (params.shocks.pandemic.slack_cut if month.pandemic else 0.0)
         change_hours = params.system.change_hours_per_fte * self.org_size * slack * (0.5 + self.G)
-        self.W = mech.workload(H, mp.recipient_hours, internal_work, self.navigation, change_hours)
-        overload = mech.overload(self.W, mp.overload_threshold)
+        self.W = mech.workload(
+            hours=H,
+            recipient_hours=mp.recipient_hours,
+            internal_work=internal_work,
+            navigation=self.navigation,
+            change_hours=change_hours,
+        )
+        return Uptake(
+            absorbed=absorbed,
+            relationship_absorbed=relationship_absorbed,
+            substituted=substituted,
+            overload=mech.overload(self.W, threshold=mp.overload_threshold),
+        )
 
-        # 4. Peer exchange: adoption pressure along ties.
+    def _peer_exchange(self, month: Month, uptake: Uptake) -> np.ndarray:
+        """Phase 4: adoption pressure along ties, and motivation (rule 8); returns the adopting share of neighbours.
+
+        Capacity spillover along ties is part of the capacity update of phase 3.
+        """
+        params = self.params
+        mp = params.mechanisms
         peer_share = self.peers @ self.adopting.astype(float)
         uncertainty = params.shocks.policy_uncertainty
-        uncertainty_loss = (
-            uncertainty.motivation_loss if events.uncertainty_active(uncertainty, month) else 0.0
-        )
         self.M = mech.motivation_update(
             self.M,
-            self.resting_M,
-            relationship_absorbed,
-            peer_share,
-            self.F,
-            overload,
-            mp.motivation_build,
-            mp.motivation_peer,
-            mp.motivation_wins,
-            mp.motivation_decay,
-            mp.overload_motivation,
-            uncertainty_loss,
+            resting=self.resting_M,
+            relationship_absorbed=uptake.relationship_absorbed,
+            peer_share=peer_share,
+            fidelity=self.F,
+            overload=uptake.overload,
+            build=mp.motivation_build,
+            peer_pull=mp.motivation_peer,
+            wins=mp.motivation_wins,
+            decay=mp.motivation_decay,
+            overload_loss=mp.overload_motivation,
+            uncertainty_loss=(
+                uncertainty.motivation_loss
+                if events.uncertainty_active(uncertainty, month.number)
+                else 0.0
+            ),
         )
+        return peer_share
 
-        # 5. Stages, penetration and fidelity.
+    def _stages_penetration_fidelity(self, month: Month, uptake: Uptake, peer_share) -> None:
+        """Phase 5: readiness, stage transitions, then penetration and fidelity (rules 11-13, 15)."""
+        mp = self.params.mechanisms
         specific_mean = self.S.mean(axis=1)
-        self.R = mech.readiness(self.M, self.G, specific_mean, mp.readiness_weights)
-        self._transitions(month, absorbed, peer_share, substituted, specific_mean, pandemic)
+        self.R = mech.readiness(
+            motivation=self.M,
+            general_capacity=self.G,
+            specific_mean=specific_mean,
+            weights=mp.readiness_weights,
+        )
+        self._transitions(month, uptake, peer_share, specific_mean)
         implementing = (self.stage == mech.IMPLEMENTING) | (self.stage == mech.SUSTAINING)
         self.P = mech.penetration_update(
-            self.P, specific_mean, self.R, mp.penetration_rate, implementing
+            self.P,
+            specific_mean=specific_mean,
+            ready=self.R,
+            rate=mp.penetration_rate,
+            active=implementing,
         )
-        self.F = mech.fidelity(specific_mean, mp.fidelity_exponent, substituted, implementing)
+        self.F = mech.fidelity(
+            specific_mean,
+            exponent=mp.fidelity_exponent,
+            substituted=uptake.substituted,
+            implementing=implementing,
+        )
 
-        # 6. Outcomes (lagged), costs, equity; data collection.
-        cost = time_used * p.cost_per_hour[p.link_provider]
+    def _outcomes_costs_and_record(self, delivery: Delivery, uptake: Uptake) -> None:
+        """Phase 6: TA cost per team, lagged outcomes (rule 14), the month's flows and its record."""
+        p = self.providers
+        cost = delivery.time_used * p.cost_per_hour[p.link_provider]
         self.ta_cost_by_team = np.bincount(
             self.org_team[p.link_org], weights=cost, minlength=len(self.teams.size)
         )
-        self.outcomes = metrics.update_outcomes(self, overload)
+        self.outcomes = metrics.update_outcomes(self, uptake.overload)
         self.month_flows = metrics.flows(
-            self, delivered, time_used, link_mix, link_modality, self.link_role, cost, overload
+            self,
+            delivered=delivery.delivered,
+            time_used=delivery.time_used,
+            link_mix=delivery.link_mix,
+            link_modality=delivery.link_modality,
+            role_of_link=self.link_role,
+            cost=cost,
+            overload=uptake.overload,
         )
         self._record()
 
@@ -331,15 +466,13 @@ class TransformationModel(mesa.Model):
         for under-served regions, more budget for either, coordination once navigation burden shows."""
         funder = self.params.funder
         team_months = month - self.teams.approval_month
-        adoption_by_team = self.team_average(self.adopting)
-        capacity_by_team = self.team_average(self.capacity())
         lagging = allocation.lagging_teams(
-            adoption_by_team,
-            capacity_by_team,
-            team_months,
-            funder.review_interval,
-            funder.lagging_adoption,
-            funder.lagging_capacity_quantile,
+            adoption_by_team=self.team_average(self.adopting),
+            capacity_by_team=self.team_average(self.capacity()),
+            months_approved=team_months,
+            review_interval=funder.review_interval,
+            lagging_share=funder.lagging_adoption,
+            capacity_quantile=funder.lagging_capacity_quantile,
         )
         newly_hands_on = lagging & ~self.team_hands_on
         self.team_hands_on |= newly_hands_on
@@ -347,11 +480,11 @@ class TransformationModel(mesa.Model):
         org_months = team_months[self.org_team]
         reviewed = org_months >= funder.review_interval
         underserved = allocation.underserved_regions(
-            self.hours_received[reviewed],
-            org_months[reviewed],
-            self.org_region[reviewed],
-            len(REGIONS),
-            funder.underserved_share,
+            hours_received=self.hours_received[reviewed],
+            months_approved=org_months[reviewed],
+            org_region=self.org_region[reviewed],
+            n_regions=len(REGIONS),
+            share=funder.underserved_share,
         )
         new_regions = [
             region
@@ -384,38 +517,43 @@ class TransformationModel(mesa.Model):
         """Unweighted mean of an organization-level array over each team's members (e.g. adopting share)."""
         return np.bincount(self.org_team, weights=values.astype(float)) / self.teams.size
 
-    def _allocate(self, month: int, approved, pandemic: bool):
+    def _allocate(self, month: Month):
+        """Who asks, in which order, and how much each link (organization, provider) delivers.
+
+        Returns per link the hours delivered, the provider time they used, the activity mix
+        and the modality of the month (hands-on teams and a pandemic change the last two).
+        """
         params = self.params
         funder, mp, p = params.funder, params.mechanisms, self.providers
         links = p.link_org
-        withdrawn = funder.withdraw_month > 0 and month >= funder.withdraw_month
+        withdrawn = funder.withdraw_month > 0 and month.number >= funder.withdraw_month
         eligible = (
-            approved
+            month.approved
             & (self.stage != mech.DISCONTINUED)
             & (self.stage != mech.NOT_ENGAGED)
             & (not withdrawn)
         )
         takes_up = allocation.participates(
             funder.policy,
-            month,
-            funder.mandate_month,
-            self.M,
-            self.rng.random(self.n_orgs),
-            funder.request_base,
-            funder.request_motivation,
+            month=month.number,
+            mandate_month=funder.mandate_month,
+            motivation=self.M,
+            uniform=self.rng.random(self.n_orgs),
+            request_base=funder.request_base,
+            request_motivation=funder.request_motivation,
         )
         period = mech.PERIOD_MONTHS[funder.periodicity]
-        contact_month = mech.is_contact_month(month, funder.periodicity)
+        contact_month = mech.is_contact_month(month.number, funder.periodicity)
         hands_on = self.team_hands_on[self.org_team]
         dosage = np.where(hands_on, funder.hands_on_dosage, funder.dosage_hours) * period
         demand = np.where(eligible & (takes_up | hands_on) & contact_month, dosage, 0.0)
 
         order_key = allocation.priority(
             funder.policy,
-            self.rng.random(self.n_orgs),
-            self.capacity(),
-            self.R,
-            self.teams.cohort[self.org_team].astype(float),
+            uniform=self.rng.random(self.n_orgs),
+            capacity=self.capacity(),
+            ready=self.R,
+            cohort=self.teams.cohort[self.org_team].astype(float),
         )
         link_mix = self.link_activity_mix
         if self.team_hands_on.any():
@@ -428,45 +566,58 @@ class TransformationModel(mesa.Model):
             )
             link_mix = np.where(hands_on[links][:, None], hands_on_mix, link_mix)
         link_modality = p.modality[p.link_provider]
-        if pandemic and not params.shocks.pandemic.in_person_allowed:
+        if month.pandemic and not params.shocks.pandemic.in_person_allowed:
             link_modality = np.full_like(link_modality, VIRTUAL)
         travel_by_region = np.array(
             [mp.travel_share_urban, mp.travel_share_rural, mp.travel_share_northern]
         )[self.org_region[links]]
         travel = travel_by_region * _by_modality(0.0)[link_modality]
         time_per_hour = mech.provider_time_per_hour(
-            link_mix[:, 0], link_mix[:, 1], link_mix[:, 2], mp.content_reach, travel
+            content=link_mix[:, 0],
+            relationship=link_mix[:, 1],
+            peer=link_mix[:, 2],
+            content_reach=mp.content_reach,
+            travel_share=travel,
         )
-        standdown = params.shocks.pandemic.ta_standdown if pandemic else 0.0
+        standdown = params.shocks.pandemic.ta_standdown if month.pandemic else 0.0
         delivered, time_used = allocation.allocate(
-            links,
-            p.link_provider,
-            demand,
-            order_key,
-            time_per_hour,
-            p.hours * (1 - standdown),
-            p.cost_per_hour,
-            p.caseload_limit,
-            self.budget,
+            link_org=links,
+            link_provider=p.link_provider,
+            demand=demand,
+            order_key=order_key,
+            time_per_hour=time_per_hour,
+            provider_hours=p.hours * (1 - standdown),
+            provider_cost=p.cost_per_hour,
+            caseload_limit=p.caseload_limit,
+            budget=self.budget,
             proportional=funder.policy == "universal",
         )
         return delivered, time_used, link_mix, link_modality
 
-    def _transitions(
-        self, month, absorbed, peer_share, substituted, specific_mean, pandemic
-    ) -> None:
-        """Adoption, stage progress, pandemic divergence and discontinuation after TA ends (rules 11, 13, 15)."""
+    def _transitions(self, month: Month, uptake: Uptake, peer_share, specific_mean) -> None:
+        """Adoption, stage progress, pandemic divergence, discontinuation after TA ends (rules 11, 13, 15).
+
+        Every transition mask is computed from the stage at the start of the phase, so an
+        organization moves at most one stage a month (pandemic reversion aside).
+        """
         params = self.params
         mp = params.mechanisms
         stage = self.stage
         hazard = mech.adoption_hazard(
-            mp.innovation_p, mp.imitation_q, peer_share, mp.absorption_adoption, absorbed
+            innovation=mp.innovation_p,
+            imitation=mp.imitation_q,
+            peer_share=peer_share,
+            absorption_effect=mp.absorption_adoption,
+            absorbed=uptake.absorbed,
         )
         adopt = (stage == mech.EXPLORING) & mech.adopts(
-            hazard, self.R, self.threshold, self.rng.random(self.n_orgs)
+            hazard=hazard,
+            ready=self.R,
+            threshold=self.threshold,
+            uniform=self.rng.random(self.n_orgs),
         )
         implement = (stage == mech.PREPARING) & (
-            specific_mean + substituted >= mp.implement_capacity
+            specific_mean + uptake.substituted >= mp.implement_capacity
         )
         sustain = (
             (stage == mech.IMPLEMENTING)
@@ -478,15 +629,20 @@ class TransformationModel(mesa.Model):
         stage = np.where(implement, mech.IMPLEMENTING, stage)
         stage = np.where(sustain, mech.SUSTAINING, stage)
         stage = np.where(slip, mech.IMPLEMENTING, stage)
-        if pandemic:
+        if month.pandemic:
             stage, self.M = events.pandemic_divergence(
-                stage, self.M, self.G, self.T, self.rng.random(self.n_orgs), params.shocks.pandemic
+                stage=stage,
+                motivation=self.M,
+                general=self.G,
+                trust=self.T,
+                uniform=self.rng.random(self.n_orgs),
+                pandemic=params.shocks.pandemic,
             )
         ta_ended = self.months_without_ta >= mp.ta_gap_months
         at_risk = mech.is_adopting(stage) & ta_ended
         stop = at_risk & (
             self.rng.random(self.n_orgs)
-            < mech.discontinuation_hazard(mp.discontinuation, self.O, self.G)
+            < mech.discontinuation_hazard(base=mp.discontinuation, ownership=self.O, general=self.G)
         )
         self.stage = np.where(stop, mech.DISCONTINUED, stage)
         self.adopting = mech.is_adopting(self.stage)

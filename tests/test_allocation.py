@@ -14,15 +14,15 @@ PRIORITY = np.linspace(1, 0, N)  # organization 0 first
 
 def run(provider_hours=20.0, budget=1e9, caseload=100, proportional=False):
     return allocate(
-        LINK_ORG,
-        LINK_PROVIDER,
-        DEMAND,
-        PRIORITY,
-        np.ones(N),
-        np.array([provider_hours]),
-        np.array([100.0]),
-        np.array([caseload]),
-        budget,
+        link_org=LINK_ORG,
+        link_provider=LINK_PROVIDER,
+        demand=DEMAND,
+        order_key=PRIORITY,
+        time_per_hour=np.ones(N),
+        provider_hours=np.array([provider_hours]),
+        provider_cost=np.array([100.0]),
+        caseload_limit=np.array([caseload]),
+        budget=budget,
         proportional=proportional,
     )
 
@@ -51,14 +51,28 @@ def test_only_lagging_teams_with_limited_capacity_are_moved_to_hands_on_coaching
     adoption = np.array([0.1, 0.1, 0.1, 0.5, 0.1])
     capacity = np.array([0.2, 0.3, 0.8, 0.1, 0.25])
     months = np.array([12, 12, 12, 12, 6])  # the last team has not had a full review period
-    assert lagging_teams(adoption, capacity, months, 12, 0.3, 0.5).tolist() == [
+    assert lagging_teams(
+        adoption_by_team=adoption,
+        capacity_by_team=capacity,
+        months_approved=months,
+        review_interval=12,
+        lagging_share=0.3,
+        capacity_quantile=0.5,
+    ).tolist() == [
         True,
         False,
         False,
         False,
         False,
     ]
-    assert lagging_teams(adoption, capacity, months, 12, 0.3, 1.0).tolist() == [
+    assert lagging_teams(
+        adoption_by_team=adoption,
+        capacity_by_team=capacity,
+        months_approved=months,
+        review_interval=12,
+        lagging_share=0.3,
+        capacity_quantile=1.0,
+    ).tolist() == [
         True,
         True,
         True,
@@ -73,5 +87,9 @@ def test_a_region_with_too_few_ta_hours_per_organization_month_is_underserved():
     hours = np.array(
         [20.0, 20.0, 5.0, 5.0, 0.0]
     )  # 2 versus 0.5 h per organization-month; system 1.25
-    assert underserved_regions(hours, months, region, 3, 0.5).tolist() == [False, True, False]
-    assert not underserved_regions(hours, months, region, 3, 0.0).any()
+    assert underserved_regions(
+        hours_received=hours, months_approved=months, org_region=region, n_regions=3, share=0.5
+    ).tolist() == [False, True, False]
+    assert not underserved_regions(
+        hours_received=hours, months_approved=months, org_region=region, n_regions=3, share=0.0
+    ).any()

@@ -65,41 +65,18 @@ class AllocationSpy:
         self.calls = 0
         self.last = None
 
-    def __call__(
-        self,
-        link_org,
-        link_provider,
-        demand,
-        order_key,
-        time_per_hour,
-        provider_hours,
-        provider_cost,
-        caseload_limit,
-        budget,
-        proportional=False,
-    ):
-        delivered, time_used = self.real(
-            link_org,
-            link_provider,
-            demand,
-            order_key,
-            time_per_hour,
-            provider_hours,
-            provider_cost,
-            caseload_limit,
-            budget,
-            proportional=proportional,
-        )
+    def __call__(self, **inputs):
+        delivered, time_used = self.real(**inputs)
         self.calls += 1
         self.last = dict(
-            link_org=link_org,
-            link_provider=link_provider,
-            demand=demand,
-            time_per_hour=time_per_hour,
-            provider_hours=np.array(provider_hours, float),
-            provider_cost=provider_cost,
-            caseload_limit=caseload_limit,
-            budget=budget,
+            link_org=inputs["link_org"],
+            link_provider=inputs["link_provider"],
+            demand=inputs["demand"],
+            time_per_hour=inputs["time_per_hour"],
+            provider_hours=np.array(inputs["provider_hours"], float),
+            provider_cost=inputs["provider_cost"],
+            caseload_limit=inputs["caseload_limit"],
+            budget=inputs["budget"],
             delivered=delivered.copy(),
             time_used=time_used.copy(),
         )

@@ -137,21 +137,27 @@ def monthly_capacity_gain(dose, motivation, general, role="facilitator", hill=MP
     n = dose.size
     role_params = getattr(ROLE_PARAMS, role)
     specific = np.full((n, 8), 0.2)
-    absorbed = mech.absorption(dose, np.full(n, general), MP.half_saturation, hill)
-    gate = mech.capacity_gate(
-        np.full(n, motivation), np.full(n, general), role_params.readiness_dependence
+    absorbed = mech.absorption(
+        dose, general_capacity=np.full(n, general), half_saturation=MP.half_saturation, hill=hill
     )
-    match = mech.expertise_match(specific, np.full((n, 8), 0.6), MP.expertise_focus)
+    gate = mech.capacity_gate(
+        motivation=np.full(n, motivation),
+        general_capacity=np.full(n, general),
+        dependence=role_params.readiness_dependence,
+    )
+    match = mech.expertise_match(
+        specific=specific, expertise=np.full((n, 8), 0.6), focus=MP.expertise_focus
+    )
     updated = mech.specific_capacity_update(
         specific,
-        absorbed,
-        gate,
-        MP.capacity_rate * role_params.capacity_transfer,
-        match,
-        0.0,
-        np.zeros((n, 8)),
-        0.0,
-        np.zeros(n),
+        absorbed=absorbed,
+        gate=gate,
+        transfer=MP.capacity_rate * role_params.capacity_transfer,
+        match=match,
+        spillover=0.0,
+        peer_gap=np.zeros((n, 8)),
+        decay=0.0,
+        learning=np.zeros(n),
     )
     return (updated - specific).mean(axis=1)
 
@@ -214,7 +220,9 @@ def test_2_rules_hill_above_one_gives_a_minimum_effective_dose():
     doses = np.linspace(0.0, 30.0, 3001)
     for general in (0.2, 0.5, 0.8):
         for hill in (1.5, 2.0, 3.0):
-            absorbed = mech.absorption(doses, general, MP.half_saturation, hill)
+            absorbed = mech.absorption(
+                doses, general_capacity=general, half_saturation=MP.half_saturation, hill=hill
+            )
             marginal = np.gradient(absorbed, doses)
             steepest = int(np.argmax(marginal))
             k = MP.half_saturation / (0.5 + general)
@@ -224,13 +232,18 @@ def test_2_rules_hill_above_one_gives_a_minimum_effective_dose():
                 0 < steepest < len(doses) - 1 and abs(doses[steepest] - inflection) < 0.02
             )  # ... then a tip ...
             assert marginal[-1] < 0.05 * marginal[steepest]  # ... then saturation
-        concave = mech.absorption(doses, general, MP.half_saturation, 1.0)
+        concave = mech.absorption(
+            doses, general_capacity=general, half_saturation=MP.half_saturation, hill=1.0
+        )
         assert np.all(
             np.diff(concave, 2) < 1e-12
         )  # n = 1: concave from the first hour, no threshold
     # Adoption adds a second threshold: no adoption below theta, however high the hazard.
     assert not mech.adopts(
-        np.ones(3), np.array([0.1, 0.2, 0.29]), np.full(3, 0.3), np.zeros(3)
+        hazard=np.ones(3),
+        ready=np.array([0.1, 0.2, 0.29]),
+        threshold=np.full(3, 0.3),
+        uniform=np.zeros(3),
     ).any()
 
 
@@ -279,9 +292,18 @@ def test_3_rules_net_benefit_has_a_lower_interior_optimum_for_low_capacity():
 
     def net(size, general):
         change_hours = BASELINE.system.change_hours_per_fte * size * (0.5 + general)
-        absorbed = mech.absorption(doses, general, MP.half_saturation, MP.hill)
+        absorbed = mech.absorption(
+            doses, general_capacity=general, half_saturation=MP.half_saturation, hill=MP.hill
+        )
         strain = mech.overload(
-            mech.workload(doses, MP.recipient_hours, 0.0, 0.0, change_hours), MP.overload_threshold
+            mech.workload(
+                hours=doses,
+                recipient_hours=MP.recipient_hours,
+                internal_work=0.0,
+                navigation=0.0,
+                change_hours=change_hours,
+            ),
+            threshold=MP.overload_threshold,
         )
         return mech.net_benefit(absorbed, 1.0, strain, 0.5)
 
@@ -372,7 +394,9 @@ def test_4_doer_fastest_early_fidelity_largest_drop_facilitator_slow_and_durable
 
 def test_5_rules_attention_quality_falls_with_caseload():
     caseloads = np.arange(0, 200)
-    quality = mech.caseload_quality(caseloads, MP.caseload_penalty, MP.caseload_free)
+    quality = mech.caseload_quality(
+        caseloads, penalty=MP.caseload_penalty, free_caseload=MP.caseload_free
+    )
     assert np.all(quality[caseloads <= MP.caseload_free] == 1.0) and np.all(
         np.diff(quality[int(MP.caseload_free) :]) < 0
     )
