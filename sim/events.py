@@ -22,7 +22,13 @@ def changes_due(scenario_events, month: int) -> dict:
 
 
 def apply_changes(scenario: Scenario, changes: dict) -> Scenario:
-    """The scenario after a policy event; its events list is kept so later events still fire."""
+    """The scenario with ``changes`` (dotted paths) applied, validated like a scenario file.
+
+    Every change to the model's parameters goes through here: scheduled events, and the
+    adaptive funder's decisions that are parameter values (its budget, the provider groups it
+    adds), so a value outside its allowed range fails as one ScenarioError line naming the
+    parameter whichever made it. The events list is kept so later events still fire.
+    """
     return scenario.with_overrides(changes) if changes else scenario
 
 
@@ -51,9 +57,7 @@ def turnover(*, specific, trust, uniform, monthly_probability, capacity_loss, tr
     return specific * keep_specific[:, None], trust * keep_trust, hit
 
 
-def pandemic_divergence(
-    *, stage, motivation, general, trust, uniform, pandemic: PandemicParams
-):
+def pandemic_divergence(*, stage, motivation, general, trust, uniform, pandemic: PandemicParams):
     """Pandemic divergence: high-capacity, high-trust organizations accelerate, others revert a stage.
 
     Source: thesis L1467 (some OHTs accelerated under COVID-19, others stalled or reverted).

@@ -231,7 +231,7 @@ def system_row(model) -> dict[str, float]:
         "mean_R": means["R"],
         "navigation_hours": means["navigation"],
         **model.month_flows,
-        "budget": float(model.budget),
+        "budget": float(model.funder.budget),
         "population": float(model.team_population.sum()),
         **{name: float(weights @ model.outcomes[name]) for name in OUTCOMES},
         "gap_adoption_region": float(region_gap),
@@ -250,7 +250,7 @@ def team_row(model) -> np.ndarray:
             team_mean(model, model.F),
             *(model.outcomes[name] for name in OUTCOMES),
             np.bincount(model.org_team, weights=model.H, minlength=len(model.teams.size)),
-            model.team_hands_on.astype(float),
+            model.funder.hands_on.astype(float),
         ]
     )
 

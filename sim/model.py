@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mesa
 import networkx as nx
@@ -15,7 +15,7 @@ from scipy import sparse
 from sim import allocation, events, metrics
 from sim import mechanisms as mech
 from sim.agents import Organization, TAProvider, Team
-from sim.params import MODALITIES, REGIONS, ROLES, Scenario, load_scenario
+from sim.params import MODALITIES, REGIONS, ROLES, ProviderGroup, Scenario, load_scenario
 from sim.system import build_organizations, build_providers, build_teams, build_ties, peer_matrix
 
 VIRTUAL = MODALITIES.index("virtual")
@@ -23,6 +23,48 @@ ROLE_FIELDS = ("substitution", "capacity_transfer", "ownership_gain", "readiness
 SUSTAIN_HYSTERESIS = (
     0.15  # fidelity margin below which sustaining falls back to implementing (assumption)
 )
+
+
+@dataclass(eq=False)
+class FunderState:
+    """What the funder has decided in this run, as distinct from the scenario it was given.
+
+    The scenario is validated input and is never changed in place: a scheduled event replaces
+    it with a revalidated copy. What the funder does on its own (rule 16) lives here: the
+    adaptive review raises the budget, switches coordination on, moves teams to hands-on
+    coaching and adds local provider groups. A scheduled event that sets the budget or
+    coordination replaces what the review had made of them (``follow``).
+    """
+
+    budget: float  # $ per month the allocation may spend
+    coordinated: bool  # providers coordinate (effective from funder.coordination_start)
+    hands_on: np.ndarray  # per team: moved to hands-on coaching, for good
+    local_providers: list[ProviderGroup] = field(default_factory=list)  # added by the review
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, n_teams: int) -> FunderState:
+        return cls(
+            budget=scenario.funder.budget_per_month,
+            coordinated=scenario.funder.coordinated,
+            hands_on=np.zeros(n_teams, dtype=bool),
+        )
+
+    @property
+    def local_regions(self) -> set[str]:
+        """Regions already given local providers (each gets them once)."""
+        return {region for group in self.local_providers for region in group.regions}
+
+    def follow(self, scenario: Scenario, changes: dict) -> None:
+        """After a scheduled event: a budget or coordination the event sets is the funder's now."""
+        if _sets(changes, "funder.budget_per_month"):
+            self.budget = scenario.funder.budget_per_month
+        if _sets(changes, "funder.coordinated"):
+            self.coordinated = scenario.funder.coordinated
+
+
+def _sets(changes: dict, path: str) -> bool:
+    """Whether dotted-path ``changes`` set ``path``, itself or a section containing it."""
+    return any(path == key or path.startswith(f"{key}.") for key in changes)
 
 
 @dataclass(frozen=True)
@@ -150,24 +192,24 @@ class TransformationModel(mesa.Model):
             scenario.system.population_per_org * self.org_size / scenario.system.size_median
         )
         self.team_population = np.bincount(self.org_team, weights=self.org_population)
-        self.team_hands_on = np.zeros(len(self.teams.size), dtype=bool)
         self.hours_received = np.zeros(self.n_orgs)  # cumulative TA hours, for the adaptive review
-        self.reinforced_regions: set[str] = (
-            set()
-        )  # regions given local providers by the adaptive funder
         self.outcomes = metrics.initial_outcomes(scenario.outcomes, len(self.teams.size))
         self.ta_cost_by_team = np.zeros(len(self.teams.size))
-        self.budget = scenario.funder.budget_per_month
-        self.coordinated = scenario.funder.coordinated
+        self.funder = FunderState.from_scenario(scenario, len(self.teams.size))
         self._set_providers()
         self.month_flows = metrics.empty_flows()
         self.team_history: list[np.ndarray] = []
+
+    @property
+    def provider_groups(self) -> list[ProviderGroup]:
+        """The scenario's provider groups, then those the adaptive funder added."""
+        return [*self.params.providers, *self.funder.local_providers]
 
     def _set_providers(self) -> None:
         """(Re)build provider arrays and agents, e.g. when a policy event adds providers."""
         if hasattr(self, "provider_agents"):
             self.provider_agents.do("remove")
-        self.providers = build_providers(self.params, self.teams, self.rng)
+        self.providers = build_providers(self.provider_groups, self.teams, self.rng)
         self.caseload = np.zeros(self.providers.count)
         self.link_role = self.providers.role[self.providers.link_provider]
         self.link_expertise = self.providers.expertise[self.providers.link_provider]
@@ -252,7 +294,7 @@ class TransformationModel(mesa.Model):
         hours_weighted = totals[:, 4:] / np.maximum(H, 1e-12)[:, None]
 
         n_providers = np.bincount(p.link_org[served], minlength=n)
-        coordinated = self.coordinated and month.number >= params.funder.coordination_start
+        coordinated = self.funder.coordinated and month.number >= params.funder.coordination_start
         self.navigation = mech.navigation_burden(
             n_providers,
             hours_per_provider=mp.navigation_hours,
@@ -449,22 +491,27 @@ class TransformationModel(mesa.Model):
         self._record()
 
     def _fire_events(self, month: int) -> None:
+        """Scheduled parameter changes due this month: a revalidated scenario replaces the old."""
         changes = events.changes_due(self.params.events, month)
         if not changes:
             return
         old = self.params
         self.params = events.apply_changes(old, changes)
-        if any(key.startswith("funder.budget_per_month") for key in changes):
-            self.budget = self.params.funder.budget_per_month
-        if any(key.startswith("funder.coordinated") for key in changes):
-            self.coordinated = self.params.funder.coordinated
+        self.funder.follow(self.params, changes)
         if self.params.providers != old.providers:
             self._set_providers()
 
     def _review(self, month: int) -> None:
-        """Adaptive funder (rule 16): hands-on coaching for lagging low-capacity teams, local providers
-        for under-served regions, more budget for either, coordination once navigation burden shows."""
-        funder = self.params.funder
+        """Adaptive funder (rule 16): hands-on coaching for lagging low-capacity teams, local
+        providers for under-served regions, more budget for either, coordination once the
+        navigation burden shows.
+
+        The decisions go into ``self.funder``; the scenario stays as given. Those that are
+        parameter values (the raised budget, the local groups) are first validated by
+        ``events.apply_changes``, as a scheduled event setting them would be, so a budget
+        raised past its allowed range stops the run with the same one-line error.
+        """
+        funder, state = self.params.funder, self.funder
         team_months = month - self.teams.approval_month
         lagging = allocation.lagging_teams(
             adoption_by_team=self.team_average(self.adopting),
@@ -474,8 +521,8 @@ class TransformationModel(mesa.Model):
             lagging_share=funder.lagging_adoption,
             capacity_quantile=funder.lagging_capacity_quantile,
         )
-        newly_hands_on = lagging & ~self.team_hands_on
-        self.team_hands_on |= newly_hands_on
+        newly_hands_on = lagging & ~state.hands_on
+        state.hands_on |= newly_hands_on
 
         org_months = team_months[self.org_team]
         reviewed = org_months >= funder.review_interval
@@ -489,25 +536,28 @@ class TransformationModel(mesa.Model):
         new_regions = [
             region
             for region, flag in zip(REGIONS, underserved, strict=True)
-            if flag and region not in self.reinforced_regions
+            if flag and region not in state.local_regions
         ]
-        if new_regions:
-            self.reinforced_regions.update(new_regions)
-            local = [
-                funder.local_providers.model_copy(
-                    update={"name": f"{funder.local_providers.name}_{region}", "regions": [region]}
-                )
-                for region in new_regions
-            ]
-            self.params = self.params.model_copy(
-                update={"providers": [*self.params.providers, *local]}
-            )
-            self._set_providers()
-
+        decisions: dict = {}
         if newly_hands_on.any() or new_regions:
-            self.budget *= 1.0 + funder.budget_step
+            decisions["funder.budget_per_month"] = state.budget * (1.0 + funder.budget_step)
+        if new_regions:
+            local = funder.local_providers.model_dump()
+            decisions["providers"] = [
+                *(group.model_dump() for group in self.provider_groups),
+                *(
+                    local | {"name": f"{local['name']}_{region}", "regions": [region]}
+                    for region in new_regions
+                ),
+            ]
+        if decisions:
+            validated = events.apply_changes(self.params, decisions)
+            state.budget = validated.funder.budget_per_month
+            if new_regions:
+                state.local_providers = validated.providers[len(self.params.providers) :]
+                self._set_providers()
         if allocation.navigation_observed(self.navigation):
-            self.coordinated = True
+            state.coordinated = True
 
     def capacity(self) -> np.ndarray:
         """Overall capacity (G + Sbar) / 2: what need-targeting, the adaptive review and the equity quintiles rank by."""
@@ -544,7 +594,7 @@ class TransformationModel(mesa.Model):
         )
         period = mech.PERIOD_MONTHS[funder.periodicity]
         contact_month = mech.is_contact_month(month.number, funder.periodicity)
-        hands_on = self.team_hands_on[self.org_team]
+        hands_on = self.funder.hands_on[self.org_team]
         dosage = np.where(hands_on, funder.hands_on_dosage, funder.dosage_hours) * period
         demand = np.where(eligible & (takes_up | hands_on) & contact_month, dosage, 0.0)
 
@@ -556,7 +606,7 @@ class TransformationModel(mesa.Model):
             cohort=self.teams.cohort[self.org_team].astype(float),
         )
         link_mix = self.link_activity_mix
-        if self.team_hands_on.any():
+        if self.funder.hands_on.any():
             hands_on_mix = np.array(
                 [
                     funder.hands_on_mix.content,
@@ -589,7 +639,7 @@ class TransformationModel(mesa.Model):
             provider_hours=p.hours * (1 - standdown),
             provider_cost=p.cost_per_hour,
             caseload_limit=p.caseload_limit,
-            budget=self.budget,
+            budget=self.funder.budget,
             proportional=funder.policy == "universal",
         )
         return delivered, time_used, link_mix, link_modality

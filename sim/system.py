@@ -6,12 +6,13 @@ system is determined by its scenario and seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
-from sim.params import ACTIVITIES, MODALITIES, N_BLOCKS, REGIONS, ROLES, Scenario
+from sim.params import ACTIVITIES, MODALITIES, N_BLOCKS, REGIONS, ROLES, ProviderGroup, Scenario
 
 SECTORS = (
     "hospital",
@@ -193,8 +194,12 @@ def peer_matrix(
     return sparse.diags(np.divide(1.0, totals, out=np.zeros(n), where=totals > 0)) @ matrix
 
 
-def build_providers(scenario: Scenario, teams: Teams, rng: np.random.Generator) -> Providers:
+def build_providers(
+    groups: Sequence[ProviderGroup], teams: Teams, rng: np.random.Generator
+) -> Providers:
     """Providers of every group, each team linked to one provider of every group serving its region.
+
+    ``groups`` are the scenario's provider groups followed by any the adaptive funder added.
 
     Several groups serving the same team are the uncoordinated central program partners of
     thesis L1351-1369 and L1385-1387; providers share their hours across their teams (M16).
@@ -204,7 +209,7 @@ def build_providers(scenario: Scenario, teams: Teams, rng: np.random.Generator) 
         for key in ("group", "role", "hours", "modality", "mix", "cost", "caseload", "expertise")
     }
     link_team, link_provider = [], []
-    for group_index, group in enumerate(scenario.providers):
+    for group_index, group in enumerate(groups):
         if group.count == 0:
             continue
         first_id = len(columns["role"])

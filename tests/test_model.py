@@ -5,7 +5,7 @@ Invariants, determinism, checkpointing and bad input are in test_model_invariant
 
 import pytest
 
-from sim import TransformationModel, load_scenario
+from sim import ScenarioError, TransformationModel, events, load_scenario
 from sim.system import HOURS_PER_FTE
 
 SMALL = {"system.n_teams": 15}
@@ -43,6 +43,61 @@ def test_scheduled_event_changes_parameters_at_its_month():
     model = TransformationModel(load_scenario("budget_cut", SMALL), rng=1)
     for _ in range(47):
         model.step()
-    assert model.budget == 60000.0
+    assert model.funder.budget == 60000.0
     model.step()
-    assert model.budget == 30000.0
+    assert model.funder.budget == 30000.0
+
+
+# ------------------------------------------------------------------ the funder's own decisions
+
+
+def run_months(model, months):
+    for _ in range(months):
+        model.step()
+    return model
+
+
+def test_the_adaptive_review_changes_the_funder_state_and_not_the_scenario():
+    scenario = load_scenario("adaptive")
+    given = scenario.model_dump()
+    model = run_months(TransformationModel(scenario, rng=1), 61)
+    assert model.params is scenario and scenario.model_dump() == given
+    funder = model.funder
+    assert funder.budget > scenario.funder.budget_per_month
+    assert funder.hands_on.any() and funder.coordinated and not scenario.funder.coordinated
+    assert funder.local_providers, "with seed 1 the review of month 60 adds local providers"
+    for group in funder.local_providers:
+        assert group.regions == [group.name.removeprefix("local_")]
+    groups = model.provider_groups
+    assert groups[: len(scenario.providers)] == scenario.providers
+    assert model.providers.count == sum(group.count for group in groups)
+    assert model.providers.count > sum(group.count for group in scenario.providers)
+    assert model.system_frame()["budget"].iloc[-1] == funder.budget
+
+
+def test_a_budget_the_review_raises_past_its_range_is_rejected_like_a_scheduled_change():
+    scenario = load_scenario("adaptive", {"funder.budget_per_month": 1e9})  # the upper bound
+    raised = 1e9 * (1.0 + scenario.funder.budget_step)
+    with pytest.raises(ScenarioError) as scheduled:
+        events.apply_changes(scenario, {"funder.budget_per_month": raised})
+    assert "funder.budget_per_month" in str(scheduled.value)
+    model = TransformationModel(scenario, rng=1)
+    with pytest.raises(ScenarioError) as reviewed:
+        run_months(model, scenario.months)
+    assert str(reviewed.value) == str(scheduled.value)
+    assert model.steps % scenario.funder.review_interval == 0
+    assert model.funder.budget == 1e9 and model.params is scenario
+
+
+def test_a_scheduled_budget_replaces_the_budget_the_review_raised(tmp_path):
+    path = tmp_path / "adaptive_cut.toml"
+    path.write_text(
+        'extends = "adaptive"\n'
+        "[[events]]\n"
+        "month = 50\n"
+        'set = { "funder.budget_per_month" = 30000.0 }\n'
+    )
+    model = run_months(TransformationModel(load_scenario(path), rng=1), 49)
+    assert model.funder.budget > 60000.0
+    model.step()
+    assert model.funder.budget == 30000.0 == model.params.funder.budget_per_month

@@ -106,12 +106,12 @@ def check_month(model, spy, capacities):
     assert call["time_used"] == pytest.approx(call["delivered"] * call["time_per_hour"]), where
 
     # The budget is a hard limit too, and the money reported is the money the provider time cost.
-    assert call["budget"] == model.budget, where
+    assert call["budget"] == model.funder.budget, where
     cost = float((call["time_used"] * call["provider_cost"][call["link_provider"]]).sum())
-    assert cost <= model.budget + TOL, where
+    assert cost <= model.funder.budget + TOL, where
     flows = model.month_flows
     assert flows["spent"] == pytest.approx(cost, abs=1e-6), where
-    assert flows["spent"] <= model.budget + TOL, where
+    assert flows["spent"] <= model.funder.budget + TOL, where
     assert flows["provider_hours"] == pytest.approx(used.sum(), abs=1e-6), where
     assert flows["provider_hours"] <= capacity.sum() + TOL, where
     capacities.append(capacity.sum())
@@ -297,22 +297,24 @@ def test_different_seeds_give_different_systems_and_trajectories():
 
 def state_arrays(model):
     return {
-        name: getattr(model, name)
-        for name in (
-            "M",
-            "G",
-            "S",
-            "T",
-            "O",
-            "W",
-            "P",
-            "F",
-            "R",
-            "H",
-            "stage",
-            "months_without_ta",
-            "team_hands_on",
-        )
+        "team_hands_on": model.funder.hands_on,
+        **{
+            name: getattr(model, name)
+            for name in (
+                "M",
+                "G",
+                "S",
+                "T",
+                "O",
+                "W",
+                "P",
+                "F",
+                "R",
+                "H",
+                "stage",
+                "months_without_ta",
+            )
+        },
     }
 
 
@@ -339,7 +341,9 @@ def test_unpickled_model_resumes_exactly_like_the_original(name, checkpoint):
     )
     for key, value in state_arrays(model).items():
         assert np.array_equal(value, state_arrays(copy)[key]), key
-    assert model.budget == copy.budget and model.params == copy.params
+    assert model.funder.budget == copy.funder.budget and model.params == copy.params
+    assert model.funder.coordinated == copy.funder.coordinated
+    assert model.funder.local_providers == copy.funder.local_providers
     # The resumed run also matches an uninterrupted run from scratch.
     fresh = TransformationModel(scenario, rng=9)
     for _ in range(48):

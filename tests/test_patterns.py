@@ -703,7 +703,7 @@ def adaptive_statistics(name: str, seed: int, n_teams: int = 55):
     adoption = model.team_average(model.adopting)
     low, high = capacity_terciles(capacity)
     cost_per_team = model.system_frame()["spent"].sum() / len(capacity)
-    moved = model.team_hands_on
+    moved = model.funder.hands_on
     return (
         adoption[low].mean(),
         adoption[high].mean() - adoption[low].mean(),
