@@ -1,9 +1,11 @@
 """Time the experiment layer: baseline runs per second with 1 and 2 workers, and a Sobol analysis.
 
-Run: ``python benchmarks/bench_experiments.py [--runs 40] [--sobol-samples 256] [--sobol-replicates 3]``.
+Run: ``python benchmarks/bench_experiments.py [--runs 40] [--sobol-samples 256]
+[--sobol-replicates 3]``.
 Parallel efficiency is (runs/s with 2 workers) / (2 x runs/s with 1 worker); both go through a
 process pool and the store, so the figures include scheduling, transfer and Parquet writes.
-``--sobol-samples 0`` skips the Sobol analysis (12 parameters, N(D+2) x R runs: 10,752 at N=256, R=3).
+``--sobol-samples 0`` skips the Sobol analysis (12 parameters, N(D+2) x R runs: 10,752 at
+N=256, R=3).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the benchmark")
     one, two = runs_per_second(args.runs, 1), runs_per_second(args.runs, 2)
     print(
-        f"baseline runs per second: 1 worker {one:.2f}, 2 workers {two:.2f}, parallel efficiency {two / (2 * one):.0%}"
+        f"baseline runs per second: 1 worker {one:.2f}, 2 workers {two:.2f}, "
+        f"parallel efficiency {two / (2 * one):.0%}"
     )
     if args.sobol_samples:
         with tempfile.TemporaryDirectory() as folder:
@@ -51,7 +54,7 @@ def main() -> None:
             command = [
                 sys.executable,
                 "-m",
-                "experiments.cli",
+                "tasim",
                 "sensitivity",
                 "--method",
                 "sobol",
@@ -66,7 +69,8 @@ def main() -> None:
             ]
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             print(
-                f"Sobol, 12 parameters, N={args.sobol_samples}, {args.sobol_replicates} replicates, 2 workers: {time.perf_counter() - start:.0f} s wall"
+                f"Sobol, 12 parameters, N={args.sobol_samples}, {args.sobol_replicates} "
+                f"replicates, 2 workers: {time.perf_counter() - start:.0f} s wall"
             )
     print(f"load average {os.getloadavg()[0]:.1f} after")
 

@@ -1,35 +1,35 @@
-"""Running targets' protocols, validating parameter values against them, and ABC-SMC calibration with pyabc.
+"""Running targets' protocols, validating parameter values against them, ABC-SMC with pyabc.
 
 Protocols run through the experiments layer: ``validate`` stores every run (Parquet, resumable)
 and takes any Executor (process pool or Dask). Inside the calibration each candidate parameter
 set runs its protocols in one process, and pyabc spreads candidates over processes or a Dask
-cluster; pyabc keeps its history in SQLite, so an interrupted calibration continues where it stopped.
+cluster; pyabc keeps its history in SQLite, so an interrupted calibration continues where it
+stopped. Reading and drawing from a posterior sample is ``experiments.posterior``.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+from collections.abc import Iterator
 from concurrent.futures import Executor
-from dataclasses import replace
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from calibration import statistics
 from calibration.targets import Protocol, Target, TargetsFile
+from experiments.posterior import posterior_draws, posterior_median
 from experiments.provenance import provenance
-from experiments.runner import DEFAULT_SEED, RunSpec, Store, check_scenario, design, run_experiment
-from sim import ScenarioError, TransformationModel, load_scenario, parameter_info
+from experiments.runner import DEFAULT_SEED, RunSpec, Store, design, run_experiment
+from sim import TransformationModel, load_scenario, parameter_info
 from sim import mechanisms as mech
 
-# The documented subset fitted by default: the adoption and sustainment constants the targets speak to.
+# The documented subset fitted by default: the adoption and sustainment constants the targets
+# speak to.
 CALIBRATED = (
     "mechanisms.imitation_q",
     "mechanisms.absorption_adoption",
@@ -37,17 +37,15 @@ CALIBRATED = (
     "mechanisms.learning_rate",
     "mechanisms.sustain_penetration",
 )
-SHIPPED_POSTERIOR = (
-    Path(__file__).parent / "posterior" / "posterior.csv"
-)  # the posterior behind the `calibrated` scenario
-INTERVAL = (
-    0.05,
-    0.95,
-)  # simulated interval reported per target: 5-95 % over replicates (and posterior draws)
+# simulated interval reported per target: 5-95 % over replicates (and posterior draws)
+INTERVAL = (0.05, 0.95)
 
 
 def _specs(protocol: Protocol, draws: list[dict]) -> list[RunSpec]:
-    """Every arm at every parameter draw; draws share the replicate seeds, so they differ only by their parameters."""
+    """Every arm at every parameter draw.
+
+    Draws share the replicate seeds, so they differ only by their parameters.
+    """
     arms = [
         (protocol.scenario, {**overrides, **draw}, {"arm": arm, "draw": index})
         for index, draw in enumerate(draws)
@@ -57,7 +55,7 @@ def _specs(protocol: Protocol, draws: list[dict]) -> list[RunSpec]:
 
 
 def protocol_run(spec: RunSpec) -> pd.DataFrame:
-    """The model's monthly system series plus the Kaplan-Meier counts of months from adopting to full implementation.
+    """The model's monthly system series plus Kaplan-Meier counts of months to full implementation.
 
     Stage counts are stocks: they cannot tell how long each adopter took to reach full
     implementation (sustaining), so this follows every organization. On the row of month d,
@@ -88,7 +86,9 @@ def run_protocol(
     store: Store | None = None,
     executor: Executor | None = None,
 ) -> list[dict[str, pd.DataFrame]]:
-    """Per parameter draw (overrides applied in every arm, e.g. fitted parameters), the protocol's runs as arm -> table.
+    """Per parameter draw, the protocol's runs as arm -> table.
+
+    A draw's overrides (e.g. fitted parameters) apply in every arm.
 
     With a store, runs go through the experiments layer (stored, resumable, on ``executor``);
     without one they run here, in memory.
@@ -122,7 +122,10 @@ def evaluate_draws(
     folder: Path | None = None,
     executor: Executor | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every target's values over parameter draws x replicates (draw by draw); targets with the same protocol share its runs."""
+    """Every target's values over parameter draws x replicates (draw by draw).
+
+    Targets with the same protocol share its runs.
+    """
     runs: dict[str, list] = {}
     values = {}
     for target in targets.targets:
@@ -141,7 +144,7 @@ def evaluate_draws(
 def score(
     targets: TargetsFile, values: dict[str, np.ndarray], predictive: bool = False
 ) -> pd.DataFrame:
-    """Per target: simulated mean with its 5-95 % interval, observed, tolerance, share of values inside it, pass or fail.
+    """Per target: simulated mean and 5-95 % interval, observed, tolerance, share inside, pass.
 
     At one parameter set a target passes when the mean lies in the observed interval widened by
     the tolerance. As a posterior-predictive check (``predictive``: values over posterior draws x
@@ -189,7 +192,7 @@ def score(
 def validate(
     targets: TargetsFile, extra: dict, folder: Path, executor: Executor | None = None
 ) -> pd.DataFrame:
-    """Score the targets at the given parameter overrides, storing the protocol runs under ``folder``."""
+    """Score the targets at the given parameter overrides, storing protocol runs in ``folder``."""
     return score(targets, evaluate(targets, extra, folder, executor))
 
 
@@ -201,7 +204,10 @@ def validate_posterior(
     executor: Executor | None = None,
     seed: int = DEFAULT_SEED,
 ) -> pd.DataFrame:
-    """Posterior-predictive check: every protocol at ``draws`` parameter sets drawn from the posterior, scored on the spread over draws x replicates."""
+    """Posterior-predictive check: every protocol at ``draws`` parameter sets from the posterior.
+
+    Scored on the spread over draws x replicates.
+    """
     return score(
         targets,
         evaluate_draws(targets, posterior_draws(posterior, draws, seed), folder, executor),
@@ -227,7 +233,10 @@ def simulate_statistics(parameters, targets: TargetsFile) -> dict:
 
 
 def distance(targets: TargetsFile, simulated: dict, observed: dict) -> float:
-    """Root of the mean squared miss from each target's centre, scaled by its half-interval (at least its tolerance)."""
+    """Root mean squared miss from each target's centre, in units of its half-interval.
+
+    The half-interval includes the tolerance, so it is never zero.
+    """
     total = 0.0
     for target in targets.targets:
         low, high = target.interval
@@ -239,7 +248,7 @@ def distance(targets: TargetsFile, simulated: dict, observed: dict) -> float:
 def prior_bounds(
     parameters: tuple[str, ...], scenario: str = "baseline"
 ) -> dict[str, tuple[float, float]]:
-    """Uniform prior on each parameter's allowed range (the range shown by ``tasim scenarios show``)."""
+    """Uniform prior on each parameter's allowed range (as ``parameter_info`` gives it)."""
     resolved = load_scenario(scenario)
     return {
         path: (info.low, info.high)
@@ -259,50 +268,50 @@ def calibrate(
     bounds: dict[str, tuple[float, float]] | None = None,
     seed: int = 20261125,
 ) -> pd.DataFrame:
-    """ABC-SMC (pyabc) over uniform priors on the parameters' ranges; returns the weighted posterior sample.
+    """ABC-SMC (pyabc) over uniform priors on the parameters' ranges: the weighted posterior.
 
     Writes ``abc.db`` (pyabc history; re-running resumes it), ``posterior.csv`` (samples and
     weights), ``posterior_provenance.json``, ``calibrated.toml`` (posterior medians) and
     ``marginals.png`` into ``folder``. ``budget`` caps the simulated parameter sets (each runs
-    all protocols); pyabc reports generations through logging.
+    all protocols). ``seed`` seeds pyabc's draws; the caller's numpy state is left as it was.
+    pyabc reports generations through its ``ABC`` logger, which the caller configures.
     """
     import pyabc
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    np.random.seed(seed)  # pyabc draws from numpy's global generator
-    bounds = bounds or prior_bounds(parameters)
-    prior = pyabc.Distribution(
-        **{
-            _encode(path): pyabc.RV("uniform", low, high - low)
-            for path, (low, high) in bounds.items()
-        }
-    )
-    observed = {target.id: target.centre for target in targets.targets}
-    if scheduler:
-        from distributed import Client
+    with numpy_global_seed(seed):
+        bounds = bounds or prior_bounds(parameters)
+        prior = pyabc.Distribution(
+            **{
+                _encode(path): pyabc.RV("uniform", low, high - low)
+                for path, (low, high) in bounds.items()
+            }
+        )
+        observed = {target.id: target.centre for target in targets.targets}
+        if scheduler:
+            from distributed import Client
 
-        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=Client(scheduler))
-    elif workers > 1:
-        sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
-    else:
-        sampler = pyabc.sampler.SingleCoreSampler()
-    logging.getLogger("ABC").setLevel(logging.INFO)
-    abc = pyabc.ABCSMC(
-        partial(simulate_statistics, targets=targets),
-        prior,
-        partial(distance, targets),
-        population_size=population,
-        sampler=sampler,
-    )
-    database = folder / "abc.db"
-    if database.exists():
-        abc.load(f"sqlite:///{database}", 1)  # resume the stored calibration
-    else:
-        abc.new(f"sqlite:///{database}", observed)
-    history = abc.run(
-        max_total_nr_simulations=budget, max_nr_populations=30, min_acceptance_rate=0.01
-    )
+            sampler = pyabc.sampler.DaskDistributedSampler(dask_client=Client(scheduler))
+        elif workers > 1:
+            sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+        else:
+            sampler = pyabc.sampler.SingleCoreSampler()
+        abc = pyabc.ABCSMC(
+            partial(simulate_statistics, targets=targets),
+            prior,
+            partial(distance, targets),
+            population_size=population,
+            sampler=sampler,
+        )
+        database = folder / "abc.db"
+        if database.exists():
+            abc.load(f"sqlite:///{database}", 1)  # resume the stored calibration
+        else:
+            abc.new(f"sqlite:///{database}", observed)
+        history = abc.run(
+            max_total_nr_simulations=budget, max_nr_populations=30, min_acceptance_rate=0.01
+        )
     samples, weights = history.get_distribution()
     posterior = (
         samples.rename(columns=_decode)
@@ -327,84 +336,24 @@ def calibrate(
     }
     (folder / "posterior_provenance.json").write_text(json.dumps(record, indent=2, default=str))
     write_calibrated_scenario(posterior, folder / "calibrated.toml")
-    figure = plot_marginals(posterior, bounds)
-    figure.savefig(folder / "marginals.png", dpi=110)
-    plt.close(figure)
+    plot_marginals(posterior, bounds).savefig(folder / "marginals.png", dpi=110)
     return posterior
 
 
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    return float(
-        values[order][min(np.searchsorted(cumulative, q * cumulative[-1]), len(values) - 1)]
-    )
+@contextmanager
+def numpy_global_seed(seed: int) -> Iterator[None]:
+    """Seed numpy's legacy global generator for the block, then put the caller's state back.
 
-
-def posterior_median(posterior: pd.DataFrame) -> dict[str, float]:
-    """Weighted median of every parameter column."""
-    weights = posterior["weight"].to_numpy(float)
-    return {
-        column: weighted_quantile(posterior[column].to_numpy(float), weights, 0.5)
-        for column in posterior.columns.drop("weight")
-    }
-
-
-def posterior_draws(
-    posterior: pd.DataFrame, k: int, seed: int = DEFAULT_SEED
-) -> list[dict[str, float]]:
-    """``k`` parameter sets drawn with replacement in proportion to the weights, reproducibly for a seed.
-
-    Each is a dict of dotted-path overrides, as ``load_scenario`` and the experiments layer take
-    them: running a scenario once per draw propagates the posterior uncertainty into its results.
+    pyabc draws its priors and perturbations from that generator and takes none of its own, so
+    seeding it is the one way to make a calibration repeat; restoring the state afterwards keeps
+    the seeding inside the call. (pyabc's worker processes reseed themselves from the system.)
     """
-    if k < 1:
-        raise ScenarioError(f"--draws: must be at least 1 (got {k})")
-    weights = posterior["weight"].to_numpy(float)
-    rows = np.random.default_rng(seed).choice(len(posterior), size=k, p=weights / weights.sum())
-    parameters = posterior.drop(columns="weight")
-    return [
-        {column: float(value) for column, value in parameters.iloc[row].items()} for row in rows
-    ]
-
-
-def under_posterior(
-    specs: list[RunSpec], posterior: pd.DataFrame, seed: int = DEFAULT_SEED
-) -> list[RunSpec]:
-    """Give replicate r of every arm posterior draw r, so arms stay paired on the same parameters.
-
-    Bands and differences over the replicates then carry parameter uncertainty as well as seed
-    noise. An arm's own overrides (e.g. ``--set``) win over the draw.
-    """
-    draws = posterior_draws(posterior, 1 + max(spec.labels["replicate"] for spec in specs), seed)
-    for draw in draws:
-        check_scenario(specs[0].scenario, {**draw, **specs[0].overrides})
-    return [
-        replace(spec, overrides={**draws[spec.labels["replicate"]], **spec.overrides})
-        for spec in specs
-    ]
-
-
-def read_posterior(path: str | Path) -> pd.DataFrame:
+    state = np.random.get_state()
+    np.random.seed(seed)
     try:
-        posterior = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise ScenarioError(
-            f"{path}: cannot be read as a posterior ({error})".replace("\n", " ")
-        ) from None
-    if "weight" not in posterior or len(posterior.columns) < 2:
-        raise ScenarioError(
-            f"{path}: a posterior needs a weight column and at least one parameter column"
-        )
-    weights = posterior["weight"]
-    if (
-        not pd.api.types.is_numeric_dtype(weights)
-        or weights.isna().any()
-        or (weights < 0).any()
-        or weights.sum() <= 0
-    ):
-        raise ScenarioError(f"{path}: weight: must be numbers >= 0 with a positive sum")
-    return posterior
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def write_calibrated_scenario(
@@ -428,9 +377,8 @@ def write_calibrated_scenario(
 def plot_marginals(posterior: pd.DataFrame, bounds: dict[str, tuple[float, float]] | None = None):
     """Weighted histogram of every parameter over its prior range, with the median marked."""
     columns = list(posterior.columns.drop("weight"))
-    figure, axes = plt.subplots(
-        1, len(columns), figsize=(3.6 * len(columns), 3.0), constrained_layout=True, squeeze=False
-    )
+    figure = Figure(figsize=(3.6 * len(columns), 3.0), layout="constrained")
+    axes = figure.subplots(1, len(columns), squeeze=False)
     medians = posterior_median(posterior)
     for axis, column in zip(axes[0], columns, strict=True):
         axis.hist(
@@ -449,14 +397,12 @@ def plot_marginals(posterior: pd.DataFrame, bounds: dict[str, tuple[float, float
 
 
 def plot_fit(results: pd.DataFrame, targets: TargetsFile, spread: str = "replicates"):
-    """Per target: observed interval with tolerance (grey) and simulated mean with its 5-95 % interval over ``spread``."""
-    figure, axes = plt.subplots(
-        len(results),
-        1,
-        figsize=(7, 1.1 * len(results) + 0.8),
-        constrained_layout=True,
-        squeeze=False,
-    )
+    """Per target: observed interval with tolerance (grey), simulated mean and 5-95 % interval.
+
+    ``spread`` says what the interval is over (replicates, posterior draws).
+    """
+    figure = Figure(figsize=(7, 1.1 * len(results) + 0.8), layout="constrained")
+    axes = figure.subplots(len(results), 1, squeeze=False)
     for axis, row, target in zip(axes[:, 0], results.itertuples(), targets.targets, strict=True):
         low, high = target.interval
         axis.axvspan(low, high, color="grey", alpha=0.3)

@@ -1,4 +1,4 @@
-"""The schema of a targets file: each target is a statistic of an in-silico protocol with an observed value.
+"""The schema of a targets file: each target is a statistic of an in-silico protocol and a finding.
 
 A protocol is an experiment with arms (dotted-path overrides of one scenario), months and
 replicates; it runs through the experiments layer, so it parallelises and resumes. The schema is
@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from calibration import statistics
 from sim import ScenarioError, load_scenario
+
+CALIBRATION_TARGETS = Path(__file__).resolve().parent / "targets.toml"  # the shipped targets
 
 
 class Strict(BaseModel):
@@ -77,7 +79,8 @@ class Target(Strict):
         missing_arms = [arm for arm in function.arms if arm not in self.protocol.arms]
         if missing_arms:
             raise ValueError(
-                f"protocol.arms: statistic {self.statistic} needs arms {', '.join(function.arms)} (missing {', '.join(missing_arms)})"
+                f"protocol.arms: statistic {self.statistic} needs arms "
+                f"{', '.join(function.arms)} (missing {', '.join(missing_arms)})"
             )
         missing = [name for name in function.settings if name not in self.protocol.settings]
         if missing:
@@ -96,7 +99,7 @@ class Target(Strict):
 
     @property
     def interval(self) -> tuple[float, float]:
-        """The observed value or interval, widened by the tolerance: a simulated mean inside it passes."""
+        """The observed value or interval widened by the tolerance: simulated means in it pass."""
         low, high = self.bounds
         return low - self.tolerance, high + self.tolerance
 

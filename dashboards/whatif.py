@@ -1,24 +1,21 @@
-"""What-if page: two to four scenarios side by side over replicates, in the background, optionally over the calibrated posterior."""
+"""What-if page: two to four scenarios side by side over replicates, run in the background.
+
+Optionally over the calibrated posterior (replicate r at posterior draw r), as ``tasim compare
+--posterior`` does; the analysis is the same, ``experiments.analysis.compare_arms``.
+"""
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import solara
 import solara.lab
 
-from calibration.fit import SHIPPED_POSTERIOR, read_posterior, under_posterior
-from experiments.analysis import (
-    COMPARE_MEASURES,
-    bands,
-    paired_differences,
-    run_summaries,
-    with_cost_per_unit,
-)
+from dashboards.images import figure_png
+from experiments.analysis import BAND_MEASURES, bands, compare_arms
 from experiments.figures import plot_bands
+from experiments.posterior import SHIPPED_POSTERIOR, read_posterior, under_posterior
 from experiments.runner import Store, design, run_experiment
 from sim import list_scenarios
 
@@ -31,7 +28,7 @@ uncertain = solara.reactive(False)
 
 @solara.lab.task
 def compare_scenarios():
-    """Run the comparison in a background thread, reporting progress; returns (figure PNG, differences)."""
+    """Run the comparison in a background thread, reporting progress: (figure PNG, differences)."""
     names = list(chosen.value)
     if not 2 <= len(names) <= 4:
         raise ValueError("pick two to four scenarios")
@@ -47,16 +44,7 @@ def compare_scenarios():
             Store(Path(folder)),
             progress=lambda done, total: progress.set(done / total),
         )
-    differences = with_cost_per_unit(
-        paired_differences(run_summaries(table, ["arm"]), "arm", names[0], COMPARE_MEASURES), "arm"
-    )
-    figure = plot_bands(
-        bands(table, "arm", ["adoption", "mean_F", "admissions", "per_capita_cost"])
-    )
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
-    return buffer.getvalue(), differences
+    return figure_png(plot_bands(bands(table, "arm", BAND_MEASURES))), compare_arms(table, names[0])
 
 
 @solara.component
@@ -69,7 +57,8 @@ def WhatIf():
         solara.SliderInt("Replicates", value=replicates, min=2, max=40)
         solara.SliderInt("Months", value=months, min=12, max=120, step=12)
         solara.Checkbox(
-            label="Include parameter uncertainty (each replicate draws its parameters from the calibrated posterior)",
+            label="Include parameter uncertainty "
+            "(each replicate draws its parameters from the calibrated posterior)",
             value=uncertain,
         )
         solara.Button(
@@ -92,7 +81,8 @@ def WhatIf():
             else "paired replicates"
         )
         solara.Text(
-            f"Each scenario minus {chosen.value[0]}: mean difference and 95 % interval over {spread}; cost_per_unit = extra TA $ per unit gained."
+            f"Each scenario minus {chosen.value[0]}: mean difference and 95 % interval over "
+            f"{spread}; cost_per_unit = extra TA $ per unit gained."
         )
         solara.DataFrame(differences.round(4))
         with solara.Row():

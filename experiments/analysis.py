@@ -1,4 +1,4 @@
-"""Reading experiment tables: per-run summaries, bands over replicates, paired differences with intervals."""
+"""Reading experiment tables: per-run summaries, bands over replicates, differences, intervals."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import pandas as pd
 from scipy import stats
 
 BAND = (0.05, 0.95)  # a 90 % band over replicates
+BAND_MEASURES = ["adoption", "mean_F", "admissions", "per_capita_cost"]  # what-if trajectories
 COMPARE_MEASURES = ["final_adoption", "final_fidelity", "admissions_avoided", "ta_cost_total"]
+SWEEP_MEASURES = ["final_adoption", "final_fidelity", "time_to_50pct_adoption", "ta_cost_total"]
 
 
 def run_summaries(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """One row per run: its labels and the per-run summary (``run_*`` columns, from sim.metrics.summary)."""
+    """One row per run: its labels and per-run summary (``run_*`` columns, sim.metrics.summary)."""
     columns = [
         "run_id",
         "replicate",
@@ -39,7 +41,10 @@ def paired_differences(
     confidence: float = 0.95,
     paired: bool = True,
 ) -> pd.DataFrame:
-    """Each arm minus the reference arm with t intervals: paired by replicate under common random numbers, else Welch."""
+    """Each arm minus the reference arm with t intervals.
+
+    Paired by replicate under common random numbers (``paired``), else Welch's.
+    """
     base = summaries[summaries[by] == reference].set_index("replicate")
     rows = []
     for arm, group in summaries.groupby(by, sort=False):
@@ -71,7 +76,7 @@ def with_cost_per_unit(differences: pd.DataFrame, by: str) -> pd.DataFrame:
 def difference_interval(
     arm: pd.Series, reference: pd.Series, confidence: float, paired: bool
 ) -> dict:
-    """Mean difference and its t interval; replicates where either value is undefined are left out."""
+    """Mean difference and its t interval, leaving out replicates where a value is undefined."""
     if paired:
         difference = (arm - reference).dropna()
         count, mean = len(difference), difference.mean()
@@ -86,3 +91,19 @@ def difference_interval(
         )
     half = stats.t.ppf(0.5 + confidence / 2, freedom) * error if count > 1 else np.nan
     return {"difference": mean, "low": mean - half, "high": mean + half, "replicates": count}
+
+
+def compare_arms(table: pd.DataFrame, reference: str, paired: bool = True) -> pd.DataFrame:
+    """What-if: each ``arm`` minus the reference on COMPARE_MEASURES, with the cost per unit gained.
+
+    The table of ``tasim compare`` and of the dashboard's what-if page.
+    """
+    summaries = run_summaries(table, ["arm"])
+    return with_cost_per_unit(
+        paired_differences(summaries, "arm", reference, COMPARE_MEASURES, paired=paired), "arm"
+    )
+
+
+def sweep_means(summaries: pd.DataFrame, paths: list[str]) -> pd.DataFrame:
+    """Per design point of a sweep (its ``point`` and varied ``paths``), SWEEP_MEASURES' means."""
+    return summaries.groupby(["point", *paths])[SWEEP_MEASURES].mean().reset_index()

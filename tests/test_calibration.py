@@ -2,7 +2,9 @@
 generated from a scenario and fails on wrong ones; posterior draws follow the weights and widen the
 intervals; malformed targets files are rejected with one line."""
 
+import importlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,18 +12,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from calibration.fit import (
-    calibrate,
-    evaluate,
-    evaluate_draws,
-    posterior_draws,
-    posterior_median,
-    write_calibrated_scenario,
-)
+from calibration.fit import calibrate, evaluate, evaluate_draws, write_calibrated_scenario
 from calibration.statistics import STATISTICS, full_implementation_within
 from calibration.targets import load_targets, parse_targets
-from experiments.cli import app
+from experiments.posterior import posterior_draws, posterior_median
 from sim import ScenarioError, load_scenario
+from tasim.cli import app
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 TINY = {
@@ -34,7 +30,8 @@ TRUTH = {"mechanisms.imitation_q": 0.12, "mechanisms.discontinuation": 0.05}
 
 
 def synthetic_targets(adoption: float, sustained: float, tolerance: float = 0.02):
-    """Two statistics of one small protocol: adoption at month 24 and survival 24 months after TA is withdrawn."""
+    """Two statistics of one small protocol: adoption at month 24 and survival 24 months after
+    TA is withdrawn."""
     protocol = {
         "scenario": "withdraw_at_24",
         "months": 48,
@@ -164,6 +161,21 @@ def test_validate_scores_a_posterior_file(draws, tmp_path):
         assert ("posterior-predictive" in result.output) == (draws != "0")
 
 
+def test_a_calibration_repeats_for_its_seed_and_leaves_global_state_alone(tmp_path):
+    importlib.import_module("pyabc")  # pyabc's import configures the ABC logger; calibrate must not
+    targets, fitted = synthetic_targets(0.1, 0.9), ("mechanisms.imitation_q",)
+    np.random.seed(123)
+    state, logger = np.random.get_state(), logging.getLogger("ABC")
+    level, handlers = logger.level, list(logger.handlers)
+    runs = [
+        calibrate(targets, tmp_path / name, parameters=fitted, budget=12, population=6)
+        for name in ("first", "second")
+    ]
+    pd.testing.assert_frame_equal(*runs)  # the same seed, the same posterior
+    assert np.array_equal(np.random.get_state()[1], state[1])  # the caller's numpy state is kept
+    assert logger.level == level and logger.handlers == handlers
+
+
 def test_posterior_draws_follow_the_weights_and_repeat_for_a_seed():
     posterior = pd.DataFrame(
         {"mechanisms.imitation_q": [0.1, 0.2, 0.3, 0.4], "weight": [0.6, 0.3, 0.1, 0.0]}
@@ -213,8 +225,9 @@ def test_validate_rejects_bad_draw_options_in_one_line(arguments, expected, tmp_
 
 
 def test_full_implementation_share_is_kaplan_meier_over_adopters():
-    # 10 adopters: 2 reach full implementation 1 month after adopting, 3 are followed for only 1 month,
-    # 1 reaches it at month 2 of the 5 still followed; the others are followed beyond month 3.
+    # 10 adopters: 2 reach full implementation 1 month after adopting, 3 are followed for only 1
+    # month, 1 reaches it at month 2 of the 5 still followed; the others are followed beyond
+    # month 3.
     table = pd.DataFrame(
         {
             "replicate": 0,
@@ -264,7 +277,11 @@ withdrawn = {{ {arms} }}
     )
 
 
-GOOD = '[[targets]]\nid = "x"\ndescription = ""\nsource = "s"\nstatistic = "adoption_at"\nobserved = 0.5\ntolerance = 0.1\n[targets.protocol]\nsettings = { month = 12 }\narms = { a = {} }\n'
+GOOD = (
+    '[[targets]]\nid = "x"\ndescription = ""\nsource = "s"\nstatistic = "adoption_at"\n'
+    "observed = 0.5\ntolerance = 0.1\n[targets.protocol]\nsettings = { month = 12 }\n"
+    "arms = { a = {} }\n"
+)
 MALFORMED = {
     "unknown key": (
         GOOD.replace('id = "x"', 'id = "x"\nsurprise = 1'),
@@ -341,8 +358,10 @@ def test_calibrate_command_writes_its_outputs_and_resumes(tmp_path):
     )
     targets = tmp_path / "targets.toml"
     targets.write_text(
-        f'[[targets]]\nid = "adoption_12"\ndescription = "synthetic"\nsource = "test"\nstatistic = "adoption_at"\nobserved = 0.08\ntolerance = 0.05\n'
-        f"[targets.protocol]\nmonths = 12\nreplicates = 1\nsettings = {{ month = 12 }}\n[targets.protocol.arms]\nsystem = {{ {arms} }}\n"
+        '[[targets]]\nid = "adoption_12"\ndescription = "synthetic"\nsource = "test"\n'
+        'statistic = "adoption_at"\nobserved = 0.08\ntolerance = 0.05\n'
+        "[targets.protocol]\nmonths = 12\nreplicates = 1\nsettings = { month = 12 }\n"
+        f"[targets.protocol.arms]\nsystem = {{ {arms} }}\n"
     )
     out = tmp_path / "calibration"
     simulations = []

@@ -1,4 +1,4 @@
-"""The tasim CLI end to end: results with provenance that reproduce the run, one-line user errors."""
+"""The tasim CLI end to end: results with provenance that reproduce the run, one-line errors."""
 
 import json
 import os
@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
 from experiments import output
-from experiments.cli_support import parse_overrides
+from experiments.errors import ArgumentError, FolderExists
 from sim import Scenario, ScenarioError, simulate
 from sim.metrics import SYSTEM_COLUMNS, TEAM_COLUMNS
+from tasim.errors import user_message
+from tasim.overrides import parse_overrides
 
-TASIM = [sys.executable, "-m", "experiments.cli"]
+TASIM = [sys.executable, "-m", "tasim"]
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
@@ -127,6 +130,21 @@ def test_set_values_are_read_as_toml_and_fall_back_to_strings():
         parse_overrides(["=3"])
 
 
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (ArgumentError("replicates", "must be at least 1 (got 0)"), "--replicates: must be"),
+        (ArgumentError("base_samples", "must be a power of 2"), "--samples: must be a power"),
+        (ArgumentError("by", "must be readiness or role", "colour"), "--by colour: must be"),
+        (ArgumentError("paths", "name each once", ["a.b", "a.b"]), "--parameters a.b,a.b: name"),
+        (FolderExists("destination", "already exists", Path("r")), "--out r: already exists"),
+        (ScenarioError("funder.nope: unknown parameter"), "funder.nope: unknown parameter"),
+    ],
+)
+def test_the_command_line_words_library_arguments_as_its_flags(error, message):
+    assert user_message(error).startswith(message)
+
+
 def test_user_errors_are_one_line_with_exit_code_2_and_debug_shows_the_traceback(tmp_path):
     (tmp_path / "taken").mkdir()
     cases = (
@@ -169,7 +187,7 @@ def test_a_folder_appearing_during_the_write_is_kept_and_reported(tmp_path, monk
     def another_run_finishes_first(system, title):
         destination.mkdir()
         (destination / "theirs.txt").write_text("kept")
-        return output.plt.figure()
+        return Figure()
 
     monkeypatch.setattr(output, "plot_trajectories", another_run_finishes_first)
     with pytest.raises(FileExistsError, match="appeared while this run was writing"):

@@ -1,5 +1,6 @@
-"""The experiment machinery: seeds, resume after an interruption or a kill, identical results serially,
-in a process pool and on a real Dask cluster, failed runs recorded, bad specifications refused before any run."""
+"""The experiment machinery: seeds, resume after an interruption or a kill, identical results
+serially, in a process pool and on a real Dask cluster, failed runs recorded, bad specifications
+refused before any run."""
 
 import json
 import signal
@@ -14,10 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from experiments import runner
-from experiments.cli import app
 from experiments.runner import ExperimentFailed, Store, design, make_executor, run_experiment
 from experiments.space import factorial, latin_hypercube, parse_range
 from sim import ScenarioError, load_scenario
+from tasim.cli import app
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SMALL = {"system.n_teams": 8}
@@ -83,7 +84,7 @@ def test_a_killed_command_resumes_to_exactly_the_full_result(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "experiments.cli",
+        "tasim",
         "compare",
         "baseline",
         "hands_on",

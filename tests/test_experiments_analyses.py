@@ -1,5 +1,6 @@
-"""The analyses on top of the runner: Sobol indices recovered through the whole pipeline, the dose-response
-shapes on the baseline, and every experiment command end to end with its table, figure and resume."""
+"""The analyses on top of the runner: Sobol indices recovered through the whole pipeline, the
+dose-response shapes on the baseline, and every experiment command end to end with its table,
+figure and resume."""
 
 import json
 
@@ -11,10 +12,14 @@ from typer.testing import CliRunner
 
 from experiments import runner
 from experiments import sensitivity as sa
-from experiments.cli import app
-from experiments.dose_response import dose_response_arms, dose_response_runs, dose_response_table
+from experiments.dose_response import (
+    dose_response_arms,
+    dose_response_runs,
+    dose_response_table,
+)
 from experiments.runner import Store, design, make_executor, run_experiment
 from experiments.space import Range
+from tasim.cli import app
 
 ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
 ISHIGAMI_ST = [0.5576, 0.4424, 0.2437]
@@ -42,7 +47,8 @@ def test_sobol_indices_of_ishigami_come_out_through_the_experiment_pipeline(tmp_
         len(rows),
     )
     indices = sa.analyze(spec, "sobol", rows, outputs).set_index("parameter")
-    # common random numbers: the noise of a replicate is the same at every point, so it does not blur the indices
+    # common random numbers: the noise of a replicate is the same at every point, so it does not
+    # blur the indices
     assert indices["S1"].to_numpy() == pytest.approx(ISHIGAMI_S1, abs=0.06)
     assert indices["ST"].to_numpy() == pytest.approx(ISHIGAMI_ST, abs=0.06)
     assert (

@@ -1,48 +1,34 @@
-"""`tasim calibrate` and `tasim validate` (registered by experiments/cli.py)."""
+"""``tasim calibrate`` and ``tasim validate``: fit parameters to targets, score targets files."""
 
 from __future__ import annotations
 
+import logging
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 
-from calibration.fit import (
-    CALIBRATED,
-    calibrate,
-    plot_fit,
-    posterior_median,
-    read_posterior,
-    validate,
-    validate_posterior,
-)
-from calibration.targets import load_targets
-from experiments.cli_support import user_errors
-from experiments.commands import print_frame
+from calibration.fit import CALIBRATED, calibrate, plot_fit, validate, validate_posterior
+from calibration.targets import CALIBRATION_TARGETS, load_targets
+from experiments.posterior import posterior_median, read_posterior
 from experiments.runner import DEFAULT_SEED, make_executor
 from sim import ScenarioError, load_scenario
+from tasim.console import console, print_frame
+from tasim.errors import user_errors
 
-console = Console()
-HERE = Path(__file__).resolve().parent
-DEFAULT_TARGETS = HERE / "targets.toml"
-DEFAULT_DRAWS = (
-    20  # posterior draws for --posterior: each runs every protocol, so the cost is 20 validations
-)
-
-
-def _parameters(names: list[str] | None) -> tuple[str, ...]:
-    return tuple(names) if names else CALIBRATED
+# posterior draws for --posterior: each runs every protocol, so the cost is 20 validations
+DEFAULT_DRAWS = 20
 
 
 @user_errors
 def calibrate_command(
     targets: Annotated[
         Path, typer.Option(help="Targets file (schema: docs/calibration.md).")
-    ] = DEFAULT_TARGETS,
+    ] = CALIBRATION_TARGETS,
     budget: Annotated[
         int, typer.Option(help="Most parameter sets to simulate (each runs every protocol).")
     ] = 2000,
@@ -59,24 +45,27 @@ def calibrate_command(
         Path, typer.Option(help="Calibration folder; re-running with the same folder resumes.")
     ] = Path("results/calibration"),
 ) -> None:
-    """Fit parameters to the targets with ABC-SMC (pyabc); saves the posterior, a calibrated scenario and plots."""
+    """Fit parameters to the targets with ABC-SMC (pyabc): posterior, calibrated scenario, plots."""
     if budget < 1 or population < 2:
         raise ScenarioError("--budget must be at least 1 and --population at least 2")
     parsed = load_targets(targets)
-    parameters = _parameters(parameter)
+    parameters = tuple(parameter) if parameter else CALIBRATED
+    resuming = " - resuming" if (out / "abc.db").exists() else ""
     console.print(
-        f"Calibrating {', '.join(parameters)} to {len(parsed.targets)} targets (budget {budget} parameter sets){' - resuming' if (out / 'abc.db').exists() else ''}"
+        f"Calibrating {', '.join(parameters)} to {len(parsed.targets)} targets "
+        f"(budget {budget} parameter sets){resuming}"
     )
     clock = time.perf_counter()
-    posterior = calibrate(
-        parsed,
-        out,
-        parameters=parameters,
-        budget=budget,
-        population=population,
-        workers=workers,
-        scheduler=scheduler,
-    )
+    with generations_reported():
+        posterior = calibrate(
+            parsed,
+            out,
+            parameters=parameters,
+            budget=budget,
+            population=population,
+            workers=workers,
+            scheduler=scheduler,
+        )
     console.print(f"ABC-SMC finished in {time.perf_counter() - clock:.0f} s")
     print_frame(
         pd.DataFrame([posterior_median(posterior)]), "posterior medians (also in calibrated.toml)"
@@ -85,7 +74,8 @@ def calibrate_command(
         results = validate(parsed, posterior_median(posterior), out / "fit", executor)
     _report(results, parsed, out / "fit.png", "fit at the posterior median")
     console.print(
-        f"Results in [bold]{out}[/bold]: posterior.csv, posterior_provenance.json, calibrated.toml, marginals.png, fit.png"
+        f"Results in [bold]{out}[/bold]: posterior.csv, posterior_provenance.json, "
+        "calibrated.toml, marginals.png, fit.png"
     )
 
 
@@ -95,7 +85,8 @@ def validate_command(
     scenario: Annotated[
         str | None,
         typer.Option(
-            help="Scenario whose fitted parameters to score, e.g. a calibrated.toml (default: each protocol's own scenario)."
+            help="Scenario whose fitted parameters to score, e.g. a calibrated.toml "
+            "(default: each protocol's own scenario)."
         ),
     ] = None,
     posterior: Annotated[
@@ -107,7 +98,8 @@ def validate_command(
     draws: Annotated[
         int | None,
         typer.Option(
-            help=f"With --posterior: parameter sets drawn by weight [default: {DEFAULT_DRAWS}]; 0 scores the weighted medians instead."
+            help=f"With --posterior: parameter sets drawn by weight [default: {DEFAULT_DRAWS}]; "
+            "0 scores the weighted medians instead."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = DEFAULT_SEED,
@@ -117,7 +109,7 @@ def validate_command(
         Path, typer.Option(help="Folder for the protocol runs (re-running resumes) and fit.png.")
     ] = Path("results/validation"),
 ) -> None:
-    """Score a targets file: per target the simulated statistic and interval, observed, pass or fail; exit 1 if any fails."""
+    """Score a targets file: per target simulated, interval, observed, pass; exit 1 if any fails."""
     if scenario and posterior:
         raise ScenarioError("validate: give --scenario or --posterior, not both")
     if draws is not None and not posterior:
@@ -129,7 +121,10 @@ def validate_command(
     with _executor(workers, scheduler) as executor:
         if posterior and draws != 0:
             draws = DEFAULT_DRAWS if draws is None else draws
-            title = f"posterior-predictive check of {targets.name}: {draws} draws (seed {seed}); pass = 5-95 % interval overlaps observed ± tolerance"
+            title = (
+                f"posterior-predictive check of {targets.name}: {draws} draws (seed {seed}); "
+                "pass = 5-95 % interval overlaps observed ± tolerance"
+            )
             spread = f"{draws} posterior draws x replicates"
             results = validate_posterior(
                 parsed, read_posterior(posterior), draws, out, executor, seed
@@ -141,31 +136,40 @@ def validate_command(
         raise typer.Exit(1)
 
 
+@contextmanager
+def generations_reported() -> Iterator[None]:
+    """pyabc's ``ABC`` logger at INFO for the block, so each generation is reported."""
+    logger = logging.getLogger("ABC")
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def _fitted(scenario: str | None, posterior: Path | None) -> dict:
-    """The fitted parameters carried into every arm: the posterior's weighted medians, a scenario's values, or none."""
+    """The fitted parameters carried into every arm.
+
+    The posterior's weighted medians, a scenario's values of the calibrated parameters, or none.
+    """
     if posterior:
         return posterior_median(read_posterior(posterior))
     if scenario:
         resolved = load_scenario(scenario)
-        return {path: _get(resolved, path) for path in CALIBRATED}
+        return {path: resolved.get(path) for path in CALIBRATED}
     return {}
 
 
 def _executor(workers: int, scheduler: str | None):
-    """No executor (runs in this process) for one worker, else a process pool or the Dask cluster."""
+    """In this process (no executor) for one worker, else a process pool or the Dask cluster."""
     return make_executor(workers, scheduler) if workers > 1 or scheduler else nullcontext()
-
-
-def _get(scenario, path: str):
-    node = scenario
-    for part in path.split("."):
-        node = node[int(part)] if part.isdigit() else getattr(node, part)
-    return node
 
 
 def _report(
     results: pd.DataFrame, targets, figure_path: Path, title: str, spread: str = "replicates"
 ) -> int:
+    """Print the scores and where they are, draw fit.png; the number of failed targets."""
     shown = results.assign(result=results["passed"].map({True: "pass", False: "FAIL"})).drop(
         columns="passed"
     )

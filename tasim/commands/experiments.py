@@ -1,8 +1,10 @@
-"""Experiment commands: sweep, compare (what-if), dose-response and sensitivity, each resumable and parallel.
+"""Experiment commands: sweep, compare (what-if), dose-response and sensitivity.
 
 Every command checks its whole specification before the first run, takes ``--out``,
 ``--replicates``, ``--workers``, ``--scheduler``, ``--seed`` and ``--crn/--no-crn`` the same
-way, shows a progress bar, and writes a table (CSV, also printed) and a figure (PNG).
+way, resumes an interrupted run, shows a progress bar, and writes a table (CSV, also printed)
+and a figure (PNG). The designs and analyses are the experiments layer's; this is their
+command line.
 """
 
 from __future__ import annotations
@@ -10,126 +12,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
-from calibration.fit import read_posterior, under_posterior
 from experiments import sensitivity as sa
-from experiments.analysis import (
-    COMPARE_MEASURES,
-    bands,
-    paired_differences,
-    run_summaries,
-    with_cost_per_unit,
-)
-from experiments.cli_support import parse_overrides, parse_value, terminate_as_exit, user_errors
+from experiments.analysis import BAND_MEASURES, bands, compare_arms, run_summaries, sweep_means
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response
 from experiments.figures import plot_bands, plot_sweep
-from experiments.runner import (
-    DEFAULT_SEED,
-    ExperimentFailed,
-    Store,
-    design,
-    make_executor,
-    run_experiment,
-)
+from experiments.posterior import read_posterior, under_posterior
+from experiments.runner import DEFAULT_SEED, design
 from experiments.space import factorial, latin_hypercube, parse_range
 from sim import ScenarioError, load_scenario
-
-console = Console()
-Out = Annotated[
-    Path, typer.Option(help="Experiment folder; re-running the same command resumes it.")
-]
-Replicates = Annotated[int, typer.Option(help="Replicates per design point.")]
-Workers = Annotated[
-    int | None, typer.Option(help="Local worker processes (default: all cores; 1 runs serially).")
-]
-Scheduler = Annotated[
-    str | None,
-    typer.Option(
-        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (instead of local workers)."
-    ),
-]
-Months = Annotated[
-    int | None, typer.Option(help="Months per run (default: the scenario's horizon).")
-]
-Seed = Annotated[
-    int,
-    typer.Option(
-        help="Experiment seed: entropy of the SeedSequence the replicate seeds come from."
-    ),
-]
-CommonRandomNumbers = Annotated[
-    bool,
-    typer.Option(
-        "--crn/--no-crn",
-        help="Reuse the same replicate seeds at every design point (common random numbers).",
-    ),
-]
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Fixed override for every run: dotted.path=value (repeatable)."),
-]
-SWEEP_MEASURES = ["final_adoption", "final_fidelity", "time_to_50pct_adoption", "ta_cost_total"]
-
-
-def run_with_progress(
-    kind: str,
-    specs,
-    out: Path,
-    workers: int | None,
-    scheduler: str | None,
-    settings: dict,
-    month: int | None = None,
-) -> pd.DataFrame:
-    """Run (or resume) an experiment with a progress bar, serially, in local processes or on Dask."""
-    store = Store(out)
-    columns = (
-        TextColumn(kind),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task(kind, total=len(specs))
-
-        def update(done, total):
-            progress.update(task, completed=done, total=total)
-
-        try:
-            with terminate_as_exit():  # a SIGTERM still records the finished runs in the manifest
-                if workers == 1 and not scheduler:
-                    return run_experiment(
-                        kind, specs, store, progress=update, settings=settings, month=month
-                    )
-                with make_executor(workers, scheduler) as executor:
-                    return run_experiment(
-                        kind,
-                        specs,
-                        store,
-                        executor=executor,
-                        progress=update,
-                        settings=settings,
-                        month=month,
-                    )
-        except ExperimentFailed as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(1) from None
+from tasim.console import console, print_frame
+from tasim.errors import user_errors
+from tasim.options import (
+    CommonRandomNumbers,
+    FixedOverrides,
+    Months,
+    Out,
+    Replicates,
+    Scheduler,
+    Seed,
+    Workers,
+)
+from tasim.overrides import parse_overrides, parse_value
+from tasim.progress import run_with_progress
 
 
 def common_settings(replicates: int, months: int | None, seed: int, crn: bool, fixed: dict) -> dict:
@@ -143,21 +50,10 @@ def common_settings(replicates: int, months: int | None, seed: int, crn: bool, f
     }
 
 
-def print_frame(frame: pd.DataFrame, title: str) -> None:
-    """A data frame as a rich table, numbers to four significant digits."""
-    table = Table(*map(str, frame.columns), title=title)
-    for row in frame.itertuples(index=False):
-        table.add_row(
-            *(f"{value:,.4g}" if isinstance(value, float) else str(value) for value in row)
-        )
-    Console(width=max(console.width, 200)).print(table)  # wide tables stay readable when piped
-
-
 def finish(out: Path, name: str, frame: pd.DataFrame, title: str, figure) -> None:
     """Write the table and the figure, print the table and where they are."""
     frame.to_csv(out / f"{name}.csv", index=False)
     figure.savefig(out / f"{name}.png", dpi=110)
-    plt.close(figure)
     print_frame(frame, title)
     console.print(f"Results in [bold]{out}[/bold]: {name}.csv, {name}.png, runs/, manifest.json")
 
@@ -177,7 +73,7 @@ def sweep(
         str, typer.Option("--design", help="factorial or lhs (Latin hypercube).")
     ] = "factorial",
     samples: Annotated[int, typer.Option(help="Latin hypercube points (with --design lhs).")] = 20,
-    assignments: SetOption = None,
+    assignments: FixedOverrides = None,
     months: Months = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -215,11 +111,10 @@ def sweep(
         run_with_progress("sweep", specs, out, workers, scheduler, settings, month=0),
         ["point", *paths],
     )
-    result = summaries.groupby(["point", *paths])[SWEEP_MEASURES].mean().reset_index()
     finish(
         out,
         "sweep",
-        result,
+        sweep_means(summaries, paths),
         f"sweep of {scenario}: mean over {replicates} replicates per point",
         plot_sweep(summaries, paths, "final_adoption", grid=design_kind == "factorial"),
     )
@@ -232,7 +127,7 @@ def compare(
     ],
     out: Out,
     replicates: Replicates = 10,
-    assignments: SetOption = None,
+    assignments: FixedOverrides = None,
     months: Months = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -241,11 +136,12 @@ def compare(
     posterior: Annotated[
         Path | None,
         typer.Option(
-            help="A posterior.csv (tasim calibrate): replicate r runs with posterior draw r, so bands and CIs carry parameter uncertainty too."
+            help="A posterior.csv (tasim calibrate): replicate r runs with posterior draw r, "
+            "so bands and CIs carry parameter uncertainty too."
         ),
     ] = None,
 ) -> None:
-    """What-if: scenarios side by side over replicates, with 90 % bands, differences with CIs and cost per outcome gained."""
+    """What-if: scenarios over replicates, 90 % bands, differences with CIs, cost per unit gain."""
     if not 2 <= len(scenarios) <= 6 or len(set(scenarios)) < len(scenarios):
         raise ScenarioError(
             f"compare: give 2 to 6 different scenarios (got {', '.join(scenarios)})"
@@ -266,20 +162,14 @@ def compare(
         **common_settings(replicates, months, seed, crn, fixed),
     }
     table = run_with_progress("compare", specs, out, workers, scheduler, settings)
-    differences = with_cost_per_unit(
-        paired_differences(
-            run_summaries(table, ["arm"]), "arm", scenarios[0], COMPARE_MEASURES, paired=crn
-        ),
-        "arm",
-    )
     kind = "paired replicates" if crn else "independent replicates"
-    title = f"each scenario minus {scenarios[0]}: mean and 95 % CI over {replicates} {kind}; cost_per_unit = extra TA $ per unit gained"
     finish(
         out,
         "compare",
-        differences,
-        title,
-        plot_bands(bands(table, "arm", ["adoption", "mean_F", "admissions", "per_capita_cost"])),
+        compare_arms(table, scenarios[0], paired=crn),
+        f"each scenario minus {scenarios[0]}: mean and 95 % CI over {replicates} {kind}; "
+        "cost_per_unit = extra TA $ per unit gained",
+        plot_bands(bands(table, "arm", BAND_MEASURES)),
     )
 
 
@@ -295,7 +185,7 @@ def dose_response(
     ] = "1,2,4,6,8,12,16,20,30",
     withdraw: Annotated[int, typer.Option(help="Month all TA is withdrawn (0 = never).")] = 36,
     replicates: Replicates = 4,
-    assignments: SetOption = None,
+    assignments: FixedOverrides = None,
     months: Annotated[int, typer.Option(help="Months per run.")] = 60,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -356,14 +246,14 @@ def sensitivity(
         bool, typer.Option("--second-order", help="Sobol S2 for every pair (about twice the runs).")
     ] = False,
     replicates: Replicates = 3,
-    assignments: SetOption = None,
+    assignments: FixedOverrides = None,
     months: Months = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
     seed: Seed = DEFAULT_SEED,
     crn: CommonRandomNumbers = True,
 ) -> None:
-    """Global sensitivity over the parameters' allowed ranges: Morris mu* or Sobol S1/ST (S2) with bootstrap CIs."""
+    """Global sensitivity over allowed ranges: Morris mu* or Sobol S1/ST (S2), bootstrap CIs."""
     paths = (
         [path.strip() for path in parameters.split(",")]
         if parameters
@@ -402,10 +292,11 @@ def sensitivity(
     if method == "sobol":
         check = sa.convergence(spec, outputs, samples, second)
         check.to_csv(out / "convergence.csv", index=False)
+        unstable = ", ".join(check.loc[~check["stable"], "parameter"])
         verdict = (
             "stable"
             if check["stable"].all()
-            else f"NOT stable for {', '.join(check.loc[~check['stable'], 'parameter'])}: use a larger --samples"
+            else f"NOT stable for {unstable}: use a larger --samples"
         )
         console.print(
             f"convergence (ST at N={samples} vs N={samples // 2}, convergence.csv): {verdict}"
@@ -413,7 +304,10 @@ def sensitivity(
     if second:
         sa.second_order_indices(spec, outputs).to_csv(out / "second_order.csv", index=False)
     indices = sa.analyze(spec, method, rows, outputs, second)
-    title = f"{method} indices of {output} with 95 % bootstrap half-widths ({len(rows)} points x {replicates} replicates)"
+    title = (
+        f"{method} indices of {output} with 95 % bootstrap half-widths "
+        f"({len(rows)} points x {replicates} replicates)"
+    )
     finish(out, "indices", indices, title, sa.plot_indices(indices, method, f"{method}: {output}"))
 
 

@@ -1,0 +1,1 @@
+"""The command groups of ``tasim``, one module each; every module's ``register(app)`` adds it."""
