@@ -1,4 +1,4 @@
-"""The teaching experiment: outcomes against TA hours per month, per readiness level or provider role.
+"""The teaching experiment: outcomes against TA hours per month, per readiness level or role.
 
 A controlled set-up on the baseline (one provider group with hours and budget to spare,
 every team approved at the start, universal policy, no pandemic) so the curves show the
@@ -9,48 +9,62 @@ measured against it.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib import rcParams
+from matplotlib.figure import Figure
 
-from sim import ScenarioError
+from experiments.errors import ArgumentError
+from sim import Scenario, load_scenario
 from sim import mechanisms as mech
 from sim.params import ROLES
 
-READINESS_LEVELS = {
-    "low": 0.15,
-    "medium": 0.45,
-    "high": 0.75,
-}  # initial mean motivation and general capacity
-OVERLOAD_COST = (
-    0.5  # capacity-equivalents lost per unit of overloaded share (teaching weight; assumption)
-)
-LAB = {
+# initial mean motivation and general capacity
+READINESS_LEVELS = {"low": 0.15, "medium": 0.45, "high": 0.75}
+# capacity-equivalents lost per unit of overloaded share (teaching weight; assumption)
+OVERLOAD_COST = 0.5
+LAB_SCENARIO = "baseline"  # the scenario the lab is set up on
+LAB_SETTINGS = {
     "system.n_teams": 15,
     "system.first_cohort_share": 1.0,
     "system.first_cohort_month": 0,
     "shocks.pandemic.enabled": False,
     "funder.policy": "universal",
     "funder.budget_per_month": 1e7,
-    # each team is served by one provider of the group: 5 FTE each delivers about 25 h per
-    # organization-month to a team of average size, so doses up to 20+ are not rationed
-    "providers.0.count": 100,
-    "providers.0.fte": 5.0,
-    "providers.0.modality": "in_person",
-    "providers.0.caseload_limit": 400,
-    "providers.0.activity_mix.content": 0.1,
-    "providers.0.activity_mix.relationship": 0.8,
-    "providers.0.activity_mix.peer": 0.1,
-    "providers.1.count": 0,
-    "providers.2.count": 0,
+}
+# The one provider group of the lab, the scenario's first; its other groups are emptied. Each
+# team is served by one provider of the group: 5 FTE each delivers about 25 h per
+# organization-month to a team of average size, so doses up to 20+ are not rationed.
+LAB_GROUP = {
+    "count": 100,
+    "fte": 5.0,
+    "modality": "in_person",
+    "caseload_limit": 400,
+    "activity_mix.content": 0.1,
+    "activity_mix.relationship": 0.8,
+    "activity_mix.peer": 0.1,
 }
 CURVES = {  # one curve per readiness level or per provider role, in the order they are drawn
     "readiness": {level: {"readiness": value} for level, value in READINESS_LEVELS.items()},
     "role": {role: {"role": role} for role in ROLES},
 }
-AFTER_WITHDRAWAL = 6  # months over which the fidelity drop after withdrawal is measured (fewer if the run ends first)
+# months over which the fidelity drop after withdrawal is measured (fewer if the run ends first)
+AFTER_WITHDRAWAL = 6
+
+
+def lab_overrides(scenario: Scenario) -> dict:
+    """The lab as overrides of ``scenario``: its first provider group serves, the others are empty.
+
+    Derived from the scenario's own provider groups, so a scenario with more or fewer of them
+    gets the same lab.
+    """
+    return {
+        **LAB_SETTINGS,
+        **{f"providers.0.{key}": value for key, value in LAB_GROUP.items()},
+        **{f"providers.{index}.count": 0 for index in range(1, len(scenario.providers))},
+    }
+
+
+LAB = lab_overrides(load_scenario(LAB_SCENARIO))  # the lab on the shipped baseline
 
 
 def lab(
@@ -60,8 +74,12 @@ def lab(
     withdraw: int = 0,
     months: int = 60,
     extra: dict | None = None,
+    scenario: str = LAB_SCENARIO,
 ) -> dict:
-    """Overrides of the baseline for one point of the dose-response experiment (``extra`` last, e.g. mechanisms.hill)."""
+    """Overrides of ``scenario`` for one point of the dose-response experiment.
+
+    ``extra`` comes last, e.g. ``{"mechanisms.hill": 2}``.
+    """
     point = {
         "months": months,
         "funder.dosage_hours": dose,
@@ -70,26 +88,32 @@ def lab(
         "initial.motivation_mean": readiness,
         "initial.general_capacity_mean": readiness,
     }
-    return {**LAB, **point, **(extra or {})}
+    base = LAB if scenario == LAB_SCENARIO else lab_overrides(load_scenario(scenario))
+    return {**base, **point, **(extra or {})}
 
 
 def dose_response_arms(
-    by: str, doses: list[float], withdraw: int, months: int, extra: dict | None = None
+    by: str,
+    doses: list[float],
+    withdraw: int,
+    months: int,
+    extra: dict | None = None,
+    scenario: str = LAB_SCENARIO,
 ) -> list[tuple[str, dict, dict]]:
-    """One arm per curve and dose, the no-TA dose 0 included."""
+    """One arm per curve and dose, the no-TA dose 0 included, in the lab on ``scenario``."""
     if by not in CURVES:
-        raise ScenarioError(f"--by {by}: must be readiness or role")
+        raise ArgumentError("by", "must be readiness or role", by)
     if not 0 <= withdraw < months:
-        raise ScenarioError(
-            f"--withdraw {withdraw}: must be 0 (never) or a month before the last (--months {months})"
+        raise ArgumentError(
+            "withdraw", f"must be 0 (never) or a month before the last of {months} months", withdraw
         )
     if any(dose < 0 for dose in doses):
-        raise ScenarioError(f"--doses: TA hours must be at least 0 (got {min(doses):g})")
+        raise ArgumentError("doses", f"TA hours must be at least 0 (got {min(doses):g})")
     doses = sorted({0.0, *map(float, doses)})
     return [
         (
-            "baseline",
-            lab(dose, withdraw=withdraw, months=months, extra=extra, **settings),
+            scenario,
+            lab(dose, withdraw=withdraw, months=months, extra=extra, scenario=scenario, **settings),
             {by: curve, "dose": dose},
         )
         for curve, settings in CURVES[by].items()
@@ -117,7 +141,10 @@ def run_outcomes(run: pd.DataFrame, withdraw: int) -> dict:
 
 
 def dose_response_runs(table: pd.DataFrame, by: str, withdraw: int) -> pd.DataFrame:
-    """One row per run: its curve, dose, replicate, outcomes and net benefit (``mechanisms.net_benefit``)."""
+    """One row per run: its curve, dose, replicate, outcomes and net benefit.
+
+    Net benefit as ``mechanisms.net_benefit`` defines it.
+    """
     rows = [
         {
             by: curve,
@@ -143,7 +170,7 @@ def dose_response_runs(table: pd.DataFrame, by: str, withdraw: int) -> pd.DataFr
 
 
 def dose_response_table(table: pd.DataFrame, by: str, withdraw: int) -> pd.DataFrame:
-    """Per curve and dose, means over replicates, and the capacity gained per TA hour over the no-TA arm."""
+    """Per curve and dose, means over replicates and the capacity gained per TA hour over no TA."""
     curves = (
         dose_response_runs(table, by, withdraw)
         .drop(columns="replicate")
@@ -163,21 +190,23 @@ PANELS = {
     "net_benefit": "net benefit: capacity gained - overload cost",
     "gain_per_hour": "capacity gained per TA hour, log scale (a rise: minimum effective dose)",
     "overloaded_share": "share of organizations overloaded",
-    "fidelity_drop_after_withdrawal": f"fidelity drop in the {AFTER_WITHDRAWAL} months after TA is withdrawn",
+    "fidelity_drop_after_withdrawal": (
+        f"fidelity drop in the {AFTER_WITHDRAWAL} months after TA is withdrawn"
+    ),
 }
 INTEGRATED = {"final_adoption": "integrated_adoption", "final_fidelity": "integrated_fidelity"}
-LOG_SCALE = {
-    "gain_per_hour"
-}  # so the rise of the low-readiness curve is as visible as the fall of the others
+# so the rise of the low-readiness curve is as visible as the fall of the others
+LOG_SCALE = {"gain_per_hour"}
 
 
 def plot_dose_response(curves: pd.DataFrame, by: str):
     """Six panels of outcome against the TA hours received, one colour per curve."""
-    figure, axes = plt.subplots(2, 3, figsize=(16, 8.5), constrained_layout=True)
+    figure = Figure(figsize=(16, 8.5), layout="constrained")
+    axes = figure.subplots(2, 3)
     for axis, (column, title) in zip(axes.ravel(), PANELS.items(), strict=True):
         for (curve, group), colour in zip(
             curves.groupby(by, sort=False),
-            plt.rcParams["axes.prop_cycle"].by_key()["color"],
+            rcParams["axes.prop_cycle"].by_key()["color"],
             strict=False,
         ):
             axis.plot(group["delivered"], group[column], marker="o", color=colour, label=str(curve))

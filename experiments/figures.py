@@ -1,22 +1,18 @@
-"""The main trajectories of a run as panels: drawn together for result folders, one by one in the dashboard."""
+"""The main trajectories of a run as panels: together for result folders, singly in the dashboard.
+
+Figures are ``matplotlib.figure.Figure`` objects, not pyplot's: nothing here chooses a backend
+or keeps figures alive in a global registry; ``figure.savefig`` writes them directly.
+"""
 
 from __future__ import annotations
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
+from experiments.analysis import BAND_MEASURES
 from sim.mechanisms import STAGES
 
-STAGE_COLOURS = (
-    "#c7c7c7",
-    "#9ecae1",
-    "#fdae6b",
-    "#e6550d",
-    "#31a354",
-    "#756bb1",
-)  # one per stage, everywhere
+# one colour per stage, everywhere
+STAGE_COLOURS = ("#c7c7c7", "#9ecae1", "#fdae6b", "#e6550d", "#31a354", "#756bb1")
 
 
 def stages_panel(axis, system):
@@ -122,7 +118,8 @@ def readable_range(axis, least_share: float = 0.01) -> None:
 
 def plot_trajectories(system, title: str):
     """Adoption by stage, fidelity, outcomes, TA hours and budget, equity: the main trajectories."""
-    figure, axes = plt.subplots(2, 3, figsize=(15, 8), constrained_layout=True)
+    figure = Figure(figsize=(15, 8), layout="constrained")
+    axes = figure.subplots(2, 3)
     for panel, axis in zip(PANELS, axes.ravel(), strict=True):
         panel(axis, system)
     figure.suptitle(title)
@@ -130,11 +127,10 @@ def plot_trajectories(system, title: str):
 
 
 def plot_bands(banded):
-    """Trajectories per arm with their 90 % bands over replicates."""
-    figure, axes = plt.subplots(2, 2, figsize=(12, 7), constrained_layout=True)
-    for axis, column in zip(
-        axes.ravel(), ("adoption", "mean_F", "admissions", "per_capita_cost"), strict=True
-    ):
+    """Trajectories per arm with their 90 % bands over replicates (``analysis.bands``)."""
+    figure = Figure(figsize=(12, 7), layout="constrained")
+    axes = figure.subplots(2, 2)
+    for axis, column in zip(axes.ravel(), BAND_MEASURES, strict=True):
         for arm, group in banded.groupby("arm", sort=False):
             axis.plot(group["month"], group[("mean", column)], label=arm)
             axis.fill_between(
@@ -146,16 +142,14 @@ def plot_bands(banded):
 
 
 def plot_sweep(summaries, paths: list[str], measure: str, grid: bool):
-    """A measure against each varied parameter: one dot per run, the mean per distinct value as a line."""
-    figure, axes = plt.subplots(
-        1, len(paths), figsize=(5 * len(paths), 4), squeeze=False, constrained_layout=True
-    )
+    """A measure against each varied parameter: a dot per run, with a factorial ``grid`` the
+    mean per value as a line (a Latin hypercube has one value per point)."""
+    figure = Figure(figsize=(5 * len(paths), 4), layout="constrained")
+    axes = figure.subplots(1, len(paths), squeeze=False)
     for axis, path in zip(axes[0], paths, strict=True):
         axis.scatter(summaries[path], summaries[measure], alpha=0.35, s=12)
         means = summaries.groupby(path)[measure].mean()
-        if (
-            grid
-        ):  # a factorial grid has a few values per parameter; a Latin hypercube has one per point
+        if grid:
             axis.plot(means.index, means.to_numpy(), color="black", marker="o")
         axis.set(xlabel=path, ylabel=measure.replace("_", " "))
     return figure

@@ -1,4 +1,4 @@
-"""Writing one run's results: Parquet series, manifest with provenance, summary, figure; all or nothing."""
+"""Writing one run's results: Parquet series, manifest, summary and figure, all or nothing."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
+from experiments.errors import FolderExists
 from experiments.figures import plot_trajectories
 from experiments.provenance import provenance
-from sim.model import RunResult
+from sim import RunResult
 
 
 def ensure_new(destination: Path) -> None:
     """Refuse an existing result folder before any work, so a long run never ends in a clash."""
     if destination.exists():
-        raise FileExistsError(f"{destination}: already exists; choose another --out")
+        raise FolderExists("destination", "already exists; choose another folder", destination)
 
 
 @contextmanager
@@ -33,9 +32,8 @@ def atomic_folder(destination: Path):
     ensure_new(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
-    shutil.rmtree(
-        staging, ignore_errors=True
-    )  # only a killed earlier process with our id can have left it
+    # only a killed earlier process with our id can have left it
+    shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         yield staging
@@ -46,13 +44,18 @@ def atomic_folder(destination: Path):
 
 
 def rename_new(source: Path, destination: Path) -> None:
-    """Move ``source`` to ``destination``; a folder that appeared there meanwhile is a clash, not an OS error."""
+    """Move ``source`` to ``destination``; a folder that appeared there meanwhile is a clash.
+
+    The clash is a FolderExists error (a FileExistsError), not the operating system's error.
+    """
     try:
         source.rename(destination)
     except OSError as error:
         if destination.exists():
-            raise FileExistsError(
-                f"{destination}: appeared while this run was writing; choose another --out"
+            raise FolderExists(
+                "destination",
+                "appeared while this run was writing; choose another folder",
+                destination,
             ) from error
         raise
 
@@ -60,7 +63,7 @@ def rename_new(source: Path, destination: Path) -> None:
 def manifest(
     result: RunResult, months: int, started: str, finished: str, wall_seconds: float
 ) -> dict:
-    """Everything needed to reproduce the run: the resolved scenario, seed, horizon, code and packages."""
+    """What reproduces the run: the resolved scenario, seed, horizon, code and packages."""
     return {
         "scenario": result.scenario.model_dump(mode="json"),
         "seed": result.seed,
@@ -73,14 +76,12 @@ def manifest(
 
 
 def write_run(result: RunResult, destination: Path, run_manifest: dict) -> Path:
-    """Write system.parquet, teams.parquet, summary.json, manifest.json and trajectories.png atomically."""
+    """Write the Parquet series, summary.json, manifest.json and trajectories.png atomically."""
     with atomic_folder(destination) as folder:
         result.system.to_parquet(folder / "system.parquet", index=False)
         result.teams.to_parquet(folder / "teams.parquet", index=False)
         (folder / "summary.json").write_text(json.dumps(result.summary, indent=2))
         (folder / "manifest.json").write_text(json.dumps(run_manifest, indent=2))
-        plot_trajectories(result.system, f"{result.scenario.name} (seed {result.seed})").savefig(
-            folder / "trajectories.png", dpi=110
-        )
-        plt.close("all")
+        figure = plot_trajectories(result.system, f"{result.scenario.name} (seed {result.seed})")
+        figure.savefig(folder / "trajectories.png", dpi=110)
     return destination

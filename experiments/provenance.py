@@ -26,7 +26,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 
 @cache
 def code_version() -> str:
-    """The git commit of the code (with ``-dirty`` if it has uncommitted changes), else the package version."""
+    """The git commit of the code (``-dirty`` if it has uncommitted changes), else the version."""
     try:
         commit = subprocess.run(
             ["git", "-C", str(REPOSITORY), "rev-parse", "HEAD"],

@@ -1,4 +1,4 @@
-"""Many runs: design points with replicate seeds, any concurrent.futures executor, a resumable Parquet store.
+"""Many runs: design points with replicate seeds, any executor, a resumable Parquet store.
 
 The shape follows DESIGN.md section 2: scenario -> run configuration -> executor -> store.
 A run is identified by a hash of what determines it (scenario, overrides, months, seed,
@@ -25,15 +25,15 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset
 
+from experiments.errors import ArgumentError
 from experiments.provenance import provenance
 from sim import ScenarioError, load_scenario, simulate
 
-DEFAULT_SEED = 20261125  # entropy of the experiment's SeedSequence unless --seed is given
+DEFAULT_SEED = 20261125  # entropy of the experiment's SeedSequence unless another is given
 MAX_CHUNK = 16  # runs per task at most: a killed experiment loses at most this many per worker
 MIN_CHUNKS = 64  # tasks at least, so work spreads over many workers and progress moves
-MANIFEST_INTERVAL = (
-    5.0  # seconds at least between manifest rewrites (rewriting it per run would cost O(runs^2))
-)
+# seconds at least between manifest rewrites (rewriting it per run would cost O(runs^2))
+MANIFEST_INTERVAL = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,26 +44,23 @@ class RunSpec:
     overrides: dict = field(default_factory=dict)
     seed: int = 0
     months: int | None = None
-    labels: dict = field(
-        default_factory=dict
-    )  # e.g. {"arm": "hands_on"}: columns added to the output
+    labels: dict = field(default_factory=dict)  # e.g. {"arm": "hands_on"}: output columns
 
     @cached_property  # asked for often (store, manifest), so hashed once
     def run_id(self) -> str:
-        key = json.dumps(
-            asdict(self), sort_keys=True
-        )  # labels included: two design points may coincide
+        # labels included: two design points may coincide
+        key = json.dumps(asdict(self), sort_keys=True)
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class ExperimentFailed(RuntimeError):
-    """Some runs raised. The others are stored, the manifest names the errors, and a re-run retries."""
+    """Some runs raised: the others are stored, the manifest names the errors, a re-run retries."""
 
 
 def replicate_seeds(replicates: int, entropy: int) -> list[int]:
     """Replicate seeds from one SeedSequence per experiment."""
     if replicates < 1:
-        raise ScenarioError(f"--replicates: must be at least 1 (got {replicates})")
+        raise ArgumentError("replicates", f"must be at least 1 (got {replicates})")
     return [int(state) for state in np.random.SeedSequence(entropy).generate_state(replicates)]
 
 
@@ -80,7 +77,7 @@ def design(
     common_random_numbers: bool = True,
     check: Callable[[str, dict], None] | None = check_scenario,
 ) -> list[RunSpec]:
-    """Runs for every arm (scenario, overrides, labels) and replicate, validated before anything runs.
+    """Runs for every arm (scenario, overrides, labels) and replicate, checked before any runs.
 
     With common random numbers (the default) every arm reuses the same replicate seeds, so
     differences between arms are not seed noise. ``check`` validates each arm (None for run
@@ -89,7 +86,7 @@ def design(
     if not arms:
         raise ScenarioError("the experiment has no design points")
     if months is not None and months < 1:
-        raise ScenarioError(f"--months: must be at least 1 (got {months})")
+        raise ArgumentError("months", f"must be at least 1 (got {months})")
     seeds = replicate_seeds(replicates * (1 if common_random_numbers else len(arms)), entropy)
     if check:
         for scenario, overrides, _ in arms:
@@ -115,7 +112,7 @@ def simulate_run(spec: RunSpec) -> pd.DataFrame:
 
 
 def tagged(spec: RunSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """A run's output with its id, seed, scenario, labels and overrides as columns, so one table holds every run."""
+    """A run's output with its id, seed, scenario, labels and overrides as columns."""
     identity = {
         "run_id": spec.run_id,
         "seed": spec.seed,
@@ -168,7 +165,7 @@ class Store:
         os.replace(partial, self.runs / f"{run_id}.parquet")
 
     def load(self, run_ids: Iterable[str] | None = None, month: int | None = None) -> pd.DataFrame:
-        """Stored runs (all, or the given ones) as one table; with ``month``, only that month's rows.
+        """Stored runs (all, or the given ones) as one table; with ``month``, that month's rows.
 
         ``month=0`` gives one row per run, enough for the per-run ``run_*`` summaries and
         much less to read for large experiments.
@@ -199,7 +196,7 @@ class Store:
     def write_manifest(
         self, kind: str, specs: list[RunSpec], records: dict[str, dict], settings: dict
     ) -> None:
-        """Design, seeds, status and timing per run, code and package versions; replaced atomically."""
+        """Design, seeds, status and timing per run, code and package versions; atomically."""
         pending = {"status": "pending", "seconds": None, "error": None}
         manifest = {
             "kind": kind,
@@ -224,14 +221,14 @@ def make_executor(workers: int | None = None, scheduler: str | None = None):
         try:
             client = Client(scheduler)
         except OSError as error:
-            raise ScenarioError(
-                f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})"
+            raise ArgumentError(
+                "scheduler", f"cannot reach the Dask scheduler ({error})", scheduler
             ) from None
         with client:
             yield client.get_executor()
     else:
         if workers is not None and workers < 1:
-            raise ScenarioError(f"--workers: must be at least 1 (got {workers})")
+            raise ArgumentError("workers", f"must be at least 1 (got {workers})")
         # forkserver: workers start from a clean process, not a fork of a threaded one
         with ProcessPoolExecutor(
             max_workers=workers or os.cpu_count(),
@@ -323,6 +320,7 @@ def run_experiment(
     if failures:
         first = next(iter(failures.values()))
         raise ExperimentFailed(
-            f"{len(failures)} of {len(specs)} runs failed (first: {first}); see {store.manifest}; re-running retries them"
+            f"{len(failures)} of {len(specs)} runs failed (first: {first}); "
+            f"see {store.manifest}; re-running retries them"
         )
     return store.load({spec.run_id for spec in specs}, month)

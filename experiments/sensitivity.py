@@ -8,19 +8,17 @@ convergence check compares indices from the first half of the Sobol design with 
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from SALib import ProblemSpec
 from SALib.analyze import morris as morris_analysis
 from SALib.analyze import sobol as sobol_analysis
 
 from experiments.analysis import run_summaries
+from experiments.errors import ArgumentError
 from experiments.space import Range, numeric_range, point
-from sim import ScenarioError, load_scenario
+from sim import load_scenario
 
 # A documented default subset: the levers and rule constants the dose-response hinges on.
 DEFAULT_PARAMETERS = (
@@ -46,9 +44,7 @@ MORRIS_LEVELS = 4
 def ranges(paths: list[str], scenario: str = "baseline") -> list[Range]:
     """The whole allowed range of each parameter (unknown or non-numeric paths are refused)."""
     if not paths or len(set(paths)) < len(paths):
-        raise ScenarioError(
-            f"--parameters {','.join(paths)}: name at least one parameter, each once"
-        )
+        raise ArgumentError("paths", "name at least one parameter, each once", paths)
     resolved = load_scenario(scenario)
     return [numeric_range(resolved, path) for path in paths]
 
@@ -67,26 +63,31 @@ def problem(varied: list[Range]) -> ProblemSpec:
 def sample(
     spec: ProblemSpec, method: str, base_samples: int, second_order: bool = False
 ) -> np.ndarray:
-    """The design in parameter units: Sobol' (N a power of 2; N(D+2) rows, N(2D+2) with S2) or Morris trajectories."""
+    """The design in parameter units: Sobol' or Morris trajectories.
+
+    Sobol' needs N a power of 2 and has N(D+2) rows, N(2D+2) with second order.
+    """
     if method == "sobol":
         if base_samples < 2 or base_samples & (base_samples - 1):
-            raise ScenarioError(f"--samples: must be a power of 2 for Sobol (got {base_samples})")
+            raise ArgumentError(
+                "base_samples", f"must be a power of 2 for Sobol (got {base_samples})"
+            )
         spec.sample_sobol(base_samples, calc_second_order=second_order, seed=SAMPLE_SEED)
     elif method == "morris":
         if base_samples < 2:
-            raise ScenarioError(
-                f"--samples: Morris needs at least 2 trajectories (got {base_samples})"
+            raise ArgumentError(
+                "base_samples", f"Morris needs at least 2 trajectories (got {base_samples})"
             )
         spec.sample_morris(base_samples, num_levels=MORRIS_LEVELS, seed=SAMPLE_SEED)
     else:
-        raise ScenarioError(f"--method {method}: must be morris or sobol")
+        raise ArgumentError("method", "must be morris or sobol", method)
     return spec.samples
 
 
 def arms(
     varied: list[Range], rows: np.ndarray, scenario: str, fixed: dict | None = None
 ) -> list[tuple[str, dict, dict]]:
-    """One experiment arm per design row, labelled with its row number so results come back in design order."""
+    """One experiment arm per design row, labelled with its row number (to restore the order)."""
     return [
         (scenario, {**(fixed or {}), **point(varied, row)}, {"sample": index})
         for index, row in enumerate(rows)
@@ -94,16 +95,21 @@ def arms(
 
 
 def replicate_means(table: pd.DataFrame, output: str, points: int) -> np.ndarray:
-    """The mean of a per-run summary over replicates at each design point, in design order (SALib needs it)."""
+    """The mean of a per-run summary over replicates at each design point, in design order.
+
+    SALib needs the order of its design.
+    """
     summaries = run_summaries(table, ["sample"])
     if output not in summaries:
-        raise ScenarioError(
-            f"--output {output}: must be one of {', '.join(c for c in summaries.columns if c not in ('run_id', 'replicate', 'sample'))}"
-        )
+        known = [c for c in summaries.columns if c not in ("run_id", "replicate", "sample")]
+        raise ArgumentError("output", f"must be one of {', '.join(known)}", output)
     means = summaries.groupby("sample")[output].mean().reindex(range(points))
     if means.isna().any():
-        raise ScenarioError(
-            f"--output {output}: undefined (NaN) at {int(means.isna().sum())} design points; choose a measure every run defines"
+        raise ArgumentError(
+            "output",
+            f"undefined (NaN) at {int(means.isna().sum())} design points; "
+            "choose a measure every run defines",
+            output,
         )
     return means.to_numpy()
 
@@ -213,7 +219,8 @@ def second_order_indices(spec: ProblemSpec, outputs: np.ndarray) -> pd.DataFrame
 
 def plot_indices(indices: pd.DataFrame, method: str, title: str):
     """Bar chart of the indices with their confidence whiskers."""
-    figure, axis = plt.subplots(figsize=(9, 0.45 * len(indices) + 1.5), constrained_layout=True)
+    figure = Figure(figsize=(9, 0.45 * len(indices) + 1.5), layout="constrained")
+    axis = figure.subplots()
     positions = np.arange(len(indices))
     if method == "sobol":
         axis.barh(

@@ -1,4 +1,4 @@
-"""The parameter space of an experiment: ranges checked against the schema, factorial and Latin hypercube points.
+"""The parameter space of an experiment: checked ranges, factorial and Latin hypercube points.
 
 Every range is checked against the parameter's allowed range in ``sim/params.py`` before
 anything runs, so a bad specification costs one line of error, not a half-finished sweep.
@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import qmc
 
+from experiments.errors import ArgumentError
 from sim import Scenario, ScenarioError, parameter_info
 
 
 @dataclass(frozen=True)
 class Range:
-    """One varied parameter: a dotted path, bounds inside its allowed range, and grid points (factorial)."""
+    """One varied parameter: a dotted path, bounds inside its allowed range, grid points."""
 
     path: str
     low: float
@@ -37,7 +38,10 @@ def numeric_range(
     high: float | None = None,
     count: int | None = None,
 ) -> Range:
-    """A range of a numeric parameter, by default its whole allowed range (unknown paths raise ScenarioError)."""
+    """A range of a numeric parameter, by default its whole allowed range.
+
+    Unknown paths, parameters without a range and bounds outside it raise ScenarioError.
+    """
     info = parameter_info(scenario, path)
     if info.low is None or isinstance(info.value, bool):
         raise ScenarioError(f"{path}: not a numeric parameter with a range")
@@ -45,7 +49,8 @@ def numeric_range(
     high = info.high if high is None else high
     if not info.low <= low <= high <= info.high:
         raise ScenarioError(
-            f"{path}: {low:g}:{high:g} must lie in the allowed range {info.range_text} with lo <= hi"
+            f"{path}: {low:g}:{high:g} must lie in the allowed range {info.range_text} "
+            "with lo <= hi"
         )
     if count is not None and count < 1:
         raise ScenarioError(f"{path}: the number of grid points must be at least 1 (got {count})")
@@ -62,8 +67,8 @@ def parse_range(text: str, scenario: Scenario) -> Range:
         low, high = float(parts[0]), float(parts[1])
         count = int(parts[2]) if len(parts) == 3 else None
     except ValueError:
-        raise ScenarioError(
-            f"--vary {text}: expected key=lo:hi:n, e.g. funder.dosage_hours=0:20:5"
+        raise ArgumentError(
+            "range", "expected key=lo:hi:n, e.g. funder.dosage_hours=0:20:5", text
         ) from None
     return numeric_range(scenario, key.strip(), low, high, count)
 
@@ -71,8 +76,8 @@ def parse_range(text: str, scenario: Scenario) -> Range:
 def factorial(ranges: list[Range]) -> list[dict]:
     """Every combination of the grid points of every range (integer grids without repeats)."""
     if missing := [r.path for r in ranges if r.count is None]:
-        raise ScenarioError(
-            f"--vary {missing[0]}: a factorial design needs the number of points, key=lo:hi:n"
+        raise ArgumentError(
+            "ranges", "a factorial design needs the number of points, key=lo:hi:n", missing[0]
         )
     grids = [
         list(dict.fromkeys(r.cast(value) for value in np.linspace(r.low, r.high, r.count)))
@@ -87,7 +92,7 @@ def factorial(ranges: list[Range]) -> list[dict]:
 def latin_hypercube(ranges: list[Range], samples: int, seed: int) -> list[dict]:
     """``samples`` points of a scrambled Latin hypercube over the ranges (scipy.stats.qmc)."""
     if samples < 1:
-        raise ScenarioError(f"--samples: must be at least 1 (got {samples})")
+        raise ArgumentError("samples", f"must be at least 1 (got {samples})")
     unit = qmc.LatinHypercube(d=len(ranges), rng=seed).random(samples)
     low, high = np.array([r.low for r in ranges]), np.array([r.high for r in ranges])
     return [point(ranges, row) for row in low + unit * (high - low)]

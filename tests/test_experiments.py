@@ -15,8 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from experiments import runner
+from experiments import sensitivity as sa
+from experiments.dose_response import dose_response_arms
+from experiments.output import ensure_new
 from experiments.runner import ExperimentFailed, Store, design, make_executor, run_experiment
-from experiments.space import factorial, latin_hypercube, parse_range
+from experiments.space import Range, factorial, latin_hypercube, parse_range
 from sim import ScenarioError, load_scenario
 from tasim.cli import app
 
@@ -329,3 +332,40 @@ def test_bad_specifications_fail_with_one_line_before_any_run(
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.glob("x/runs/*"))
+
+
+def entered(context):
+    with context:
+        pass
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: design([("baseline", {}, {})], 0), "replicates: must be at least 1 (got 0)"),
+        (lambda: design([("baseline", {}, {})], 1, months=0), "months: must be at least 1"),
+        (lambda: entered(make_executor(workers=0)), "workers: must be at least 1 (got 0)"),
+        (
+            lambda: dose_response_arms("colour", [1], 0, 12),
+            "by='colour': must be readiness or role",
+        ),
+        (
+            lambda: dose_response_arms("role", [1], 70, 60),
+            "withdraw=70: must be 0 (never) or a month before the last of 60 months",
+        ),
+        (
+            lambda: sa.sample(sa.problem([Range("x", 0, 1)]), "sobol", 12),
+            "base_samples: must be a power of 2 for Sobol (got 12)",
+        ),
+        (lambda: parse_range("x=1:three", None), "range='x=1:three': expected key=lo:hi:n"),
+    ],
+)
+def test_library_errors_name_the_argument_and_value_not_a_flag(call, message):
+    with pytest.raises(ScenarioError) as error:
+        call()
+    assert str(error.value).startswith(message) and "--" not in str(error.value)
+
+
+def test_an_existing_result_folder_is_named_as_the_argument(tmp_path):
+    with pytest.raises(FileExistsError, match=f"^destination={tmp_path}: already exists"):
+        ensure_new(tmp_path)

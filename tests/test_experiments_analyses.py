@@ -19,6 +19,7 @@ from experiments.dose_response import (
 )
 from experiments.runner import Store, design, make_executor, run_experiment
 from experiments.space import Range
+from sim import load_scenario
 from tasim.cli import app
 
 ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
@@ -126,6 +127,16 @@ def test_dose_response_on_the_baseline_shows_the_teaching_shapes(tmp_path):
     assert (
         drop["doer"] > drop["facilitator"] + 0.1
     ).all()  # dependence: the doer's fidelity falls when TA ends
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "hands_on", "northern_boots_on_ground"])
+def test_the_dose_response_lab_serves_with_one_group_whatever_the_scenario_has(scenario):
+    arms = dose_response_arms("role", [4], withdraw=0, months=36, scenario=scenario)
+    assert {name for name, _, _ in arms} == {scenario}
+    for name, overrides, labels in arms:
+        groups = load_scenario(name, overrides).providers
+        assert [group.count for group in groups] == [100] + [0] * (len(groups) - 1)
+        assert groups[0].role == labels["role"]
 
 
 cli = CliRunner()
