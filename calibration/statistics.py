@@ -1,4 +1,4 @@
-"""Summary statistics of protocol output: pure functions of the per-arm run tables and the protocol settings.
+"""Summary statistics of protocol output: pure functions of per-arm run tables and settings.
 
 Every function takes ``arms`` (arm name -> table of that arm's runs: the model's monthly
 system series with ``replicate`` and ``month`` columns, as the experiments layer stores them)
@@ -22,7 +22,10 @@ STATISTICS: dict[str, Callable] = {}
 
 
 def statistic(arms: tuple[str, ...] = (), settings: tuple[str, ...] = ()):
-    """Register a statistic with the arm names and settings a protocol must provide for it (no arms: any one arm)."""
+    """Register a statistic with the arm names and settings a protocol must provide for it.
+
+    No arm names: the statistic reads any one arm.
+    """
 
     def register(function: Callable) -> Callable:
         function.arms, function.settings = arms, settings
@@ -53,14 +56,17 @@ def _odds(share: pd.Series) -> pd.Series:
 
 @statistic(arms=("with_ta", "without_ta"))
 def adoption_odds_ratio(arms, settings) -> np.ndarray:
-    """Odds of having adopted with TA over the odds without, at the end of the run (Baskerville 2012: OR 2.76)."""
+    """Odds of having adopted with TA over the odds without, at the end of the run.
+
+    Baskerville 2012: OR 2.76.
+    """
     return (
         _odds(_final(arms["with_ta"], "adoption")) / _odds(_final(arms["without_ta"], "adoption"))
     ).to_numpy()
 
 
 def _sustained(table: pd.DataFrame, settings) -> pd.Series:
-    """Share of the adopters at ``withdraw_month`` that have not discontinued ``after`` months later, per replicate."""
+    """Share of adopters at ``withdraw_month`` still on ``after`` months later, per replicate."""
     withdraw, after = int(settings["withdraw_month"]), int(settings["after"])
     adopters = (_at(table, "adoption", withdraw) * _at(table, "n_orgs", withdraw)).clip(lower=1)
     stopped = _at(table, "stage_discontinued", withdraw + after) - _at(
@@ -70,20 +76,26 @@ def _sustained(table: pd.DataFrame, settings) -> pd.Series:
 
 
 def _implementing_fidelity(table: pd.DataFrame, month: int) -> pd.Series:
-    """Mean fidelity of the organizations implementing or sustaining (F is 0 in every other stage)."""
+    """Mean fidelity of the organizations implementing or sustaining (F is 0 in other stages)."""
     implementing = _at(table, "stage_implementing", month) + _at(table, "stage_sustaining", month)
     return _at(table, "mean_F", month) * _at(table, "n_orgs", month) / implementing.clip(lower=1)
 
 
 @statistic(arms=("withdrawn",), settings=("withdraw_month", "after"))
 def sustained_share(arms, settings) -> np.ndarray:
-    """Share of the adopters at withdrawal that have not discontinued ``after`` months later (Johnson 2017: 70-92 %)."""
+    """Share of the adopters at withdrawal that have not discontinued ``after`` months later.
+
+    Johnson 2017: 70-92 %.
+    """
     return _sustained(arms["withdrawn"], settings).to_numpy()
 
 
 @statistic(arms=("enabling", "comparison"), settings=("withdraw_month", "after"))
 def continuation_gain(arms, settings) -> np.ndarray:
-    """Sustained share (as ``sustained_share``) after enabling TA minus after the comparison arm's support (Acosta 2020: higher 2 years on)."""
+    """Sustained share (as ``sustained_share``) after enabling TA minus after the comparison's.
+
+    Acosta 2020: higher 2 years on.
+    """
     return (
         _sustained(arms["enabling"], settings) - _sustained(arms["comparison"], settings)
     ).to_numpy()
@@ -91,7 +103,10 @@ def continuation_gain(arms, settings) -> np.ndarray:
 
 @statistic(arms=("enabling", "comparison"), settings=("month",))
 def fidelity_gain(arms, settings) -> np.ndarray:
-    """Mean fidelity of implementing organizations, enabling minus comparison arm, at a month (Acosta 2020: no difference 1 year after support)."""
+    """Mean fidelity of implementing organizations, enabling minus comparison arm, at a month.
+
+    Acosta 2020: no difference 1 year after support.
+    """
     month = int(settings["month"])
     return (
         _implementing_fidelity(arms["enabling"], month)
@@ -117,7 +132,10 @@ def discontinued_share_of_adopters(arms, settings) -> np.ndarray:
 
 @statistic(settings=("month",))
 def implementing_share_of_adopters(arms, settings) -> np.ndarray:
-    """Share of adopters implementing or sustaining at a month (Fixsen 2005: full implementation in 2-4 years)."""
+    """Share of adopters implementing or sustaining at a month.
+
+    Fixsen 2005: full implementation in 2-4 years.
+    """
     table = _only(arms)
     month = int(settings["month"])
     implementing = _at(table, "stage_implementing", month) + _at(table, "stage_sustaining", month)
@@ -127,7 +145,9 @@ def implementing_share_of_adopters(arms, settings) -> np.ndarray:
 
 @statistic(settings=("months",))
 def full_implementation_within(arms, settings) -> np.ndarray:
-    """Share of adopters reaching full implementation (sustaining) within ``months`` of first adopting (Fixsen 2005: 2-4 years).
+    """Share of adopters reaching full implementation (sustaining) within ``months`` of adopting.
+
+    Fixsen 2005: 2-4 years.
 
     Kaplan-Meier over all adopters, censored at the end of the run, from the ``full_events``
     and ``full_at_risk`` counts ``calibration.fit.protocol_run`` records; adopters that
@@ -146,7 +166,9 @@ def full_implementation_within(arms, settings) -> np.ndarray:
 
 @statistic(arms=("low", "medium", "high"))
 def top_dose_gain_share(arms, settings) -> np.ndarray:
-    """Gain in final adoption from the medium to the high arm as a share of the gain from low to high (Gold 2019: not additive).
+    """Gain in final adoption from the medium to the high arm, as a share of low to high.
+
+    Gold 2019: not additive.
 
     1 means all the gain comes from the last step; 0 means none (saturation); values near 0.5
     mean a straight line. A value is NaN where high does not beat low.
@@ -158,7 +180,10 @@ def top_dose_gain_share(arms, settings) -> np.ndarray:
 
 @statistic(arms=("small_with_ta", "small_without_ta", "large_with_ta", "large_without_ta"))
 def scale_effect_ratio(arms, settings) -> np.ndarray:
-    """TA effect on final adoption (difference with minus without) in the large program over the small one (Kraft: about half)."""
+    """TA effect on final adoption (with minus without) in the large program over the small one.
+
+    Kraft: about half.
+    """
 
     def effect(size: str) -> pd.Series:
         return _final(arms[f"{size}_with_ta"], "adoption") - _final(

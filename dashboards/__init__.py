@@ -1,1 +1,1 @@
-"""The Solara dashboard: live model, what-if, dose-response teaching, sensitivity explorer (issue 6)."""
+"""The Solara dashboard: live model, what-if, dose-response teaching, sensitivity explorer."""

@@ -1,30 +1,24 @@
-"""Sensitivity explorer: browse a stored sensitivity analysis (indices) or sweep (response surface)."""
+"""Sensitivity explorer: browse a stored sensitivity analysis (indices) or sweep (surface)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import solara
+from matplotlib.figure import Figure
 
+from dashboards.images import figure_png
 from experiments.sensitivity import plot_indices
 
 folder = solara.reactive("results/")
 
 
-def figure_png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def sweep_surface(sweep: pd.DataFrame):
+def sweep_surface(sweep: pd.DataFrame) -> Figure:
     """Mean final adoption over the first two varied parameters (or against one)."""
     varied = [column for column in sweep.columns if "." in column]
-    figure, axis = plt.subplots(figsize=(7, 5), constrained_layout=True)
+    figure = Figure(figsize=(7, 5), layout="constrained")
+    axis = figure.subplots()
     if len(varied) >= 2:
         surface = sweep.pivot_table(index=varied[1], columns=varied[0], values="final_adoption")
         image = axis.imshow(
@@ -68,5 +62,6 @@ def Explorer():
         solara.DataFrame(sweep.round(4))
     else:
         solara.Info(
-            "No indices.csv or sweep.csv in that folder yet: run `tasim sensitivity --out DIR` or `tasim sweep ... --out DIR` and enter DIR."
+            "No indices.csv or sweep.csv in that folder yet: run `tasim sensitivity --out DIR` "
+            "or `tasim sweep ... --out DIR` and enter DIR."
         )

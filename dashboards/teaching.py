@@ -1,25 +1,43 @@
-"""Dose-response page for teaching: outcome against TA hours, with what each shape means and where it comes from."""
+"""Dose-response page for teaching: outcome against TA hours, what each shape means, its source."""
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import solara
 import solara.lab
 
+from dashboards.images import figure_png
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response
 from experiments.runner import Store, design, run_experiment
 
 DOSES = [0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0, 30.0]
 CAPTIONS = {
-    "Saturation": "More hours help less and less: an organization can absorb only so much support a month. Observed in studies (Gold 2019: support did not add up; Kilbourne 2015: large returns at very low doses).",
-    "Readiness gating": "Where motivation or general capacity is low, the same hours build little capacity (R = MC²). Observed: effects concentrate in engaged, ready users (Chinman 2013, Smith 2020).",
-    "Minimum effective dose": "With a Hill exponent above 1 (set mechanisms.hill), small doses do almost nothing, then the curve tips. Follows from the mechanisms; weakly supported by data.",
-    "Overload": "TA costs staff time (about 0.8 recipient hours per TA hour, Ritchie 2020): heavy doses overload small, low-capacity organizations, so net benefit can fall. Follows from the mechanisms; not directly observed.",
-    "Dependence": "A doer does the work: fidelity rises fast but drops when TA is withdrawn; a facilitator builds capacity slowly and it lasts. Observed in direction (Nastase 2021; Acosta 2020); the size is an assumption.",
+    "Saturation": (
+        "More hours help less and less: an organization can absorb only so much support a "
+        "month. Observed in studies (Gold 2019: support did not add up; Kilbourne 2015: large "
+        "returns at very low doses)."
+    ),
+    "Readiness gating": (
+        "Where motivation or general capacity is low, the same hours build little capacity "
+        "(R = MC²). Observed: effects concentrate in engaged, ready users (Chinman 2013, "
+        "Smith 2020)."
+    ),
+    "Minimum effective dose": (
+        "With a Hill exponent above 1 (set mechanisms.hill), small doses do almost nothing, "
+        "then the curve tips. Follows from the mechanisms; weakly supported by data."
+    ),
+    "Overload": (
+        "TA costs staff time (about 0.8 recipient hours per TA hour, Ritchie 2020): heavy "
+        "doses overload small, low-capacity organizations, so net benefit can fall. Follows "
+        "from the mechanisms; not directly observed."
+    ),
+    "Dependence": (
+        "A doer does the work: fidelity rises fast but drops when TA is withdrawn; a "
+        "facilitator builds capacity slowly and it lasts. Observed in direction (Nastase 2021; "
+        "Acosta 2020); the size is an assumption."
+    ),
 }
 
 by = solara.reactive("readiness")
@@ -34,11 +52,9 @@ def run_dose_response():
         table = run_experiment(
             "dose-response", design(arms, replicates.value, months=60), Store(Path(folder))
         )
-    figure = plot_dose_response(dose_response_table(table, by.value, withdraw.value), by.value)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
-    return buffer.getvalue()
+    return figure_png(
+        plot_dose_response(dose_response_table(table, by.value, withdraw.value), by.value)
+    )
 
 
 @solara.component

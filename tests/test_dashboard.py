@@ -1,4 +1,4 @@
-"""Dashboard: levers inside allowed ranges, components render, and the app works in a real browser."""
+"""Dashboard: levers inside allowed ranges, components render, the app works in a real browser."""
 
 import ipyvuetify as v
 import pandas as pd
