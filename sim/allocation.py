@@ -1,14 +1,14 @@
-"""TA allocation: who asks for TA, who is served first, and how provider hours and the budget are shared.
+"""TA allocation: who asks for TA, who is served first, how provider hours and the budget are shared.
 
 Provider hours and the budget are hard limits (DESIGN.md 5.1): the hours delivered never
-exceed either. The adaptive funder of rule 16 also lives here, because it changes allocation.
+exceed either. The last three functions are what the adaptive funder (rule 16,
+``TransformationModel._review``) looks at: lagging teams, under-served regions and the
+navigation burden.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-FAIR_POLICIES = ("universal", "on_request", "mandated")
 
 
 def participates(
@@ -118,11 +118,6 @@ def allocate(
     delivered = np.zeros(len(link_org))
     delivered[active] = granted_active / time_per_hour[active]
     return delivered, time_used
-
-
-def per_org(link_org, values, n_orgs):
-    """Sum link values per organization."""
-    return np.bincount(link_org, weights=values, minlength=n_orgs)
 
 
 def caseloads(link_provider, delivered, n_providers):

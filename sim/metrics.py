@@ -47,34 +47,6 @@ STATE_MEANS = ("M", "G", "T", "O", "W", "P", "F", "R", "navigation")
 TEAM_COLUMNS = ("adoption", "mean_P", "mean_F", *OUTCOMES, "ta_hours", "hands_on")
 
 
-# ------------------------------------------------------------------ module-level reporters (picklable)
-
-
-def adoption(model) -> float:
-    """Share of organizations preparing, implementing or sustaining."""
-    return float(model.adopting.mean())
-
-
-def mean_fidelity(model) -> float:
-    return float(model.F.mean())
-
-
-def ta_hours(model) -> float:
-    return float(model.month_flows["ta_hours"])
-
-
-def spent(model) -> float:
-    return float(model.month_flows["spent"])
-
-
-MODEL_REPORTERS = {
-    "adoption": adoption,
-    "mean_F": mean_fidelity,
-    "ta_hours": ta_hours,
-    "spent": spent,
-}
-
-
 # ------------------------------------------------------------------ TA flows
 
 

@@ -131,10 +131,8 @@ class TransformationModel(mesa.Model):
             )
         self.params = scenario
         self._build()
-        self.datacollector = mesa.DataCollector(
-            model_reporters=metrics.MODEL_REPORTERS,
-            tables={"system": list(metrics.SYSTEM_COLUMNS)},
-        )
+        # one table row a month holds every system-level series (DESIGN.md section 7)
+        self.datacollector = mesa.DataCollector(tables={"system": list(metrics.SYSTEM_COLUMNS)})
         self._record()
 
     # ------------------------------------------------------------------ construction
@@ -700,7 +698,6 @@ class TransformationModel(mesa.Model):
 
     def _record(self) -> None:
         self.datacollector.add_table_row("system", metrics.system_row(self))
-        self.datacollector.collect(self)
         self.team_history.append(metrics.team_row(self))
 
     # ------------------------------------------------------------------ results

@@ -335,10 +335,11 @@ def test_unpickled_model_resumes_exactly_like_the_original(name, checkpoint):
         copy.step()
     pd.testing.assert_frame_equal(model.system_frame(), copy.system_frame())
     pd.testing.assert_frame_equal(model.team_frame(), copy.team_frame())
-    pd.testing.assert_frame_equal(
-        model.datacollector.get_model_vars_dataframe(),
-        copy.datacollector.get_model_vars_dataframe(),
-    )
+    for table in model.datacollector.tables:  # everything the DataCollector recorded
+        pd.testing.assert_frame_equal(
+            model.datacollector.get_table_dataframe(table),
+            copy.datacollector.get_table_dataframe(table),
+        )
     for key, value in state_arrays(model).items():
         assert np.array_equal(value, state_arrays(copy)[key]), key
     assert model.funder.budget == copy.funder.budget and model.params == copy.params
