@@ -41,10 +41,15 @@ def Status(model):
         )
     solara.HTML(
         tag="div",
-        unsafe_innerHTML=f"<b>{model.scenario_name}</b> · month <b>{model.steps}</b> of {model.params.months} · {model.n_orgs} organizations<br>"
-        f"adoption <b id='adoption'>{model.adopting.mean():.1%}</b> · TA hours this month <b id='ta-hours'>{model.H.sum():,.0f}</b> · "
-        f"spent <b id='spent'>${model.month_flows['spent']:,.0f}</b> of a <b id='budget'>${model.funder.budget:,.0f}</b> monthly budget<br>"
-        "<small>Moved levers apply when you press Reset.</small>",
+        unsafe_innerHTML=(
+            f"<b>{model.scenario_name}</b> · month <b>{model.steps}</b> of "
+            f"{model.params.months} · {model.n_orgs} organizations<br>"
+            f"adoption <b id='adoption'>{model.adopting.mean():.1%}</b> · "
+            f"TA hours this month <b id='ta-hours'>{model.H.sum():,.0f}</b> · "
+            f"spent <b id='spent'>${model.month_flows['spent']:,.0f}</b> of a "
+            f"<b id='budget'>${model.funder.budget:,.0f}</b> monthly budget<br>"
+            "<small>Moved levers apply when you press Reset.</small>"
+        ),
     )
 
 

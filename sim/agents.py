@@ -92,7 +92,7 @@ class Team(Agent):
 
 
 class TAProvider(Agent):
-    """A TA provider: role, hours, modality, activity mix and expertise (rows of the provider arrays)."""
+    """A TA provider: role, hours, modality, activity mix, expertise (provider array rows)."""
 
     def __init__(self, model, index: int):
         super().__init__(model)

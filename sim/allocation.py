@@ -1,4 +1,4 @@
-"""TA allocation: who asks for TA, who is served first, how provider hours and the budget are shared.
+"""TA allocation: who asks for TA, who is served first, how provider hours and budget are shared.
 
 Provider hours and the budget are hard limits (DESIGN.md 5.1): the hours delivered never
 exceed either. The last three functions are what the adaptive funder (rule 16,
@@ -134,7 +134,7 @@ def lagging_teams(
     lagging_share,
     capacity_quantile,
 ):
-    """Teams approved for a full review period whose adopting share is still low and whose capacity is limited.
+    """Teams approved for a full review period, still adopting little, and of limited capacity.
 
     It was limited recipient capacity that turned light-touch TA into hands-on coaching
     (thesis L1375-1377, M5); without the capacity condition nearly every young team lags and
@@ -145,7 +145,7 @@ def lagging_teams(
 
 
 def underserved_regions(*, hours_received, months_approved, org_region, n_regions, share):
-    """Regions whose organizations received less than ``share`` of the system's TA hours per organization-month.
+    """Regions getting under ``share`` of the system's TA hours per organization-month.
 
     Northern and Indigenous-focused partners were added as northern teams arrived and the
     need for "boots on the ground" showed (thesis L1369, L1501-1503; M29, SF12).

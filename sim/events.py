@@ -1,4 +1,4 @@
-"""External shocks and policy events: scheduled parameter changes, pandemic, turnover, policy uncertainty.
+"""Shocks and policy events: scheduled parameter changes, pandemic, turnover, policy uncertainty.
 
 Scheduled changes (``[[events]]`` in a scenario) are how budget cuts, mandates, hands-on
 coaching or new providers arrive at a given month; the shocks are rule 15 of DESIGN.md.
@@ -58,7 +58,7 @@ def turnover(*, specific, trust, uniform, monthly_probability, capacity_loss, tr
 
 
 def pandemic_divergence(*, stage, motivation, general, trust, uniform, pandemic: PandemicParams):
-    """Pandemic divergence: high-capacity, high-trust organizations accelerate, others revert a stage.
+    """Pandemic divergence: high-capacity, high-trust organizations accelerate, others revert.
 
     Source: thesis L1467 (some OHTs accelerated under COVID-19, others stalled or reverted).
     """

@@ -51,7 +51,8 @@ def caseload_quality(caseload, *, penalty, free_caseload):
 
 
 def navigation_burden(n_providers, *, hours_per_provider, coordinated, relief):
-    """Staff hours lost navigating uncoordinated offerings: nu * (n - 1), mostly removed by coordination.
+    """Staff hours lost navigating uncoordinated offerings: nu * (n - 1), mostly removed by
+    coordination.
 
     Source: seed-thesis.md M24-M25 (thesis L1385-1400).
     """
@@ -114,7 +115,8 @@ def effective_dose(
 
 
 def absorption(dose, *, general_capacity, half_saturation, hill):
-    """a = u^n / (K^n + u^n) with K = K0 / (0.5 + G): saturating, with a minimum effective dose for n > 1.
+    """a = u^n / (K^n + u^n) with K = K0 / (0.5 + G): saturating, with a minimum effective dose
+    for n > 1.
 
     Source: anchor-ta-evidence.md 6.2 rule 4 and 6.5 (Hill form; K0 4 h/month, n 1.5;
     Gold 2019 saturation, Kilbourne 2015 small-dose response).
@@ -138,7 +140,8 @@ def readiness(*, motivation, general_capacity, specific_mean, weights=(1.0, 1.0,
 
 
 def capacity_gate(*, motivation, general_capacity, dependence=1.0):
-    """Rg = (M * G)^0.5, raised to a role's readiness dependence: no capacity is built without readiness.
+    """Rg = (M * G)^0.5, raised to a role's readiness dependence: no capacity is built without
+    readiness.
 
     Source: anchor-ta-evidence.md 6.2 rule 6 and 6.3 (facilitators need readiness,
     doers much less; Smith 2020).
@@ -148,7 +151,8 @@ def capacity_gate(*, motivation, general_capacity, dependence=1.0):
 
 
 def expertise_match(*, specific, expertise, focus):
-    """match[k]: provider expertise aimed at the organization's weakest building blocks (mean weight 1).
+    """match[k]: provider expertise aimed at the organization's weakest building blocks (mean
+    weight 1).
 
     Source: seed-thesis.md M3 (thesis L372-374): TA value depends on the overlap of capacity
     gaps and provider expertise.
@@ -161,7 +165,10 @@ def expertise_match(*, specific, expertise, focus):
 def specific_capacity_update(
     specific, *, absorbed, gate, transfer, match, spillover, peer_gap, decay, learning
 ):
-    """S[k] += alpha_r * a * Rg * match[k] * (1 - S[k]) + lambda_L * (1 - S[k]) + phi * peer_gap[k] - delta_S * S[k].
+    """Specific capacity per building block: TA, learning by doing and peers build it, it decays.
+
+    S[k] += alpha_r * a * Rg * match[k] * (1 - S[k]) + lambda_L * (1 - S[k])
+            + phi * peer_gap[k] - delta_S * S[k].
 
     ``learning`` is the per-organization rate of learning by doing (lambda_L * G times the
     share of the implementation work done in house). Source: anchor-ta-evidence.md 6.2
@@ -217,7 +224,8 @@ def motivation_update(
     overload_loss,
     uncertainty_loss,
 ):
-    """Motivation rises with co-design, peer adoption and early wins; overload and uncertainty erode it.
+    """Motivation rises with co-design, peer adoption and early wins; overload and uncertainty
+    erode it.
 
     M += beta_M * a_rel * (1 - M) + nu * (peer - M)+ + wins * F * (1 - M) - delta_M * (M - M0)
          - kappa_W * overload - uncertainty * M.
@@ -259,7 +267,10 @@ def workload(*, hours, recipient_hours, internal_work, navigation, change_hours)
 
 
 def overload(workload_ratio, *, threshold):
-    """max(0, W - W*): strain beyond what staff can absorb (Repenning & Sterman 2001; assumption for W*)."""
+    """max(0, W - W*): strain beyond what staff can absorb.
+
+    Source: Repenning & Sterman 2001; the threshold W* is an assumption.
+    """
     return np.maximum(0.0, np.asarray(workload_ratio, float) - threshold)
 
 
@@ -272,12 +283,15 @@ def adoption_hazard(*, innovation, imitation, peer_share, absorption_effect, abs
 
 
 def adopts(*, hazard, ready, threshold, uniform):
-    """Adoption happens only where readiness reaches the heterogeneous threshold theta_i (Valente)."""
+    """Adoption only where readiness reaches the heterogeneous threshold theta_i (Valente)."""
     return (ready >= threshold) & (uniform < hazard)
 
 
 def penetration_update(penetration, *, specific_mean, ready, rate, active):
-    """P += r_P * (S * R - P) while implementing or sustaining; P decays otherwise (RE-AIM reach; anchor-ta-evidence.md 6.2 rule 8)."""
+    """P += r_P * (S * R - P) while implementing or sustaining; P decays otherwise.
+
+    Source: RE-AIM reach; anchor-ta-evidence.md 6.2 rule 8.
+    """
     target = np.where(active, specific_mean * ready, 0.0)
     return np.clip(penetration + rate * (target - penetration), 0.0, 1.0)
 
@@ -303,12 +317,18 @@ def discontinuation_hazard(*, base, ownership, general):
 
 
 def lagged(value, *, target, delay):
-    """First-order delay: Y += (Y* - Y) / tau (realist synthesis L1440, L1474: outcomes take years)."""
+    """First-order delay: Y += (Y* - Y) / tau.
+
+    Source: realist synthesis L1440, L1474 (outcomes take years).
+    """
     return value + (target - value) / delay
 
 
 def outcome_gain(*, penetration, fidelity_value, gamma):
-    """P * F^gamma: outcomes need reach and high fidelity (anchor-ta-evidence.md 6.2 rule 11, gamma 1-2)."""
+    """P * F^gamma: outcomes need reach and high fidelity.
+
+    Source: anchor-ta-evidence.md 6.2 rule 11 (gamma 1-2).
+    """
     return penetration * np.asarray(fidelity_value, float) ** gamma
 
 

@@ -1,4 +1,6 @@
-"""Outputs (DESIGN.md section 7): monthly system and team series, quadruple-aim outcomes, equity, run summary."""
+"""Outputs (DESIGN.md section 7): monthly system and team series, quadruple-aim outcomes,
+equity, run summary.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ def empty_flows() -> dict[str, float]:
 def flows(
     model, *, delivered, time_used, link_mix, link_modality, role_of_link, cost, overload
 ) -> dict[str, float]:
-    """TA hours received by role, activity and modality; provider time and money spent this month."""
+    """TA hours received by role, activity and modality; provider time and money spent."""
     by_role = np.bincount(role_of_link, weights=delivered, minlength=len(ROLES))
     by_activity = delivered @ link_mix
     by_modality = np.bincount(link_modality, weights=delivered, minlength=len(MODALITIES))
@@ -167,7 +169,10 @@ def equity_contrasts(model) -> np.ndarray:
 
 
 def tenth_and_ninetieth_percentiles(values) -> tuple[float, float]:
-    """``np.quantile(values, [0.1, 0.9])`` (linear method) at a fifth of its call overhead: it runs every month."""
+    """``np.quantile(values, [0.1, 0.9])`` (linear method) at a fifth of its call overhead.
+
+    It runs every month.
+    """
     ordered = np.sort(values)
     position = np.array([0.1, 0.9]) * (len(ordered) - 1)
     return tuple(np.interp(position, np.arange(len(ordered)), ordered).tolist())
@@ -248,12 +253,14 @@ def team_frame(model) -> pd.DataFrame:
 
 
 def summary(system: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
-    """Per-run results: time to 50 % adoption, fidelity, sustainment after TA ends, cost per outcome, equity."""
+    """Per-run results: time to 50 % adoption, fidelity, sustainment after TA ends, cost per
+    outcome, equity.
+    """
     reached = system.loc[system["adoption"] >= 0.5, "month"]
     withdraw = scenario.funder.withdraw_month
     by_month = system.set_index("month")
     if withdraw > 0 and withdraw + 24 in by_month.index and by_month.at[withdraw, "adoption"] > 0:
-        # share of the organizations adopting at withdrawal that have not discontinued 24 months later
+        # share of the organizations adopting at withdrawal not discontinued 24 months later
         adopters = by_month.at[withdraw, "adoption"] * by_month.at[withdraw, "n_orgs"]
         stopped = (
             by_month.at[withdraw + 24, "stage_discontinued"]

@@ -1,4 +1,4 @@
-"""TransformationModel: the monthly schedule of DESIGN.md section 4 over model-owned state arrays."""
+"""TransformationModel: the monthly schedule of DESIGN.md section 4 over model-owned arrays."""
 
 from __future__ import annotations
 
@@ -318,7 +318,7 @@ class TransformationModel(mesa.Model):
         )
 
     def _receive_ta(self, month: Month, delivery: Delivery) -> Uptake:
-        """Phase 3: trust, effective dose, absorption, capacity, ownership and workload (rules 3-10)."""
+        """Phase 3: trust, dose, absorption, capacity, ownership and workload (rules 3-10)."""
         params = self.params
         mp = params.mechanisms
         H, n = self.H, self.n_orgs
@@ -414,7 +414,9 @@ class TransformationModel(mesa.Model):
         )
 
     def _peer_exchange(self, month: Month, uptake: Uptake) -> np.ndarray:
-        """Phase 4: adoption pressure along ties, and motivation (rule 8); returns the adopting share of neighbours.
+        """Phase 4: adoption pressure along ties, and motivation (rule 8).
+
+        Returns the tie-weighted share of adopting neighbours, which phase 5 uses too.
 
         Capacity spillover along ties is part of the capacity update of phase 3.
         """
@@ -443,7 +445,7 @@ class TransformationModel(mesa.Model):
         return peer_share
 
     def _stages_penetration_fidelity(self, month: Month, uptake: Uptake, peer_share) -> None:
-        """Phase 5: readiness, stage transitions, then penetration and fidelity (rules 11-13, 15)."""
+        """Phase 5: readiness, stage transitions, then penetration and fidelity (rules 11-13)."""
         mp = self.params.mechanisms
         specific_mean = self.S.mean(axis=1)
         self.R = mech.readiness(
@@ -469,7 +471,7 @@ class TransformationModel(mesa.Model):
         )
 
     def _outcomes_costs_and_record(self, delivery: Delivery, uptake: Uptake) -> None:
-        """Phase 6: TA cost per team, lagged outcomes (rule 14), the month's flows and its record."""
+        """Phase 6: TA cost per team, lagged outcomes (rule 14), the month's flows and record."""
         p = self.providers
         cost = delivery.time_used * p.cost_per_hour[p.link_provider]
         self.ta_cost_by_team = np.bincount(
@@ -558,11 +560,17 @@ class TransformationModel(mesa.Model):
             state.coordinated = True
 
     def capacity(self) -> np.ndarray:
-        """Overall capacity (G + Sbar) / 2: what need-targeting, the adaptive review and the equity quintiles rank by."""
+        """Overall capacity (G + Sbar) / 2.
+
+        What need-targeting, the adaptive review and the equity quintiles rank by.
+        """
         return (self.G + self.S.mean(axis=1)) / 2
 
     def team_average(self, values) -> np.ndarray:
-        """Unweighted mean of an organization-level array over each team's members (e.g. adopting share)."""
+        """Unweighted mean of an organization-level array over each team's members.
+
+        For example the adopting share of each team.
+        """
         return np.bincount(self.org_team, weights=values.astype(float)) / self.teams.size
 
     def _allocate(self, month: Month):
@@ -643,7 +651,9 @@ class TransformationModel(mesa.Model):
         return delivered, time_used, link_mix, link_modality
 
     def _transitions(self, month: Month, uptake: Uptake, peer_share, specific_mean) -> None:
-        """Adoption, stage progress, pandemic divergence, discontinuation after TA ends (rules 11, 13, 15).
+        """Adoption, stage progress, pandemic divergence, discontinuation after TA ends.
+
+        Rules 11, 13 and 15.
 
         Every transition mask is computed from the stage at the start of the phase, so an
         organization moves at most one stage a month (pandemic reversion aside).

@@ -58,12 +58,12 @@ class Organizations:
     G: np.ndarray
     S: np.ndarray  # (n, N_BLOCKS)
     T: np.ndarray
-    O: np.ndarray
+    O: np.ndarray  # noqa: E741 (the design's name for ownership)
 
 
 @dataclass
 class Providers:
-    """TA providers as arrays, plus the fixed links from organizations to the providers serving them."""
+    """TA providers as arrays, plus the fixed links from organizations to their providers."""
 
     group: np.ndarray
     role: np.ndarray  # index into ROLES
@@ -88,7 +88,8 @@ def beta_with_mean(rng: np.random.Generator, mean, concentration: float, size) -
 
 
 def build_teams(scenario: Scenario, rng: np.random.Generator) -> Teams:
-    """Teams with skewed sizes, a regional mix, and cohorts in which rural and northern teams come later.
+    """Teams with skewed sizes, a regional mix, and cohorts in which rural and northern teams
+    come later.
 
     Source: seed-oht.md 3.1 (7-43 members), seed-thesis.md 3.1 (4 cohorts; northern/rural
     influx in cohorts 3 and 4, thesis L1427, L1501).
@@ -147,7 +148,9 @@ def build_organizations(
 def build_ties(
     scenario: Scenario, teams: Teams, orgs: Organizations, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Undirected weighted ties: dense inside teams (stronger with prior collaboration), sparse across teams in a region.
+    """Undirected weighted ties: dense inside teams, sparse across the teams of a region.
+
+    Ties inside a team are stronger with prior collaboration.
 
     Source: DESIGN.md section 3 (Network); seed-oht.md 4 (004 L93: formation follows prior ties).
     """

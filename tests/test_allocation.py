@@ -1,4 +1,6 @@
-"""Allocation: priority filling versus pro-rata rationing inside provider hours, caseloads and budget; the adaptive funder's tests."""
+"""Allocation: priority filling versus pro-rata rationing inside provider hours, caseloads and
+budget; the adaptive funder's tests.
+"""
 
 import numpy as np
 import pytest

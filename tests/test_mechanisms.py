@@ -8,6 +8,8 @@ holds only at the defaults fails here.
 from __future__ import annotations
 
 import inspect
+from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,7 +48,7 @@ def test_every_mechanism_has_a_test_here():
         for name, obj in vars(mech).items()
         if inspect.isfunction(obj) and obj.__module__ == mech.__name__ and not name.startswith("_")
     }
-    source = open(__file__, encoding="utf-8").read()
+    source = Path(__file__).read_text(encoding="utf-8")
     untested = sorted(name for name in functions if f"mech.{name}(" not in source)
     assert not untested, f"mechanisms without tests: {untested}"
 
@@ -309,7 +311,7 @@ def test_regular_contact_builds_at_least_as_much_trust_for_the_same_hours():
         )
         for contacts in CONTACTS
     ]
-    for fewer, more in zip(by_contacts, by_contacts[1:]):
+    for fewer, more in pairwise(by_contacts):
         assert np.all(more >= fewer - 1e-12)
     weekly = mech.trust_update(
         0.4,
@@ -489,10 +491,11 @@ def test_minimum_effective_dose_when_hill_above_one(hill):
         for k0 in (1.0, 4.0, 20.0):
             k = k0 / (0.5 + general)
             step = k / 1000
-            gain = lambda u: (
-                mech.absorption(u + step, general_capacity=general, half_saturation=k0, hill=hill)
-                - mech.absorption(u, general_capacity=general, half_saturation=k0, hill=hill)
-            )
+            inputs = dict(general_capacity=general, half_saturation=k0, hill=hill)
+
+            def gain(u, inputs=inputs, step=step):
+                return mech.absorption(u + step, **inputs) - mech.absorption(u, **inputs)
+
             assert gain(0.0) < 0.5 * gain(k / 2)
             inflection = k * ((hill - 1) / (hill + 1)) ** (1 / hill)  # of u^n / (K^n + u^n)
             before = np.linspace(0, 0.95 * inflection, 200)
@@ -513,7 +516,8 @@ def test_minimum_effective_dose_when_hill_above_one(hill):
                 )
                 < 0
             )  # then saturation
-    # With default n, 10 % of the half-saturation dose is absorbed far less than 10 % as well as at K.
+    # With default n, 10 % of the half-saturation dose is absorbed far less than 10 % as well
+    # as at K.
     k = MP.half_saturation / 1.0
     assert (
         mech.absorption(
@@ -595,7 +599,8 @@ def test_capacity_gate_bounded_zero_without_motivation_or_capacity_and_increasin
         )
         >= gate
     )
-    # Roles that depend more on readiness get less through the same gate (facilitator < partner < doer).
+    # Roles that depend more on readiness get less through the same gate
+    # (facilitator < partner < doer).
     roles = BASELINE.roles
     by_role = [
         mech.capacity_gate(
@@ -838,7 +843,7 @@ def call_motivation(x, **changes):
     )
 
 
-def test_motivation_bounded_rises_with_codesign_peers_wins_and_falls_with_overload_and_uncertainty():
+def test_motivation_bounded_rises_with_codesign_peers_wins_falls_with_overload_and_uncertainty():
     x = motivation_inputs(23)
     base = call_motivation(x)
     assert in_unit(base)
@@ -930,13 +935,14 @@ def test_overload_is_the_excess_over_the_threshold():
     assert over[w > threshold] == pytest.approx((w - threshold)[w > threshold])
 
 
-# ------------------------------------------------------------------ net benefit: inverted U under overload
+# ---------------------------------------------------------- net benefit: inverted U under overload
 
 HOURS = np.linspace(0.0, 30.0, 301)
 
 
 def net_benefit_curve(size_fte, general, trust=0.6, hours=HOURS):
-    """One organization exploring the change, coached by one partner, composed from the rules as the model does.
+    """One organization exploring the change, coached by one partner, composed from the rules as
+    the model does.
 
     Benefit and overload cost are weighted by the model's own motivation coefficients
     (co-design gain beta_M against overload loss kappa_W).

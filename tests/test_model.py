@@ -1,4 +1,5 @@
-"""The model's Mesa-facing surface: agents as views over state, constructor overrides, scheduled events.
+"""The model's Mesa-facing surface: agents as views over state, constructor overrides, scheduled
+events, and the funder's own decisions.
 
 Invariants, determinism, checkpointing and bad input are in test_model_invariants.py.
 """

@@ -323,7 +323,9 @@ def state_arrays(model):
     [("baseline", 0), ("hands_on", 12), ("adaptive", 30), ("withdraw_at_24", 20)],
 )
 def test_unpickled_model_resumes_exactly_like_the_original(name, checkpoint):
-    """Checkpoints before events (hands_on month 24), adaptive reviews and withdrawal still resume identically."""
+    """Checkpoints before events (hands_on month 24), adaptive reviews and withdrawal still resume
+    identically.
+    """
     scenario = load_scenario(name, {"system.n_teams": 20})
     model = TransformationModel(scenario, rng=9)
     for _ in range(checkpoint):
@@ -361,7 +363,7 @@ def test_a_finished_model_pickles_with_its_results():
     assert len(copy.organizations) == copy.n_orgs
 
 
-# ------------------------------------------------------------------ bad input: rejected before anything runs
+# --------------------------------------------------------- bad input: rejected before anything runs
 
 
 @pytest.fixture
@@ -549,7 +551,7 @@ def test_missing_scenario_file_is_rejected(tmp_path, nothing_runs):
 
 @pytest.mark.parametrize("chain", [["a"], ["a", "b"], ["a", "b", "c"]])
 def test_circular_extends_is_rejected(chain, tmp_path, nothing_runs):
-    for name, parent in zip(chain, chain[1:] + chain[:1]):
+    for name, parent in zip(chain, chain[1:] + chain[:1], strict=True):
         (tmp_path / f"{name}.toml").write_text(f'extends = "{parent}.toml"\n')
     with pytest.raises(ScenarioError) as error:
         simulate(tmp_path / "a.toml", seed=1)
@@ -589,7 +591,7 @@ def test_invalid_overrides_are_rejected_before_the_model_is_built(case, monkeypa
     assert str(from_model.value) == str(error.value)
 
 
-# ------------------------------------------------------------------ defects found once, kept as regression tests
+# ----------------------------------------------------- defects found once, kept as regression tests
 
 
 @pytest.mark.parametrize("weights", [[1.0, -1.0, 1.0], [0.0, 0.0, 0.0]])

@@ -39,11 +39,12 @@ LAB = {**DOSE_RESPONSE_LAB, "providers.0.count": 15}
 
 
 def greater(first, second, what: str, alpha: float = ALPHA) -> float:
-    """Assert a one-sided paired t-test that ``first`` > ``second`` (same seeds) and return the p-value."""
+    """Assert a one-sided paired t-test that ``first`` > ``second`` (same seeds); return the p."""
     first, second = np.asarray(first, float), np.asarray(second, float)
     p = stats.ttest_rel(first, second, alternative="greater").pvalue
     assert p < alpha, (
-        f"{what}: mean paired difference {np.mean(first - second):+.4g} (p = {p:.3g}, {len(first)} paired seeds)"
+        f"{what}: mean paired difference {np.mean(first - second):+.4g} "
+        f"(p = {p:.3g}, {len(first)} paired seeds)"
     )
     return p
 
@@ -109,7 +110,7 @@ def half_time(series) -> int:
 
 
 def team_capacity(model) -> np.ndarray:
-    """Mean baseline capacity (G + mean S) / 2 of each team's members (the index of the need policy)."""
+    """Mean baseline capacity (G + mean S) / 2 of each team's members (what need ranks by)."""
     return model.team_average(model.capacity())
 
 
@@ -128,11 +129,11 @@ def capacity_terciles(capacity) -> tuple[np.ndarray, np.ndarray]:
     return capacity <= np.quantile(capacity, 1 / 3), capacity >= np.quantile(capacity, 2 / 3)
 
 
-# ------------------------------------------------------------------ 1. saturation and readiness gating
+# ---------------------------------------------------------- 1. saturation and readiness gating
 
 
 def monthly_capacity_gain(dose, motivation, general, role="facilitator", hill=MP.hill):
-    """One month of specific-capacity growth from an effective dose, through the pure rules (rules 4-7)."""
+    """One month of specific-capacity growth from an effective dose, through rules 4-7."""
     dose = np.asarray(dose, float)
     n = dose.size
     role_params = getattr(ROLE_PARAMS, role)
@@ -248,7 +249,9 @@ def test_2_rules_hill_above_one_gives_a_minimum_effective_dose():
 
 
 def test_2_model_minimum_effective_dose_then_tip_then_saturation():
-    """Capacity gain per extra hour at the default Hill exponent (1.5), against n = 1 on the same seeds."""
+    """Capacity gain per extra hour at the default Hill exponent (1.5), against n = 1 on the same
+    seeds.
+    """
     doses = np.array([0.0, 0.25, 1.0, 2.0, 8.0, 12.0])
     seeds = range(8)
 
@@ -284,7 +287,7 @@ def test_2_model_minimum_effective_dose_then_tip_then_saturation():
     )
 
 
-# ------------------------------------------------------------------ 3. overload: inverted U for low capacity
+# --------------------------------------------------------- 3. overload: inverted U for low capacity
 
 
 def test_3_rules_net_benefit_has_a_lower_interior_optimum_for_low_capacity():
@@ -319,7 +322,9 @@ def test_3_rules_net_benefit_has_a_lower_interior_optimum_for_low_capacity():
 
 
 def test_3_model_heavy_ta_overloads_low_capacity_organizations():
-    """Adoption (the benefit net of overload's toll on motivation) against dose, small low-G vs larger organizations."""
+    """Adoption (the benefit net of overload's toll on motivation) against dose, small low-G vs
+    larger organizations.
+    """
     seeds = range(10)
     low_capacity = {"system.size_median": 8.0, "initial.general_capacity_mean": 0.15}
     higher_capacity = {"system.size_median": 60.0, "initial.general_capacity_mean": 0.45}
@@ -403,7 +408,7 @@ def test_5_rules_attention_quality_falls_with_caseload():
 
 
 def test_5_model_effect_per_organization_falls_as_organizations_per_provider_rise():
-    """Same hours per organization (4 h/month, all delivered); 15, 5 or 3 providers share the 15 teams."""
+    """Same hours per organization (4 h/month, all delivered); 15, 5 or 3 providers, 15 teams."""
     results = {
         count: replicate(
             lab(4.0, months=36, readiness=0.6, **{"providers.0.count": count}),
@@ -566,13 +571,16 @@ def test_7_shipped_light_touch_universal_ta_leaves_low_capacity_teams_behind():
 def test_8_uncoordinated_providers_burden_recipients_coordination_helps_at_equal_hours():
     """Universal policy in both arms, so both deliver exactly the same TA hours."""
     overrides = {"system.n_teams": 15, "funder.policy": "universal"}
-    statistic = lambda r: (
-        r.system["ta_hours"].sum(),
-        r.system["navigation_hours"].mean(),
-        r.system["overloaded_share"].mean(),
-        r.system["mean_M"].iloc[-1],
-        r.system["adoption"].iloc[-1],
-    )
+
+    def statistic(r):
+        return (
+            r.system["ta_hours"].sum(),
+            r.system["navigation_hours"].mean(),
+            r.system["overloaded_share"].mean(),
+            r.system["mean_M"].iloc[-1],
+            r.system["adoption"].iloc[-1],
+        )
+
     apart = replicate(load_scenario("baseline", overrides), statistic, range(10))
     together = replicate(load_scenario("coordinated", overrides), statistic, range(10))
     assert np.allclose(apart[:, 0], together[:, 0], rtol=1e-6)  # equal hours
@@ -586,7 +594,9 @@ def test_8_uncoordinated_providers_burden_recipients_coordination_helps_at_equal
 
 
 def test_9_readiness_targeting_raises_adoption_widens_the_gap_need_targeting_narrows_it():
-    """Against a lottery (every approved organization offered TA, served in random order) on the same seeds."""
+    """Against a lottery (every approved organization offered TA, served in random order) on the
+    same seeds.
+    """
     overrides = {"system.n_teams": 30}
     statistic = lambda r: (r.summary["final_adoption"], r.summary["gap_adoption_capacity"])  # noqa: E731
     lottery = replicate(
@@ -660,7 +670,9 @@ def test_10_pandemic_divergence_some_accelerate_many_fall_back():
 
 
 def test_11_team_maturity_predicts_progress():
-    """Spearman correlation of teams' years of prior collaboration with their final adoption, and a contrast."""
+    """Spearman correlation of teams' years of prior collaboration with their final adoption, and
+    a contrast.
+    """
     overrides = {"system.n_teams": 30}
     maturity_ranks, adoption_ranks = [], []
     for seed in range(20):
@@ -674,7 +686,8 @@ def test_11_team_maturity_predicts_progress():
         np.concatenate(maturity_ranks), np.concatenate(adoption_ranks), alternative="greater"
     )
     assert pooled.statistic > 0.05 and pooled.pvalue < ALPHA, (
-        f"Spearman over 600 teams pooled over 20 replicates: {pooled.statistic:.3f} (p = {pooled.pvalue:.3g})"
+        f"Spearman over 600 teams pooled over 20 replicates: {pooled.statistic:.3f} "
+        f"(p = {pooled.pvalue:.3g})"
     )
     young = replicate(
         load_scenario("baseline", overrides | {"system.maturity_mean": 0.5}),
@@ -741,7 +754,9 @@ def test_12_adaptive_funder_targets_lagging_teams_and_closes_the_capacity_gap():
 
 
 def test_12_adaptive_funder_adds_local_providers_where_ta_hours_are_scarce():
-    """Rule 16 (thesis L1369, L1501-1503): northern teams, approved late, get local providers and more hours."""
+    """Rule 16 (thesis L1369, L1501-1503): northern teams, approved late, get local providers and
+    more hours.
+    """
 
     def northern_hours(underserved_share: float, seed: int) -> float:
         model, _ = run_model(
