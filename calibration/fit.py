@@ -25,7 +25,7 @@ from calibration.targets import Protocol, Target, TargetsFile
 from experiments.posterior import posterior_draws, posterior_median
 from experiments.provenance import provenance
 from experiments.runner import DEFAULT_SEED, RunSpec, Store, design, run_experiment
-from sim import TransformationModel, load_scenario, parameter_info
+from sim import TransformationModel, load_scenario, parameter_info, paths
 from sim import mechanisms as mech
 
 # The documented subset fitted by default: the adoption and sustainment constants the targets
@@ -215,17 +215,9 @@ def validate_posterior(
     )
 
 
-def _encode(path: str) -> str:
-    return path.replace(".", "__")  # pyabc parameter names cannot hold dots
-
-
-def _decode(name: str) -> str:
-    return name.replace("__", ".")
-
-
 def simulate_statistics(parameters, targets: TargetsFile) -> dict:
     """pyabc's model: the replicate-mean statistic of every target at these parameter values."""
-    extra = {_decode(name): float(value) for name, value in dict(parameters).items()}
+    extra = {paths.from_keyword(name): float(value) for name, value in dict(parameters).items()}
     return {
         name: float(np.nanmean(values)) if np.isfinite(values).any() else 1e9
         for name, values in evaluate(targets, extra).items()
@@ -283,8 +275,8 @@ def calibrate(
     with numpy_global_seed(seed):
         bounds = bounds or prior_bounds(parameters)
         prior = pyabc.Distribution(
-            **{
-                _encode(path): pyabc.RV("uniform", low, high - low)
+            **{  # pyabc's parameter names cannot hold dots
+                paths.to_keyword(path): pyabc.RV("uniform", low, high - low)
                 for path, (low, high) in bounds.items()
             }
         )
@@ -314,7 +306,7 @@ def calibrate(
         )
     samples, weights = history.get_distribution()
     posterior = (
-        samples.rename(columns=_decode)
+        samples.rename(columns=paths.from_keyword)
         .reset_index(drop=True)
         .assign(weight=np.asarray(weights) / np.sum(weights))
     )

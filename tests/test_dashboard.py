@@ -11,15 +11,15 @@ from mesa.visualization.utils import force_update
 from dashboards.browser import dashboard_server, headless_chromium, open_page
 from dashboards.levers import LEVERS, DashboardModel
 from dashboards.live import LiveModel, Status, SystemView, panel_component
-from sim import load_scenario, parameter_info
+from sim import load_scenario, parameter_info, paths
 
 
 def test_every_slider_stays_inside_the_parameters_allowed_range():
     baseline = load_scenario("baseline")
     for key, widget in LEVERS.items():
-        if "__" not in key or not hasattr(widget, "min"):
+        if paths.KEYWORD_SEPARATOR not in key or not hasattr(widget, "min"):
             continue
-        info = parameter_info(baseline, key.replace("__", "."))
+        info = parameter_info(baseline, paths.from_keyword(key))
         assert info.low <= widget.min <= widget.value <= widget.max <= info.high, key
 
 
