@@ -9,7 +9,6 @@ field. See docs/calibration.md.
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from calibration import statistics
 from sim import ScenarioError, load_scenario
+from sim.params import read_toml
 
 CALIBRATION_TARGETS = Path(__file__).resolve().parent / "targets.toml"  # the shipped targets
 
@@ -153,11 +153,4 @@ def parse_targets(data: dict, name: str = "targets") -> TargetsFile:
 
 def load_targets(path: str | Path) -> TargetsFile:
     """Read and validate a targets file; every problem becomes a one-line ScenarioError."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot be read ({error.strerror})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML ({error})".replace("\n", " ")) from None
-    return parse_targets(data, str(path))
+    return parse_targets(read_toml(path, "targets"), str(path))

@@ -14,6 +14,8 @@ allowed range, before anything runs.
 from __future__ import annotations
 
 import math
+import os
+import stat
 import tomllib
 from copy import deepcopy
 from importlib import resources
@@ -1196,6 +1198,24 @@ class OutcomeParams(Section):
     )
 
 
+# What the model reads only when it builds the system and starts the run, never again: the
+# horizon (sim.model.simulate), the population of teams and organizations (sim.system's
+# build_teams, build_organizations and build_ties; TransformationModel._build's populations)
+# and their initial state. A scheduled event setting one of these would do nothing, so it is
+# refused. The one exception is read every month (TransformationModel._receive_ta).
+READ_ONCE = ("months", "system", "initial")
+READ_MONTHLY = ("system.change_hours_per_fte",)
+
+
+def read_once(path: str) -> bool:
+    """Whether the parameter (or section) at ``path`` is only read when the model is built."""
+    parts = paths.split(path)
+    dotted = ".".join(map(str, parts))
+    return parts[0] in READ_ONCE and not any(
+        dotted == kept or dotted.startswith(f"{kept}.") for kept in READ_MONTHLY
+    )
+
+
 class ScheduledChange(Section):
     """A policy event: at ``month`` the parameters in ``set`` take new values."""
 
@@ -1233,6 +1253,11 @@ class Scenario(Section):
                 apply_overrides(without_events, event.set)
             except ScenarioError as error:
                 raise ValueError(f"events.{index}.set has {error}") from None
+            if built := next((path for path in event.set if read_once(path)), None):
+                raise ValueError(
+                    f"events.{index}.set has {built}: only read when the model is built, so an "
+                    f"event at month {event.month} cannot change it (set it in the scenario)"
+                )
         return self
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
@@ -1256,14 +1281,97 @@ def list_scenarios() -> list[str]:
     return sorted(path.stem for path in scenario_dir().glob("*.toml"))
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+# Limits on what a file may make the model read: a scenario or targets file is a page of text,
+# so a larger, deeper or longer input is a mistake (or /dev/zero), refused before it is read.
+FILE_LIMIT = 1024 * 1024  # bytes in one scenario or targets file (1 MiB)
+NESTING_LIMIT = 32  # tables and arrays inside one another in a file or a --set value
+EXTENDS_LIMIT = 16  # scenarios in one ``extends`` chain
+FILE_TYPES = {
+    stat.S_ISDIR: "a directory",
+    stat.S_ISFIFO: "a FIFO",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISSOCK: "a socket",
+}
+
+
+def size_text(size: int) -> str:
+    """``1048576`` -> ``1 MiB``: how a limit in bytes is named in messages."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
+
+
+def read_text(path: str | Path, kind: str = "scenario", limit: int = FILE_LIMIT) -> str:
+    """The UTF-8 text of a regular file of at most ``limit`` bytes.
+
+    Anything else (a directory, a FIFO, a device such as /dev/zero, a larger file, bytes that
+    are not UTF-8) is one ScenarioError line naming the file, before more than ``limit`` bytes
+    are read. The file is opened without blocking, so a FIFO cannot hang the command, and its
+    type is checked on the open file, so it cannot change between the check and the read.
+    """
+    path = Path(path)
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML ({error})") from None
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise ScenarioError(f"{path}: cannot be read ({error.strerror})") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        what = next((name for test, name in FILE_TYPES.items() if test(mode)), "a special file")
+        raise ScenarioError(f"{path}: {what}; a {kind} file must be a regular file")
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as error:
+            raise ScenarioError(f"{path}: cannot be read ({error.strerror})") from None
+    if len(data) > limit:
+        raise ScenarioError(
+            f"{path}: file is larger than the {size_text(limit)} limit for {kind} files"
+        )
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); "
+            f"a {kind} file is TOML text"
+        ) from None
+
+
+def parse_toml(text: str, name: str) -> dict[str, Any]:
+    """TOML text as a dictionary nested at most NESTING_LIMIT deep; else one ScenarioError."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{name}: not valid TOML ({error})") from None
+    except RecursionError:
+        raise ScenarioError(f"{name}: not valid TOML (nested too deeply)") from None
+    check_nesting(data, name)
+    return data
+
+
+def check_nesting(value: Any, name: str) -> None:
+    """Refuse tables and arrays nested deeper than NESTING_LIMIT (counted without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth >= NESTING_LIMIT:
+                raise ScenarioError(
+                    f"{name}: tables and arrays nested deeper than the limit of {NESTING_LIMIT}"
+                )
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+
+
+def read_toml(path: str | Path, kind: str = "scenario") -> dict[str, Any]:
+    """A scenario or targets file (``kind`` names it in messages), read with the limits above.
+
+    The one way the model's TOML inputs are read: sim/params.py for scenarios and their
+    ``extends`` chains, calibration/targets.py for targets files.
+    """
+    return parse_toml(read_text(path, kind), str(path))
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -1287,7 +1395,7 @@ def _resolve(name_or_path: str | Path, seen: tuple[str, ...] = ()) -> dict[str, 
             )
     elif not path.exists():
         raise ScenarioError(f"{path}: no such scenario file")
-    data = _read_toml(path)
+    data = read_toml(path, "scenario")
     data.setdefault("name", path.stem)
     parent = data.pop("extends", None)
     if parent is None:
@@ -1296,6 +1404,11 @@ def _resolve(name_or_path: str | Path, seen: tuple[str, ...] = ()) -> dict[str, 
         raise ScenarioError(f"extends: must be a scenario name (got {parent!r})")
     if parent in seen:
         raise ScenarioError(f"extends: circular chain {' -> '.join((*seen, parent))}")
+    if len(seen) >= EXTENDS_LIMIT:
+        raise ScenarioError(
+            f"extends: a chain of more than the limit of {EXTENDS_LIMIT} scenarios "
+            f"({' -> '.join(seen[:2])} -> ... -> {parent})"
+        )
     base = _resolve(parent if Path(parent).suffix == "" else path.parent / parent, (*seen, parent))
     base.pop("description", None)
     return _deep_merge(base, data)

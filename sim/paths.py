@@ -69,9 +69,15 @@ def assign(data: dict[str, Any], path: str, value: Any, schema: type[BaseModel])
     A section the dictionary omits is filled with the schema's default when ``schema``
     declares it (a TOML file need not spell out defaults, and ``providers.0.count`` then
     changes the default provider group); any other unknown name, or an index past a list's
-    end, is an error, so a typo never silently adds a parameter.
+    end, is an error, so a typo never silently adds a parameter. A path naming a section
+    (``funder``, ``providers.0``) takes only a table that gives every parameter of it: any
+    other value is not a section, and a partial table would silently reset the parameters it
+    leaves out to their defaults. A whole list of sections (``providers``) may be replaced:
+    that is how an event adds provider groups.
     """
     parts = split(path)
+    if section := _section(schema, path):
+        _check_complete(section, value, path)
     node: Any = data
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
@@ -91,6 +97,35 @@ def assign(data: dict[str, Any], path: str, value: Any, schema: type[BaseModel])
             node[part] = value
         else:
             node = node[part]
+
+
+def _section(schema: type[BaseModel], path: str) -> type[BaseModel] | None:
+    """The section model ``path`` names (``funder``, ``providers.0``), None for anything else."""
+    info = field(schema, path)
+    if info is None:
+        return None
+    if isinstance(split(path)[-1], int):  # an item of a list: a section if the list holds them
+        return _list_item(info.annotation)
+    model = info.annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _check_complete(section: type[BaseModel], value: Any, path: str) -> None:
+    """Refuse a value for a section unless it is a table giving every parameter (nested too)."""
+    if not isinstance(value, dict):
+        raise ScenarioError(
+            f"{path}: a section, not a single parameter; set its parameters one at a time "
+            f"(e.g. {path}.{next(iter(section.model_fields))})"
+        )
+    for name, info in section.model_fields.items():
+        if name not in value:
+            raise ScenarioError(
+                f"{path}: a table for a section must give all of its parameters, or it resets "
+                f"the others to their defaults (missing {path}.{name}); set them one at a time"
+            )
+        inner = info.annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            _check_complete(inner, value[name], f"{path}.{name}")
 
 
 def _join(parts: list[str | int]) -> str:
