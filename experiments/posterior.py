@@ -7,6 +7,7 @@ page) without the calibration machinery that produces it, so it lives here, belo
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pandas as pd
 from experiments.errors import ArgumentError
 from experiments.runner import DEFAULT_SEED, RunSpec, check_scenario
 from sim import ScenarioError
+from sim.params import read_text
 
 # The posterior behind the `calibrated` scenario: data shipped with the calibration package,
 # found by its place next to this package so that experiments need not import calibration.
@@ -24,25 +26,44 @@ SHIPPED_POSTERIOR = (
 )
 
 
+POSTERIOR_LIMIT = 64 * 1024 * 1024  # bytes in a posterior file (64 MiB: ~500,000 samples)
+
+
 def read_posterior(path: str | Path) -> pd.DataFrame:
-    """A posterior.csv, checked: a weight column of numbers >= 0 with a positive sum."""
+    """A posterior.csv, checked: finite numbers in every column, weights >= 0 with a positive sum.
+
+    Read as a scenario file is (sim.params.read_text): a regular UTF-8 file of at most
+    POSTERIOR_LIMIT bytes, so /dev/zero or a binary file is one line, not a hang or a traceback.
+    """
+    text = read_text(path, "posterior", POSTERIOR_LIMIT)
     try:
-        posterior = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        posterior = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
         raise ScenarioError(f"{path}: cannot be read as a posterior ({error})") from None
     if "weight" not in posterior or len(posterior.columns) < 2:
         raise ScenarioError(
             f"{path}: a posterior needs a weight column and at least one parameter column"
         )
+    for column in posterior.columns.drop("weight"):
+        if not _finite_numbers(posterior[column]):
+            raise ScenarioError(
+                f"{path}: {column}: a parameter column must hold finite numbers in every row"
+            )
     weights = posterior["weight"]
-    if (
-        not pd.api.types.is_numeric_dtype(weights)
-        or weights.isna().any()
-        or (weights < 0).any()
-        or weights.sum() <= 0
-    ):
-        raise ScenarioError(f"{path}: weight: must be numbers >= 0 with a positive sum")
+    if not _finite_numbers(weights) or (weights < 0).any() or weights.sum() <= 0:
+        raise ScenarioError(
+            f"{path}: weight: must be numbers >= 0 with a positive sum (finite, in every row)"
+        )
     return posterior
+
+
+def _finite_numbers(values: pd.Series) -> bool:
+    """Whether a column holds numbers (not text, not booleans) with no NaN or infinity."""
+    return (
+        pd.api.types.is_numeric_dtype(values)
+        and not pd.api.types.is_bool_dtype(values)
+        and bool(np.isfinite(values.to_numpy(float)).all())
+    )
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:

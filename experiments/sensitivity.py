@@ -17,8 +17,9 @@ from SALib.analyze import sobol as sobol_analysis
 
 from experiments.analysis import run_summaries
 from experiments.errors import ArgumentError
-from experiments.space import Range, numeric_range, point
-from sim import load_scenario
+from experiments.space import Range, check_runs, numeric_range, point
+from sim import Scenario, load_scenario
+from sim.metrics import SYSTEM_COLUMNS, summary
 
 # A documented default subset: the levers and rule constants the dose-response hinges on.
 DEFAULT_PARAMETERS = (
@@ -41,6 +42,22 @@ RESAMPLES = 200
 MORRIS_LEVELS = 4
 
 
+def summary_measures() -> tuple[str, ...]:
+    """The per-run summary measures a sensitivity analysis can explain (sim.metrics.summary).
+
+    Read off the summary of a one-month table of zeros, so the list cannot drift from the
+    summary itself and no simulation is needed to know it.
+    """
+    months = pd.DataFrame(0.0, index=[0], columns=list(SYSTEM_COLUMNS))
+    return tuple(summary(months, Scenario()))
+
+
+def check_output(output: str) -> None:
+    """Refuse an ``output`` that is no per-run summary measure, before any run."""
+    if output not in (known := summary_measures()):
+        raise ArgumentError("output", f"must be one of {', '.join(known)}", output)
+
+
 def ranges(paths: list[str], scenario: str = "baseline") -> list[Range]:
     """The whole allowed range of each parameter (unknown or non-numeric paths are refused)."""
     if not paths or len(set(paths)) < len(paths):
@@ -61,23 +78,36 @@ def problem(varied: list[Range]) -> ProblemSpec:
 
 
 def sample(
-    spec: ProblemSpec, method: str, base_samples: int, second_order: bool = False
+    spec: ProblemSpec,
+    method: str,
+    base_samples: int,
+    second_order: bool = False,
+    replicates: int = 1,
 ) -> np.ndarray:
     """The design in parameter units: Sobol' or Morris trajectories.
 
-    Sobol' needs N a power of 2 and has N(D+2) rows, N(2D+2) with second order.
+    Sobol' needs N a power of 2 and has N(D+2) rows, N(2D+2) with second order; Morris has
+    N(D+1). Second order is Sobol's only. The rows times ``replicates`` are checked against
+    the limit on runs before any row is sampled.
     """
+    count = len(spec["names"])
     if method == "sobol":
         if base_samples < 2 or base_samples & (base_samples - 1):
             raise ArgumentError(
                 "base_samples", f"must be a power of 2 for Sobol (got {base_samples})"
             )
+        rows = base_samples * (2 * count + 2 if second_order else count + 2)
+        check_runs(rows, replicates, "base_samples", f"a Sobol design of N={base_samples}")
         spec.sample_sobol(base_samples, calc_second_order=second_order, seed=SAMPLE_SEED)
     elif method == "morris":
         if base_samples < 2:
             raise ArgumentError(
                 "base_samples", f"Morris needs at least 2 trajectories (got {base_samples})"
             )
+        if second_order:
+            raise ArgumentError("second_order", "only with Sobol (Morris has no second order)")
+        rows = base_samples * (count + 1)
+        check_runs(rows, replicates, "base_samples", f"{base_samples} Morris trajectories")
         spec.sample_morris(base_samples, num_levels=MORRIS_LEVELS, seed=SAMPLE_SEED)
     else:
         raise ArgumentError("method", "must be morris or sobol", method)

@@ -1335,7 +1335,7 @@ def read_text(path: str | Path, kind: str = "scenario", limit: int = FILE_LIMIT)
     except UnicodeDecodeError as error:
         raise ScenarioError(
             f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); "
-            f"a {kind} file is TOML text"
+            f"a {kind} file must be text"
         ) from None
 
 
