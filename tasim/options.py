@@ -75,8 +75,10 @@ CONNECT_SECONDS = 10.0  # how long the address check waits for the scheduler to 
 
 
 def _whole_number(argument: str, value: int, low: int, high: int) -> int:
-    if not low <= value <= high:
-        raise ArgumentError(argument, f"must be between {low:,} and {high:,} (got {value})")
+    if value < low:
+        raise ArgumentError(argument, f"must be at least {low:,} (got {value})")
+    if value > high:
+        raise ArgumentError(argument, f"must be at most {high:,} (got {value})")
     return value
 
 

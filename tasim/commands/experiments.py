@@ -21,7 +21,7 @@ from experiments.dose_response import dose_response_arms, dose_response_table, p
 from experiments.figures import plot_bands, plot_sweep
 from experiments.posterior import read_posterior, under_posterior
 from experiments.runner import DEFAULT_SEED, design
-from experiments.space import factorial, latin_hypercube, parse_range
+from experiments.space import check_runs, factorial, latin_hypercube, parse_range
 from sim import ScenarioError, load_scenario
 from tasim.console import console, print_frame
 from tasim.errors import user_errors
@@ -58,6 +58,20 @@ def finish(out: Path, name: str, frame: pd.DataFrame, title: str, figure) -> Non
     console.print(f"Results in [bold]{out}[/bold]: {name}.csv, {name}.png, runs/, manifest.json")
 
 
+def refuse_fixed(fixed: dict, varied, problem: str = "cannot be both varied and fixed") -> None:
+    """A parameter the design sets cannot also be fixed with ``--set`` (one would be lost)."""
+    if overlap := set(fixed) & set(varied):
+        raise ScenarioError(f"--set {sorted(overlap)[0]}: a parameter {problem}")
+
+
+def varied_by(arms: list[tuple[str, dict, dict]]) -> set[str]:
+    """The parameters whose value differs between the arms of a design."""
+    first = arms[0][1]
+    return {
+        key for key in first if any(overrides.get(key) != first[key] for _, overrides, _ in arms)
+    }
+
+
 @user_errors
 def sweep(
     scenario: Annotated[str, typer.Argument(help="Scenario name or TOML file.")],
@@ -87,10 +101,11 @@ def sweep(
     paths = [r.path for r in ranges]
     if len(set(paths)) < len(paths):
         raise ScenarioError(f"--vary: each parameter once (got {', '.join(paths)})")
+    refuse_fixed(fixed, paths)
     if design_kind == "factorial":
-        points = factorial(ranges)
+        points = factorial(ranges, replicates)
     elif design_kind == "lhs":
-        points = latin_hypercube(ranges, samples, seed)
+        points = latin_hypercube(ranges, samples, seed, replicates)
     else:
         raise ScenarioError(f"--design {design_kind}: must be factorial or lhs")
     specs = design(
@@ -147,6 +162,7 @@ def compare(
             f"compare: give 2 to 6 different scenarios (got {', '.join(scenarios)})"
         )
     fixed = parse_overrides(assignments)
+    check_runs(len(scenarios), replicates, "scenarios")
     specs = design(
         [(name, fixed, {"arm": name}) for name in scenarios],
         replicates,
@@ -200,7 +216,14 @@ def dose_response(
             f"--doses {doses}: expected numbers separated by commas, e.g. 0,2,4,8"
         ) from None
     fixed = parse_overrides(assignments)
+    design_only = dose_response_arms(by, dose_values, withdraw, months)
+    refuse_fixed(
+        fixed,
+        varied_by(design_only) | {"months", "funder.withdraw_month"},
+        "the dose-response sets (by --doses, --by, --withdraw or --months) cannot also be fixed",
+    )
     arms = dose_response_arms(by, dose_values, withdraw, months, extra=fixed)
+    check_runs(len(arms), replicates, "doses")
     specs = design(arms, replicates, entropy=seed, months=months, common_random_numbers=crn)
     table = run_with_progress(
         "dose-response",
@@ -254,19 +277,22 @@ def sensitivity(
     crn: CommonRandomNumbers = True,
 ) -> None:
     """Global sensitivity over allowed ranges: Morris mu* or Sobol S1/ST (S2), bootstrap CIs."""
+    if parameters is not None and not parameters.strip():
+        raise ScenarioError(
+            "--parameters: name at least one dotted path (leave the option out for the default "
+            "subset)"
+        )
     paths = (
         [path.strip() for path in parameters.split(",")]
         if parameters
         else list(sa.DEFAULT_PARAMETERS)
     )
     fixed = parse_overrides(assignments)
-    if overlap := set(paths) & set(fixed):
-        raise ScenarioError(
-            f"--set {sorted(overlap)[0]}: a parameter cannot be both varied and fixed"
-        )
+    refuse_fixed(fixed, paths)
+    sa.check_output(output)
     varied = sa.ranges(paths, scenario)
     spec = sa.problem(varied)
-    rows = sa.sample(spec, method, samples, second_order)
+    rows = sa.sample(spec, method, samples, second_order, replicates)
     specs = design(
         sa.arms(varied, rows, scenario, fixed),
         replicates,
