@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
+
 from mesa.visualization import Slider
 
-from sim import ScenarioError, TransformationModel, list_scenarios, load_scenario, parameter_info
+from sim import (
+    ScenarioError,
+    TransformationModel,
+    list_scenarios,
+    load_scenario,
+    parameter_info,
+    paths,
+)
 from sim.params import MODALITIES, PERIODICITIES, POLICIES, ROLES, Scenario
 
 AS_SCENARIO = "as in scenario"
@@ -75,15 +84,17 @@ def scenario_from_levers(
             overrides = overrides | {
                 f"providers__{index}__{field}": choice for index in range(len(base.providers))
             }
-    return base.with_overrides({key.replace("__", "."): value for key, value in overrides.items()})
+    return base.with_overrides({paths.from_keyword(key): value for key, value in overrides.items()})
 
 
 class DashboardModel(TransformationModel):
     """The model as the live page builds it: from lever values, never failing on a bad combination.
 
-    SolaraViz re-creates the model with the lever values as keywords, and also passes Mesa's
-    own (empty) experimental Scenario as ``scenario``; that one is not ours, so it is dropped.
-    A combination the schema rejects keeps the previous valid scenario and shows the message.
+    SolaraViz re-creates the model with the lever values as keywords. It reads the model's
+    signature to decide what to pass, so the signature below names exactly the levers: with no
+    catch-all keywords, SolaraViz passes no scenario of its own, and ``model.scenario`` is the
+    one the levers describe. A combination the schema rejects keeps the scenario as shipped
+    and shows the message.
     """
 
     def __init__(
@@ -92,7 +103,6 @@ class DashboardModel(TransformationModel):
         rng=1,
         provider_role: str = AS_SCENARIO,
         provider_modality: str = AS_SCENARIO,
-        scenario=None,
         **overrides,
     ):
         self.input_error = None
@@ -105,3 +115,17 @@ class DashboardModel(TransformationModel):
             resolved = load_scenario(scenario_name)
         super().__init__(resolved, rng=int(rng))
         self.scenario_name = scenario_name
+
+
+def _lever_signature(init) -> inspect.Signature:
+    """``DashboardModel.__init__``'s signature with each lever keyword named, and no ``**``."""
+    named = [p for p in inspect.signature(init).parameters.values() if p.kind != p.VAR_KEYWORD]
+    levers = [
+        inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=None)
+        for key in LEVERS
+        if key not in {p.name for p in named}
+    ]
+    return inspect.Signature([*named, *levers])
+
+
+DashboardModel.__init__.__signature__ = _lever_signature(DashboardModel.__init__)

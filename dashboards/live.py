@@ -43,7 +43,7 @@ def Status(model):
         tag="div",
         unsafe_innerHTML=(
             f"<b>{model.scenario_name}</b> · month <b>{model.steps}</b> of "
-            f"{model.params.months} · {model.n_orgs} organizations<br>"
+            f"{model.scenario.months} · {model.n_orgs} organizations<br>"
             f"adoption <b id='adoption'>{model.adopting.mean():.1%}</b> · "
             f"TA hours this month <b id='ta-hours'>{model.H.sum():,.0f}</b> · "
             f"spent <b id='spent'>${model.month_flows['spent']:,.0f}</b> of a "

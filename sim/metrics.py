@@ -108,7 +108,7 @@ def update_outcomes(model, overload) -> dict[str, np.ndarray]:
     savings only with the long cost delay (realist synthesis L1348-1398, L1460); provider
     experience falls with overload (realist synthesis L1886).
     """
-    params = model.params.outcomes
+    params = model.scenario.outcomes
     previous = model.outcomes
     gain = team_mean(
         model,

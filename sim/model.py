@@ -10,9 +10,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from mesa.discrete_space import Network
+from mesa.experimental.scenarios import Scenario as MesaScenario
 from scipy import sparse
 
-from sim import allocation, events, metrics
+from sim import allocation, events, metrics, paths
 from sim import mechanisms as mech
 from sim.agents import Organization, TAProvider, Team
 from sim.params import MODALITIES, REGIONS, ROLES, ProviderGroup, Scenario, load_scenario
@@ -23,6 +24,30 @@ ROLE_FIELDS = ("substitution", "capacity_transfer", "ownership_gain", "readiness
 SUSTAIN_HYSTERESIS = (
     0.15  # fidelity margin below which sustaining falls back to implementing (assumption)
 )
+
+
+class ModelScenario(MesaScenario):
+    """The run's validated scenario as ``model.scenario``, in the form Mesa 3.5 expects.
+
+    Mesa's convention is that ``model.scenario`` holds the run's parameters as an instance of
+    its experimental ``Scenario`` (SolaraViz checks that type to tell scenario parameters from
+    model keywords, and the scenario refuses changes while the model runs). Our scenario is a
+    validated pydantic schema, which cannot also subclass Mesa's (both lay out ``__slots__``),
+    so this thin Mesa scenario reads every attribute through to ``validated``:
+    ``model.scenario.funder.budget_per_month`` is the validated value, and the schema's own
+    methods (``with_overrides``, ``model_dump``, ``get``) work as on the schema.
+    """
+
+    def __init__(self, validated: Scenario | None = None, *, rng=None):
+        super().__init__(rng=rng, validated=validated)
+
+    def __getattr__(self, name: str):
+        # only reached for names Mesa's scenario does not hold; never for the proxy's own
+        # (so unpickling, which looks names up before __dict__ is filled, cannot recurse)
+        validated = self.__dict__.get("validated")
+        if validated is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(validated, name)
 
 
 @dataclass(eq=False)
@@ -121,15 +146,18 @@ class TransformationModel(mesa.Model):
     ``funder__budget_per_month=1e5``) so the model works from scripts, ``batch_run`` and SolaraViz.
     """
 
-    def __init__(self, scenario: Scenario | str | None = None, rng=None, **overrides):
-        super().__init__(rng=rng)
+    def __init__(
+        self, scenario: Scenario | ModelScenario | str | None = None, rng=None, **overrides
+    ):
+        if isinstance(scenario, ModelScenario):
+            scenario = scenario.validated
         if not isinstance(scenario, Scenario):
-            scenario = load_scenario(scenario or "baseline")
+            scenario = load_scenario("baseline" if scenario is None else scenario)
         if overrides:
             scenario = scenario.with_overrides(
-                {key.replace("__", "."): value for key, value in overrides.items()}
+                {paths.from_keyword(key): value for key, value in overrides.items()}
             )
-        self.params = scenario
+        super().__init__(rng=rng, scenario=ModelScenario(scenario, rng=rng))
         self._build()
         # one table row a month holds every system-level series (DESIGN.md section 7)
         self.datacollector = mesa.DataCollector(tables={"system": list(metrics.SYSTEM_COLUMNS)})
@@ -138,7 +166,7 @@ class TransformationModel(mesa.Model):
     # ------------------------------------------------------------------ construction
 
     def _build(self) -> None:
-        scenario = self.params
+        scenario = self.scenario.validated
         self.teams = build_teams(scenario, self.rng)
         orgs = build_organizations(scenario, self.teams, self.rng)
         self.n_orgs = len(orgs.team)
@@ -201,7 +229,7 @@ class TransformationModel(mesa.Model):
     @property
     def provider_groups(self) -> list[ProviderGroup]:
         """The scenario's provider groups, then those the adaptive funder added."""
-        return [*self.params.providers, *self.funder.local_providers]
+        return [*self.scenario.providers, *self.funder.local_providers]
 
     def _set_providers(self) -> None:
         """(Re)build provider arrays and agents, e.g. when a policy event adds providers."""
@@ -231,7 +259,7 @@ class TransformationModel(mesa.Model):
         """Phase 1: scheduled changes, turnover, cohort approvals and the funder's review."""
         number = self.steps
         self._fire_events(number)
-        params = self.params
+        params = self.scenario
         pandemic = events.pandemic_active(params.shocks.pandemic, number)
         self.S, self.T, _ = events.turnover(
             specific=self.S,
@@ -251,7 +279,7 @@ class TransformationModel(mesa.Model):
         One sparse product of the hours on each link with the link's attributes gives every
         hours-weighted per-organization quantity the rules of phase 3 need.
         """
-        params = self.params
+        params = self.scenario
         mp = params.mechanisms
         delivered, time_used, link_mix, link_modality = self._allocate(month)
         p = self.providers
@@ -319,7 +347,7 @@ class TransformationModel(mesa.Model):
 
     def _receive_ta(self, month: Month, delivery: Delivery) -> Uptake:
         """Phase 3: trust, dose, absorption, capacity, ownership and workload (rules 3-10)."""
-        params = self.params
+        params = self.scenario
         mp = params.mechanisms
         H, n = self.H, self.n_orgs
         self.T = mech.trust_update(
@@ -420,7 +448,7 @@ class TransformationModel(mesa.Model):
 
         Capacity spillover along ties is part of the capacity update of phase 3.
         """
-        params = self.params
+        params = self.scenario
         mp = params.mechanisms
         peer_share = self.peers @ self.adopting.astype(float)
         uncertainty = params.shocks.policy_uncertainty
@@ -446,7 +474,7 @@ class TransformationModel(mesa.Model):
 
     def _stages_penetration_fidelity(self, month: Month, uptake: Uptake, peer_share) -> None:
         """Phase 5: readiness, stage transitions, then penetration and fidelity (rules 11-13)."""
-        mp = self.params.mechanisms
+        mp = self.scenario.mechanisms
         specific_mean = self.S.mean(axis=1)
         self.R = mech.readiness(
             motivation=self.M,
@@ -492,13 +520,13 @@ class TransformationModel(mesa.Model):
 
     def _fire_events(self, month: int) -> None:
         """Scheduled parameter changes due this month: a revalidated scenario replaces the old."""
-        changes = events.changes_due(self.params.events, month)
+        changes = events.changes_due(self.scenario.events, month)
         if not changes:
             return
-        old = self.params
-        self.params = events.apply_changes(old, changes)
-        self.funder.follow(self.params, changes)
-        if self.params.providers != old.providers:
+        old = self.scenario.validated
+        self.scenario = ModelScenario(events.apply_changes(old, changes), rng=self.scenario.rng)
+        self.funder.follow(self.scenario.validated, changes)
+        if self.scenario.providers != old.providers:
             self._set_providers()
 
     def _review(self, month: int) -> None:
@@ -511,7 +539,7 @@ class TransformationModel(mesa.Model):
         ``events.apply_changes``, as a scheduled event setting them would be, so a budget
         raised past its allowed range stops the run with the same one-line error.
         """
-        funder, state = self.params.funder, self.funder
+        funder, state = self.scenario.funder, self.funder
         team_months = month - self.teams.approval_month
         lagging = allocation.lagging_teams(
             adoption_by_team=self.team_average(self.adopting),
@@ -551,10 +579,10 @@ class TransformationModel(mesa.Model):
                 ),
             ]
         if decisions:
-            validated = events.apply_changes(self.params, decisions)
+            validated = events.apply_changes(self.scenario.validated, decisions)
             state.budget = validated.funder.budget_per_month
             if new_regions:
-                state.local_providers = validated.providers[len(self.params.providers) :]
+                state.local_providers = validated.providers[len(self.scenario.providers) :]
                 self._set_providers()
         if allocation.navigation_observed(self.navigation):
             state.coordinated = True
@@ -579,7 +607,7 @@ class TransformationModel(mesa.Model):
         Returns per link the hours delivered, the provider time they used, the activity mix
         and the modality of the month (hands-on teams and a pandemic change the last two).
         """
-        params = self.params
+        params = self.scenario
         funder, mp, p = params.funder, params.mechanisms, self.providers
         links = p.link_org
         withdrawn = funder.withdraw_month > 0 and month.number >= funder.withdraw_month
@@ -658,7 +686,7 @@ class TransformationModel(mesa.Model):
         Every transition mask is computed from the stage at the start of the phase, so an
         organization moves at most one stage a month (pandemic reversion aside).
         """
-        params = self.params
+        params = self.scenario
         mp = params.mechanisms
         stage = self.stage
         hazard = mech.adoption_hazard(

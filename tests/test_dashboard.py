@@ -6,6 +6,7 @@ import pytest
 import solara
 import solara.widgets
 from mesa.experimental.scenarios import Scenario as MesaScenario
+from mesa.visualization.solara_viz import _build_model_init_kwargs
 from mesa.visualization.utils import force_update
 
 from dashboards.browser import dashboard_server, headless_chromium, open_page
@@ -23,18 +24,31 @@ def test_every_slider_stays_inside_the_parameters_allowed_range():
         assert info.low <= widget.min <= widget.value <= widget.max <= info.high, key
 
 
-def test_dashboard_model_applies_levers_and_ignores_mesas_own_scenario():
+def test_dashboard_model_applies_levers_as_its_mesa_scenario():
     model = DashboardModel(
-        scenario_name="hands_on",
-        rng="4",
-        provider_role="doer",
-        scenario=MesaScenario(),
-        funder__dosage_hours=9.0,
+        scenario_name="hands_on", rng="4", provider_role="doer", funder__dosage_hours=9.0
     )
-    assert model.params.name == "hands_on" and model.params.funder.dosage_hours == 9.0
-    assert {group.role for group in model.params.providers} == {
+    assert isinstance(model.scenario, MesaScenario)  # Mesa's convention, which SolaraViz checks
+    assert model.scenario.name == "hands_on" and model.scenario.funder.dosage_hours == 9.0
+    assert {group.role for group in model.scenario.providers} == {
         "doer"
     } and model.input_error is None
+
+
+def test_solaraviz_resets_the_model_from_the_levers_alone():
+    """SolaraViz's Reset passes the lever values and no scenario of its own (Mesa 3.5)."""
+    model = DashboardModel()
+    levers = {
+        key: (widget["value"] if isinstance(widget, dict) else widget.value)
+        for key, widget in LEVERS.items()
+    } | {"scenario_name": "coordinated", "funder__budget_per_month": 70_000.0}
+    kwargs = _build_model_init_kwargs(
+        model, levers, add_scenario_when_empty=True, require_model_accepts_scenario=True
+    )
+    assert "scenario" not in kwargs
+    reset = DashboardModel(**kwargs)
+    assert reset.scenario.name == "coordinated"
+    assert reset.scenario.funder.budget_per_month == 70_000.0
 
 
 def test_an_invalid_combination_shows_a_message_not_a_traceback():

@@ -15,7 +15,7 @@ SMALL = {"system.n_teams": 15}
 def test_provider_capacity_is_fte_times_direct_hours():
     model = TransformationModel("baseline", rng=1)
     assert model.providers.hours.sum() == pytest.approx(
-        sum(g.count * g.fte for g in model.params.providers) * HOURS_PER_FTE
+        sum(g.count * g.fte for g in model.scenario.providers) * HOURS_PER_FTE
     )
 
 
@@ -37,7 +37,7 @@ def test_overrides_through_constructor_keywords():
     model = TransformationModel(
         "baseline", rng=1, funder__budget_per_month=12345.0, **{"system.n_teams": 4}
     )
-    assert model.params.funder.budget_per_month == 12345.0 and len(model.teams.size) == 4
+    assert model.scenario.funder.budget_per_month == 12345.0 and len(model.teams.size) == 4
 
 
 def test_scheduled_event_changes_parameters_at_its_month():
@@ -62,7 +62,7 @@ def test_the_adaptive_review_changes_the_funder_state_and_not_the_scenario():
     scenario = load_scenario("adaptive")
     given = scenario.model_dump()
     model = run_months(TransformationModel(scenario, rng=1), 61)
-    assert model.params is scenario and scenario.model_dump() == given
+    assert model.scenario.validated is scenario and scenario.model_dump() == given
     funder = model.funder
     assert funder.budget > scenario.funder.budget_per_month
     assert funder.hands_on.any() and funder.coordinated and not scenario.funder.coordinated
@@ -87,7 +87,7 @@ def test_a_budget_the_review_raises_past_its_range_is_rejected_like_a_scheduled_
         run_months(model, scenario.months)
     assert str(reviewed.value) == str(scheduled.value)
     assert model.steps % scenario.funder.review_interval == 0
-    assert model.funder.budget == 1e9 and model.params is scenario
+    assert model.funder.budget == 1e9 and model.scenario.validated is scenario
 
 
 def test_a_scheduled_budget_replaces_the_budget_the_review_raised(tmp_path):
@@ -101,4 +101,4 @@ def test_a_scheduled_budget_replaces_the_budget_the_review_raised(tmp_path):
     model = run_months(TransformationModel(load_scenario(path), rng=1), 49)
     assert model.funder.budget > 60000.0
     model.step()
-    assert model.funder.budget == 30000.0 == model.params.funder.budget_per_month
+    assert model.funder.budget == 30000.0 == model.scenario.funder.budget_per_month
