@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import subprocess
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+
+import sim
 
 PACKAGES = (
     "tasim",
@@ -22,6 +25,36 @@ PACKAGES = (
     "distributed",
 )
 REPOSITORY = Path(__file__).resolve().parent.parent
+MODEL = Path(sim.__file__).resolve().parent  # the model's package: its code and shipped scenarios
+MODEL_FILES = ("*.py", "*.toml")
+
+
+def package_hash(package: Path) -> str:
+    """A content hash of a package's Python source and TOML files, by path within it."""
+    digest = hashlib.sha256()
+    files = sorted(
+        path
+        for pattern in MODEL_FILES
+        for path in package.rglob(pattern)
+        if "__pycache__" not in path.parts
+    )
+    for path in files:
+        name = path.relative_to(package).as_posix().encode()
+        content = path.read_bytes()
+        digest.update(b"%d:%s%d:" % (len(name), name, len(content)) + content)
+    return digest.hexdigest()[:16]
+
+
+@cache
+def model_version() -> str:
+    """The model's version as a content hash of ``sim``: its source and shipped scenarios.
+
+    Unlike the git commit it needs no repository (an installed package has one too), it ignores
+    edits outside the model (docs, tests, the command line) and it sees uncommitted ones, so a
+    run id that includes it changes exactly when the model's code does. Read once per process:
+    the code a process runs is the code it imported.
+    """
+    return package_hash(MODEL)
 
 
 @cache
@@ -63,5 +96,5 @@ def environment() -> dict[str, object]:
 
 
 def provenance() -> dict[str, object]:
-    """Code version plus environment, as stored in every manifest."""
-    return {"code_version": code_version(), **environment()}
+    """Code version (git), model version (content hash) and environment, for every manifest."""
+    return {"code_version": code_version(), "model_version": model_version(), **environment()}
