@@ -19,6 +19,7 @@ from experiments import sensitivity as sa
 from experiments.analysis import BAND_MEASURES, bands, compare_arms, run_summaries, sweep_means
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response
 from experiments.figures import plot_bands, plot_sweep
+from experiments.output import check_destination
 from experiments.posterior import read_posterior, under_posterior
 from experiments.runner import DEFAULT_SEED, design
 from experiments.space import check_runs, factorial, latin_hypercube, parse_range
@@ -29,7 +30,6 @@ from tasim.options import (
     CommonRandomNumbers,
     FixedOverrides,
     Months,
-    Out,
     Replicates,
     Scheduler,
     Seed,
@@ -37,6 +37,13 @@ from tasim.options import (
 )
 from tasim.overrides import parse_overrides, parse_value
 from tasim.progress import run_with_progress
+
+# A string, not a Path, so that an empty --out is seen (Path("") is the current directory);
+# check_destination, the rule every command's --out follows, makes it a Path before any work.
+ExperimentFolder = Annotated[
+    str,
+    typer.Option(metavar="DIR", help="Experiment folder; re-running the same command resumes it."),
+]
 
 
 def common_settings(replicates: int, months: int | None, seed: int, crn: bool, fixed: dict) -> dict:
@@ -81,7 +88,7 @@ def sweep(
             help="Parameter range key=lo:hi:n (repeatable; n is ignored by --design lhs)."
         ),
     ],
-    out: Out,
+    out: ExperimentFolder,
     replicates: Replicates = 3,
     design_kind: Annotated[
         str, typer.Option("--design", help="factorial or lhs (Latin hypercube).")
@@ -95,6 +102,7 @@ def sweep(
     crn: CommonRandomNumbers = True,
 ) -> None:
     """Full factorial or Latin hypercube over named parameters, with replicates."""
+    out = check_destination(out)
     fixed = parse_overrides(assignments)
     resolved = load_scenario(scenario, fixed)
     ranges = [parse_range(text, resolved) for text in vary]
@@ -140,7 +148,7 @@ def compare(
     scenarios: Annotated[
         list[str], typer.Argument(help="Two to six scenarios; the first is the reference.")
     ],
-    out: Out,
+    out: ExperimentFolder,
     replicates: Replicates = 10,
     assignments: FixedOverrides = None,
     months: Months = None,
@@ -157,6 +165,7 @@ def compare(
     ] = None,
 ) -> None:
     """What-if: scenarios over replicates, 90 % bands, differences with CIs, cost per unit gain."""
+    out = check_destination(out)
     if not 2 <= len(scenarios) <= 6 or len(set(scenarios)) < len(scenarios):
         raise ScenarioError(
             f"compare: give 2 to 6 different scenarios (got {', '.join(scenarios)})"
@@ -191,7 +200,7 @@ def compare(
 
 @user_errors
 def dose_response(
-    out: Out,
+    out: ExperimentFolder,
     by: Annotated[
         str, typer.Option(help="Curves per readiness level or per provider role.")
     ] = "readiness",
@@ -209,6 +218,7 @@ def dose_response(
     crn: CommonRandomNumbers = True,
 ) -> None:
     """Teaching experiment: adoption, fidelity and net benefit against TA hours per month."""
+    out = check_destination(out)
     try:
         dose_values = [float(parse_value(text)) for text in doses.split(",")]
     except ValueError:
@@ -250,7 +260,7 @@ def dose_response(
 
 @user_errors
 def sensitivity(
-    out: Out,
+    out: ExperimentFolder,
     scenario: Annotated[str, typer.Argument(help="Scenario name or TOML file.")] = "baseline",
     method: Annotated[
         str, typer.Option(help="morris (screening) or sobol (variance-based).")
@@ -277,6 +287,7 @@ def sensitivity(
     crn: CommonRandomNumbers = True,
 ) -> None:
     """Global sensitivity over allowed ranges: Morris mu* or Sobol S1/ST (S2), bootstrap CIs."""
+    out = check_destination(out)
     if parameters is not None and not parameters.strip():
         raise ScenarioError(
             "--parameters: name at least one dotted path (leave the option out for the default "

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from experiments.output import ensure_new, manifest, write_run
+from experiments.output import check_destination, folder_name, manifest, write_run
 from sim import load_scenario
 from sim.mechanisms import STAGES
 from tasim.console import console
@@ -33,20 +34,29 @@ def run(
     ] = None,
     assignments: Overrides = None,
     out: Annotated[
-        Path | None, typer.Option(help="Result folder (default results/<scenario>-<timestamp>/).")
+        str | None,  # a string, so that an empty --out is refused, not the current directory
+        typer.Option(
+            metavar="DIR", help="Result folder (default results/<scenario>-<timestamp>/)."
+        ),
     ] = None,
 ) -> None:
     """Run one simulation, print a summary and write Parquet series, a manifest and a figure."""
+    destination = None if out is None else check_destination(out, new=True)
     resolved = load_scenario(scenario, parse_overrides(assignments))
     horizon = months if months is not None else resolved.months
     if horizon < 1:
         raise typer.BadParameter("--months must be at least 1")
     started = datetime.now(UTC)
-    destination = out or Path("results") / f"{resolved.name}-{started:%Y%m%d-%H%M%S}"
-    ensure_new(destination)
+    if destination is None:  # the scenario's name is anyone's text: made a safe folder name
+        destination = check_destination(
+            Path("results") / f"{folder_name(resolved.name)}-{started:%Y%m%d-%H%M%S}", new=True
+        )
     clock = time.perf_counter()
     with terminate_as_exit():
-        console.print(f"Running {resolved.name}, seed {seed}, {horizon} months, into {destination}")
+        console.print(
+            f"Running {escape(resolved.name)}, seed {seed}, {horizon} months, "
+            f"into {escape(str(destination))}"
+        )
         result = simulate_with_progress(resolved, seed, horizon)
         wall = time.perf_counter() - clock
         write_run(
@@ -55,7 +65,7 @@ def run(
             manifest(result, horizon, started.isoformat(), datetime.now(UTC).isoformat(), wall),
         )
     console.print(summary_table(result))
-    console.print(f"Results in [bold]{destination}[/bold] ({wall:.2f} s)")
+    console.print(f"Results in [bold]{escape(str(destination))}[/bold] ({wall:.2f} s)")
 
 
 def summary_table(result) -> Table:
@@ -63,7 +73,7 @@ def summary_table(result) -> Table:
     system, summary = result.system, result.summary
     first, last = system.iloc[0], system.iloc[-1]
     table = Table(
-        title=f"{result.scenario.name}: month {int(last['month'])}, "
+        title=f"{escape(result.scenario.name)}: month {int(last['month'])}, "
         f"{int(last['n_orgs'])} organizations"
     )
     table.add_column("measure")
