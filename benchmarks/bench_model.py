@@ -48,8 +48,10 @@ def main() -> None:
     simulate(baseline, seed=0)  # warm-up: imports and caches
     seconds = median_seconds(lambda: simulate(baseline, seed=1), args.repeats)
     orgs = simulate(baseline, seed=1, months=0).system["n_orgs"].iloc[0]
+    per_org_month = 1e6 * seconds / (orgs * baseline.months)
     print(
-        f"baseline: {orgs} organizations x {baseline.months} months: {seconds:.3f} s/run, {1e6 * seconds / (orgs * baseline.months):.2f} us/org-month"
+        f"baseline: {orgs} organizations x {baseline.months} months: "
+        f"{seconds:.3f} s/run, {per_org_month:.2f} us/org-month"
     )
 
     print(f"{'organizations':>14} {'s/run':>8} {'us/org-month':>13}")
@@ -61,8 +63,10 @@ def main() -> None:
         print(f"{orgs:>14} {seconds:>8.3f} {1e6 * seconds / (orgs * scenario.months):>13.2f}")
 
     virus = time_virus(1000, baseline.months, args.repeats)
+    per_agent_step = 1e6 * virus / (1000 * baseline.months)
     print(
-        f"reference: Mesa virus_on_network, 1000 nodes x {baseline.months} steps: {virus:.3f} s/run, {1e6 * virus / (1000 * baseline.months):.2f} us/agent-step"
+        f"reference: Mesa virus_on_network, 1000 nodes x {baseline.months} steps: "
+        f"{virus:.3f} s/run, {per_agent_step:.2f} us/agent-step"
     )
 
 
