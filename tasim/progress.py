@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -31,7 +32,7 @@ def simulate_with_progress(scenario: Scenario, seed: int, months: int) -> RunRes
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task(f"{scenario.name} seed {seed}", total=months)
+        task = progress.add_task(f"{escape(scenario.name)} seed {seed}", total=months)
         return simulate(
             scenario,
             seed=seed,
