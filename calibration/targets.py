@@ -118,6 +118,11 @@ class TargetsFile(Strict):
         if duplicates:
             raise ValueError(f"target ids must be unique (repeated: {', '.join(duplicates)})")
         for index, target in enumerate(self.targets):
+            problem = settings_problem(target)
+            if problem:
+                raise ValueError(
+                    f"targets.{index}.protocol.settings.{problem[0]} ({target.id}): {problem[1]}"
+                )
             for arm, overrides in target.protocol.arms.items():
                 try:
                     load_scenario(target.protocol.scenario, overrides)
@@ -126,6 +131,55 @@ class TargetsFile(Strict):
                         f"targets.{index}.protocol.arms.{arm} ({target.id}): {error}"
                     ) from None
         return self
+
+
+def month_ranges(settings: dict, months: int) -> dict[str, tuple[int, int, str]]:
+    """The settings that count months: allowed whole numbers (low, high) and why, for a protocol
+    of ``months`` months.
+
+    ``month`` is a month of the run (month 0 is the initial state, which no statistic is
+    about); ``withdraw_month`` needs a month after it; ``after`` counts months after the
+    withdrawal, within the run; ``months`` is a follow-up after adopting, and adopting starts
+    at month 1 at the earliest.
+    """
+    withdraw = settings.get("withdraw_month", 0)
+    return {
+        "month": (1, months, f"the protocol runs {months} months"),
+        "withdraw_month": (1, months - 1, f"a month before the protocol's last, {months}"),
+        "after": (
+            1,
+            months - int(withdraw),
+            f"from withdraw_month {withdraw:g} to the protocol's last month, {months}",
+        ),
+        "months": (
+            1,
+            months - 1,
+            f"a follow-up after adopting, at month 1 of {months} at the earliest",
+        ),
+    }
+
+
+def settings_problem(target: Target) -> tuple[str, str] | None:
+    """(setting, problem) for the first setting the statistic does not use or whose month is
+    not one the protocol has; None if they are all fine."""
+    used = statistics.STATISTICS[target.statistic].settings
+    for name in target.protocol.settings:
+        if name not in used:
+            return name, (
+                f"statistic {target.statistic} does not use it "
+                f"(it uses {', '.join(used) or 'no settings'})"
+            )
+    for name, (low, high, why) in month_ranges(
+        target.protocol.settings, target.protocol.months
+    ).items():
+        value = target.protocol.settings.get(name)
+        if value is None:
+            continue
+        if high < low:
+            return name, f"no month fits ({why}); raise protocol.months"
+        if value != int(value) or not low <= value <= high:
+            return name, f"must be a whole number from {low} to {high} ({why}), got {value!r}"
+    return None
 
 
 def describe(error: ValidationError) -> str:

@@ -1,6 +1,7 @@
 """Calibration: ABC-SMC recovers known parameters from synthetic targets; validate passes on targets
 generated from a scenario and fails on wrong ones; posterior draws follow the weights and widen the
-intervals; malformed targets files are rejected with one line."""
+intervals; malformed targets files (months outside a protocol included) are rejected with one
+line."""
 
 import importlib
 import json
@@ -316,6 +317,38 @@ MALFORMED = {
         "mechanisms.hill: must be between 1 and 4",
     ),
     "duplicate id": (GOOD + GOOD, "target ids must be unique (repeated: x)"),
+    # months a target names must be months of its protocol (60 months by default)
+    "month beyond the horizon": (
+        GOOD.replace("month = 12", "month = 61"),
+        "targets.0.protocol.settings.month (x): must be a whole number from 1 to 60",
+    ),
+    "negative month": (
+        GOOD.replace("month = 12", "month = -3"),
+        "settings.month (x): must be a whole number from 1 to 60 (the protocol runs 60 months), "
+        "got -3",
+    ),
+    "month zero": (GOOD.replace("month = 12", "month = 0"), "from 1 to 60"),
+    "fractional month": (GOOD.replace("month = 12", "month = 12.5"), "got 12.5"),
+    "month beyond a short horizon": (
+        GOOD.replace("[targets.protocol]", "[targets.protocol]\nmonths = 6"),
+        "settings.month (x): must be a whole number from 1 to 6",
+    ),
+    "after beyond the horizon": (
+        GOOD.replace('"adoption_at"', '"sustained_share"')
+        .replace("month = 12", "withdraw_month = 24, after = 37")
+        .replace("a = {}", "withdrawn = {}"),
+        "settings.after (x): must be a whole number from 1 to 36",
+    ),
+    "follow-up as long as the run": (
+        GOOD.replace('"adoption_at"', '"full_implementation_within"').replace(
+            "month = 12", "months = 60"
+        ),
+        "settings.months (x): must be a whole number from 1 to 59",
+    ),
+    "setting the statistic does not use": (
+        GOOD.replace("month = 12", "month = 12, months = 48"),
+        "settings.months (x): statistic adoption_at does not use it (it uses month)",
+    ),
     "no targets": ("", "targets: required but missing"),
     "not TOML": ("[[targets]\n", "not valid TOML"),
 }
