@@ -2,17 +2,17 @@
 
 Protocols run through the experiments layer: ``validate`` stores every run (Parquet, resumable)
 and takes any Executor (process pool or Dask). Inside the calibration each candidate parameter
-set runs its protocols in one process, and pyabc spreads candidates over processes or a Dask
-cluster; pyabc keeps its history in SQLite, so an interrupted calibration continues where it
-stopped. Reading and drawing from a posterior sample is ``experiments.posterior``.
+set runs its protocols in one process, and candidates are spread over processes or a Dask
+cluster in seeded, ordered batches (``calibration.smc``), so a calibration repeats and resumes
+to the same posterior. Reading and drawing from a posterior sample is ``experiments.posterior``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -22,10 +22,11 @@ from matplotlib.figure import Figure
 
 from calibration import statistics
 from calibration.targets import Protocol, Target, TargetsFile
+from experiments.errors import ArgumentError
 from experiments.posterior import posterior_draws, posterior_median
 from experiments.provenance import provenance
-from experiments.runner import DEFAULT_SEED, RunSpec, Store, design, run_experiment
-from sim import TransformationModel, load_scenario, parameter_info, paths
+from experiments.runner import DEFAULT_SEED, RunSpec, Store, design, make_executor, run_experiment
+from sim import ScenarioError, TransformationModel, load_scenario, parameter_info, paths
 from sim import mechanisms as mech
 
 # The documented subset fitted by default: the adoption and sustainment constants the targets
@@ -240,18 +241,122 @@ def distance(targets: TargetsFile, simulated: dict, observed: dict) -> float:
 def prior_bounds(
     parameters: tuple[str, ...], scenario: str = "baseline"
 ) -> dict[str, tuple[float, float]]:
-    """Uniform prior on each parameter's allowed range (as ``parameter_info`` gives it)."""
+    """Uniform prior on each parameter's allowed range (as ``parameter_info`` gives it).
+
+    Only real-valued parameters with a finite range can be fitted; any other path (unknown, a
+    choice, on/off, an integer, a list) raises a one-line ScenarioError naming it.
+    """
     resolved = load_scenario(scenario)
+    bounds = {}
+    for path in parameters:
+        info = parameter_info(resolved, path)  # an unknown path raises, naming it
+        kind = (
+            "on/off"
+            if isinstance(info.value, bool)
+            else "an integer"
+            if isinstance(info.value, int)
+            else None
+            if isinstance(info.value, float)
+            else "a choice"
+            if isinstance(info.value, str)
+            else "a list"
+        )
+        finite = info.low is not None and info.high is not None
+        if kind or not finite or not np.isfinite([info.low, info.high]).all():
+            raise ScenarioError(
+                f"{path}: {kind or 'has no finite range'}, and calibrate fits real-valued "
+                "parameters with a finite range, e.g. mechanisms.imitation_q "
+                "(`tasim scenarios show baseline` lists them with their ranges)"
+            )
+        if path in bounds:
+            raise ScenarioError(f"{path}: given twice; name each fitted parameter once")
+        bounds[path] = (info.low, info.high)
+    return bounds
+
+
+def calibration_settings(
+    targets: TargetsFile,
+    parameters: tuple[str, ...] = CALIBRATED,
+    population: int = 100,
+    workers: int = 1,
+    seed: int = 20261125,
+    bounds: dict[str, tuple[float, float]] | None = None,
+) -> dict:
+    """Everything a calibration's result depends on besides its budget, checked.
+
+    A folder is resumed only with equal settings. ``workers`` is the batch of particles
+    evaluated together (see ``calibration.smc``), so it is one of them.
+    """
+    from calibration import smc
+
+    if isinstance(population, bool) or not isinstance(population, int) or population < 2:
+        raise ArgumentError("population", "must be a whole number of at least 2", population)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ArgumentError("workers", f"must be at least 1 (got {workers})")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ArgumentError("seed", "must be a whole number >= 0", seed)
+    if not parameters:
+        raise ArgumentError("parameters", "name at least one parameter to fit")
+    if bounds is None:
+        bounds = prior_bounds(tuple(parameters))
+    for path, bound in bounds.items():
+        low, high = (float(value) for value in bound)
+        if not (np.isfinite([low, high]).all() and low < high):
+            raise ArgumentError("bounds", f"{path}: needs finite low < high", bound)
     return {
-        path: (info.low, info.high)
-        for path in parameters
-        for info in [parameter_info(resolved, path)]
+        "targets": [
+            target.model_dump(mode="json", exclude={"description", "source"})
+            for target in targets.targets
+        ],
+        "prior": [[path, float(low), float(high)] for path, (low, high) in bounds.items()],
+        "population": population,
+        "seed": seed,
+        "workers": workers,
+        "max_generations": smc.MAX_GENERATIONS,
+        "evaluations_per_accepted": smc.EVALUATIONS_PER_ACCEPTED,
     }
+
+
+def plan_calibration(
+    targets: TargetsFile,
+    destination: Path,
+    parameters: tuple[str, ...] = CALIBRATED,
+    budget: int = 2000,
+    population: int = 100,
+    workers: int = 1,
+    seed: int = 20261125,
+    bounds: dict[str, tuple[float, float]] | None = None,
+):
+    """What ``calibrate`` with these arguments would do with ``destination``, checked.
+
+    A ``calibration.smc.Plan``: start, resume, continue (a larger budget) or finished (nothing
+    to do), with a one-line message. Bad arguments and folders that cannot be resumed with
+    them raise, in one line.
+    """
+    from calibration import smc
+
+    settings = calibration_settings(targets, parameters, population, workers, seed, bounds)
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 2 * population:
+        raise ArgumentError(
+            "budget",
+            f"must be at least twice the population, {2 * population}: the prior sample and "
+            "the first generation simulate a population each",
+            budget,
+        )
+    return smc.plan(Path(destination), settings, budget)
+
+
+SAMPLER = (
+    "ordered (calibration.smc.OrderedSampler): particle i of generation t draws from numpy "
+    "seeded by (seed, t, i); batches of {batch} evaluated together {where}; the first "
+    "population accepted in index order are kept. Repeats exactly for the same settings, "
+    "seed and workers, interrupted or not."
+)
 
 
 def calibrate(
     targets: TargetsFile,
-    folder: Path,
+    destination: Path,
     parameters: tuple[str, ...] = CALIBRATED,
     budget: int = 2000,
     population: int = 100,
@@ -259,89 +364,131 @@ def calibrate(
     scheduler: str | None = None,
     bounds: dict[str, tuple[float, float]] | None = None,
     seed: int = 20261125,
+    report: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """ABC-SMC (pyabc) over uniform priors on the parameters' ranges: the weighted posterior.
 
-    Writes ``abc.db`` (pyabc history; re-running resumes it), ``posterior.csv`` (samples and
-    weights), ``posterior_provenance.json``, ``calibrated.toml`` (posterior medians) and
-    ``marginals.png`` into ``folder``. ``budget`` caps the simulated parameter sets (each runs
-    all protocols). ``seed`` seeds pyabc's draws; the caller's numpy state is left as it was.
-    pyabc reports generations through its ``ABC`` logger, which the caller configures.
+    Writes into the folder ``destination``: ``abc.db`` (pyabc history), ``simulations.db``
+    (every simulated particle), ``calibration.json`` (settings and why it stopped),
+    ``posterior.csv`` (samples and weights), ``posterior_provenance.json``, ``calibrated.toml``
+    (posterior medians) and ``marginals.png``.
+
+    The result depends on the targets, parameters (and ``bounds``), ``population``, ``seed``,
+    ``workers`` (particles evaluated together, on local processes or on the Dask cluster at
+    ``scheduler``) and ``budget`` only: an interrupted calibration re-run with the same
+    arguments resumes to the same posterior, and a finished one does nothing (a larger budget
+    continues one the budget stopped). Other settings into the same folder are refused.
+    ``budget`` is a hard cap on simulated parameter sets (each runs all protocols), the prior
+    sample and cut-off generations included. See ``calibration.smc`` for how.
+
+    ``report`` gets one line saying what the call does (start, resume, continue, nothing).
+    The caller's numpy state is left as it was. pyabc reports generations through its ``ABC``
+    logger, which the caller configures.
     """
     import pyabc
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    with numpy_global_seed(seed):
-        bounds = bounds or prior_bounds(parameters)
-        prior = pyabc.Distribution(
-            **{  # pyabc's parameter names cannot hold dots
-                paths.to_keyword(path): pyabc.RV("uniform", low, high - low)
-                for path, (low, high) in bounds.items()
-            }
-        )
-        observed = {target.id: target.centre for target in targets.targets}
-        if scheduler:
-            from distributed import Client
+    from calibration import smc
 
-            sampler = pyabc.sampler.DaskDistributedSampler(dask_client=Client(scheduler))
-        elif workers > 1:
-            sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
-        else:
-            sampler = pyabc.sampler.SingleCoreSampler()
-        abc = pyabc.ABCSMC(
+    destination = Path(destination)
+    settings = calibration_settings(targets, parameters, population, workers, seed, bounds)
+    plan = plan_calibration(
+        targets, destination, parameters, budget, population, workers, seed, bounds
+    )
+    if report:
+        report(plan.message)
+    if plan.finished:
+        if plan.generations == 0:
+            raise smc.no_generation(destination, budget, plan.simulations)
+        return _posterior(destination)
+    bounds = {path: (low, high) for path, low, high in settings["prior"]}
+    prior = pyabc.Distribution(
+        **{  # pyabc's parameter names cannot hold dots
+            paths.to_keyword(path): pyabc.RV("uniform", low, high - low)
+            for path, (low, high) in bounds.items()
+        }
+    )
+    observed = {target.id: target.centre for target in targets.targets}
+
+    def new_abc(sampler) -> pyabc.ABCSMC:
+        return pyabc.ABCSMC(
             partial(simulate_statistics, targets=targets),
             prior,
             partial(distance, targets),
             population_size=population,
             sampler=sampler,
         )
-        database = folder / "abc.db"
-        if database.exists():
-            abc.load(f"sqlite:///{database}", 1)  # resume the stored calibration
-        else:
-            abc.new(f"sqlite:///{database}", observed)
-        history = abc.run(
-            max_total_nr_simulations=budget, max_nr_populations=30, min_acceptance_rate=0.01
-        )
-    samples, weights = history.get_distribution()
-    posterior = (
-        samples.rename(columns=paths.from_keyword)
-        .reset_index(drop=True)
-        .assign(weight=np.asarray(weights) / np.sum(weights))
-    )
-    posterior.to_csv(folder / "posterior.csv", index=False)
+
+    parallel = make_executor(workers, scheduler) if workers > 1 or scheduler else nullcontext()
+    with numpy_global_seed(seed), parallel as executor:
+        stop = smc.run(destination, settings, budget, new_abc, observed, executor)
+    simulations = smc.stored_simulations(destination)
+    if smc.generations(destination) == 0:
+        smc.finish(destination, stop, budget)
+        raise smc.no_generation(destination, budget, simulations)
+    posterior = _posterior(destination)
+    posterior.to_csv(destination / "posterior.csv", index=False)
+    history = pyabc.History(smc.history_url(destination))
     populations = history.get_all_populations()
+    where = (
+        f"on the Dask cluster at {scheduler}"
+        if scheduler
+        else f"on {workers} local processes"
+        if workers > 1
+        else "in one process"
+    )
     record = {
-        "method": f"ABC-SMC (pyabc {pyabc.__version__})",
+        "method": f"ABC-SMC (pyabc {pyabc.__version__}), one generation per run (calibration.smc)",
+        "sampler": SAMPLER.format(batch=workers, where=where),
+        "workers": workers,
+        "scheduler": scheduler,
+        "seed": seed,
         "targets": [target.id for target in targets.targets],
         "observed": observed,
         "prior": {path: {"uniform": list(bound)} for path, bound in bounds.items()},
         "budget": budget,
         "population": population,
-        "simulations": int(history.total_nr_simulations),
+        "simulations": simulations,
+        "stop": stop.reason,
+        "stop_detail": stop.detail,
         "generations": int(history.max_t) + 1,
         "epsilons": [float(value) for value in populations["epsilon"] if np.isfinite(value)],
         "effective_sample_size": float(1 / np.sum(posterior["weight"] ** 2)),
         "posterior_median": posterior_median(posterior),
         **provenance(),
     }
-    (folder / "posterior_provenance.json").write_text(json.dumps(record, indent=2, default=str))
-    write_calibrated_scenario(posterior, folder / "calibrated.toml")
-    plot_marginals(posterior, bounds).savefig(folder / "marginals.png", dpi=110)
+    (destination / "posterior_provenance.json").write_text(
+        json.dumps(record, indent=2, default=str)
+    )
+    write_calibrated_scenario(posterior, destination / "calibrated.toml")
+    plot_marginals(posterior, bounds).savefig(destination / "marginals.png", dpi=110)
+    smc.finish(destination, stop, budget)  # last: a kill before it rewrites the outputs next time
     return posterior
+
+
+def _posterior(folder: Path) -> pd.DataFrame:
+    """The last generation of the folder's pyabc history: parameters and normalised weights."""
+    import pyabc
+
+    from calibration import smc
+
+    samples, weights = pyabc.History(smc.history_url(folder)).get_distribution()
+    return (
+        samples.rename(columns=paths.from_keyword)
+        .reset_index(drop=True)
+        .assign(weight=np.asarray(weights) / np.sum(weights))
+    )
 
 
 @contextmanager
 def numpy_global_seed(seed: int) -> Iterator[None]:
     """Seed numpy's legacy global generator for the block, then put the caller's state back.
 
-    pyabc draws its priors and perturbations from that generator and takes none of its own, so
-    seeding it is the one way to make a calibration repeat; restoring the state afterwards keeps
-    the seeding inside the call. (pyabc's worker processes reseed themselves from the system.)
+    pyabc draws its priors and perturbations from that generator and takes none of its own;
+    ``calibration.smc`` reseeds it for every particle and generation, and restoring the state
+    afterwards keeps all of that inside the call.
     """
     state = np.random.get_state()
-    np.random.seed(seed)
+    np.random.seed(np.random.SeedSequence(seed).generate_state(8))
     try:
         yield
     finally:

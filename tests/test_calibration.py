@@ -1,11 +1,18 @@
 """Calibration: ABC-SMC recovers known parameters from synthetic targets; validate passes on targets
 generated from a scenario and fails on wrong ones; posterior draws follow the weights and widen the
-intervals; malformed targets files (months outside a protocol included) are rejected with one
-line."""
+intervals; malformed targets files are rejected with one line; a calibration resumes exactly after
+any interruption, stays within its budget and does nothing once finished."""
 
 import importlib
+import itertools
 import json
 import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +20,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from calibration import fit, smc
 from calibration.fit import calibrate, evaluate, evaluate_draws, write_calibrated_scenario
 from calibration.statistics import STATISTICS, full_implementation_within
 from calibration.targets import load_targets, parse_targets
@@ -169,7 +177,7 @@ def test_a_calibration_repeats_for_its_seed_and_leaves_global_state_alone(tmp_pa
     state, logger = np.random.get_state(), logging.getLogger("ABC")
     level, handlers = logger.level, list(logger.handlers)
     runs = [
-        calibrate(targets, tmp_path / name, parameters=fitted, budget=12, population=6)
+        calibrate(targets, tmp_path / name, parameters=fitted, budget=30, population=6)
         for name in ("first", "second")
     ]
     pd.testing.assert_frame_equal(*runs)  # the same seed, the same posterior
@@ -435,3 +443,256 @@ def test_shipped_posterior_and_calibrated_scenario_agree():
             value, rel=1e-5
         )
     assert json.loads((folder / "posterior_provenance.json").read_text())["code_version"]
+
+
+# Resumable, repeatable calibration. One cheap target that imitation_q moves (4 teams, 24 months,
+# 1 replicate: about 20 ms a simulation), so each calibration below takes a second or two.
+FAST_ARMS = {**TINY, "system.n_teams": 4}
+FAST = {"parameters": ("mechanisms.imitation_q",), "budget": 48, "population": 6}
+
+
+def fast_targets(observed: float = 0.25):
+    return parse_targets(
+        {
+            "targets": [
+                {
+                    "id": "adoption_24",
+                    "description": "synthetic",
+                    "source": "tests/test_calibration.py",
+                    "statistic": "adoption_at",
+                    "protocol": {
+                        "months": 24,
+                        "replicates": 1,
+                        "arms": {"system": FAST_ARMS},
+                        "settings": {"month": 24},
+                    },
+                    "observed": observed,
+                    "tolerance": 0.05,
+                }
+            ]
+        }
+    )
+
+
+class Simulations:
+    """The calibration's model function, counting its calls; at call number ``stop`` (if set) it
+    raises KeyboardInterrupt, as a Ctrl-C in the middle of a simulation would."""
+
+    def __init__(self, monkeypatch):
+        self.calls, self.stop, self.model = 0, None, fit.simulate_statistics
+        monkeypatch.setattr(fit, "simulate_statistics", self)
+
+    def __call__(self, parameters, targets):
+        if self.stop is not None and self.calls >= self.stop:
+            raise KeyboardInterrupt
+        self.calls += 1
+        return self.model(parameters, targets)
+
+
+def generation_ends(folder: Path) -> list[int]:
+    """Simulations done when the prior sample, generation 0, 1, ... were complete."""
+    with sqlite3.connect(folder / "simulations.db") as database:
+        counts = dict(database.execute("SELECT t, COUNT(*) FROM particles GROUP BY t"))
+    return list(itertools.accumulate(counts[t] for t in sorted(counts)))
+
+
+def outputs(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Content and modification time of what a calibration writes for its users."""
+    return {
+        name: ((folder / name).read_bytes(), (folder / name).stat().st_mtime_ns)
+        for name in ("posterior.csv", "calibrated.toml", "posterior_provenance.json")
+    }
+
+
+def test_an_interrupted_calibration_resumes_to_the_same_posterior(tmp_path, monkeypatch):
+    simulations = Simulations(monkeypatch)
+    reference = tmp_path / "reference"
+    calibrate(fast_targets(), reference, **FAST)
+    total, ends = simulations.calls, generation_ends(reference)
+    assert len(ends) >= 3  # the prior sample and at least two generations
+    # in the prior sample, inside generation 0, between generations 0 and 1 (the history has
+    # generation 0, nothing of 1 is simulated), at the last simulation
+    for stop in sorted({3, ends[0] + 2, ends[1], total - 1}):
+        folder = tmp_path / f"stopped-at-{stop}"
+        simulations.calls, simulations.stop = 0, stop
+        with pytest.raises(KeyboardInterrupt):
+            calibrate(fast_targets(), folder, **FAST)
+        simulations.stop = None
+        calibrate(fast_targets(), folder, **FAST)
+        assert simulations.calls == total, stop  # nothing simulated twice, nothing more
+        assert (folder / "posterior.csv").read_bytes() == (
+            reference / "posterior.csv"
+        ).read_bytes(), stop
+        assert generation_ends(folder) == ends
+
+
+def test_the_budget_is_a_hard_cap_on_simulations(tmp_path, monkeypatch):
+    import pyabc
+
+    simulations = Simulations(monkeypatch)
+    folder = tmp_path / "capped"  # generation 1 is cut off at the budget
+    calibrate(
+        synthetic_targets(0.1, 0.9), folder, parameters=FAST["parameters"], budget=30, population=8
+    )
+    record = json.loads((folder / "posterior_provenance.json").read_text())
+    history = pyabc.History(f"sqlite:///{folder / 'abc.db'}")
+    assert simulations.calls <= 30 and record["simulations"] == simulations.calls
+    assert history.total_nr_simulations <= simulations.calls  # a cut-off generation is not in it
+    assert record["stop"] == "budget" and record["budget"] == 30
+
+
+def test_a_finished_calibration_run_again_does_nothing_and_a_larger_budget_continues_it(
+    tmp_path, monkeypatch
+):
+    simulations = Simulations(monkeypatch)
+    folder = tmp_path / "finished"
+    first = calibrate(fast_targets(), folder, **{**FAST, "budget": 30})
+    done, before, said = simulations.calls, outputs(folder), []
+    again = calibrate(fast_targets(), folder, **{**FAST, "budget": 30}, report=said.append)
+    assert simulations.calls == done and outputs(folder) == before  # untouched, to the byte
+    pd.testing.assert_frame_equal(again, first)
+    assert "nothing to do" in said[0] and str(folder) in said[0]
+    with pytest.raises(ScenarioError, match="more than budget 20"):  # cannot be taken back
+        calibrate(fast_targets(), folder, **{**FAST, "budget": 20})
+    calibrate(fast_targets(), folder, **FAST, report=said.append)  # budget 48
+    assert said[-1].startswith(f"continuing {folder}: budget raised from 30 to 48")
+    fresh = tmp_path / "fresh"
+    calibrate(fast_targets(), fresh, **FAST)
+    assert (folder / "posterior.csv").read_bytes() == (fresh / "posterior.csv").read_bytes()
+    assert generation_ends(folder) == generation_ends(fresh)
+
+
+def test_a_calibration_folder_refuses_other_settings_in_one_line(tmp_path, monkeypatch):
+    simulations = Simulations(monkeypatch)
+    folder = tmp_path / "calibration"
+    calibrate(fast_targets(), folder, **{**FAST, "budget": 24})
+    done = simulations.calls
+    for change, expected in (
+        ({"population": 8}, "population 6, not 8"),
+        ({"seed": 7}, "seed 20261125, not 7"),
+        ({"workers": 2}, "workers 1, not 2"),
+        ({"parameters": ("mechanisms.discontinuation",)}, "prior"),
+        ({"targets": fast_targets(0.3)}, "another version of target adoption_24"),
+    ):
+        arguments = {"targets": fast_targets(), **FAST, "budget": 24, **change}
+        with pytest.raises(ScenarioError) as error:
+            calibrate(destination=folder, **arguments)
+        message = str(error.value)
+        assert str(folder) in message and expected in message and "\n" not in message, message
+    assert simulations.calls == done
+    older = tmp_path / "older"  # a pyabc history without calibration.json: not resumable exactly
+    older.mkdir()
+    (older / "abc.db").write_bytes(b"")
+    with pytest.raises(ScenarioError, match="older tasim"):
+        calibrate(fast_targets(), older, **FAST)
+    with smc._locked(folder), pytest.raises(ScenarioError, match="another process"):
+        calibrate(fast_targets(), folder, **FAST)  # while another calibration writes into it
+    assert simulations.calls == done
+
+
+@pytest.mark.parametrize(
+    "parameter, expected",
+    [
+        ("funder.policy", "funder.policy: a choice, and calibrate fits real-valued parameters"),
+        ("system.n_teams", "system.n_teams: an integer, and calibrate fits real-valued"),
+        ("shocks.pandemic.enabled", "shocks.pandemic.enabled: on/off"),
+        ("funder.nope", "funder.nope: unknown parameter"),
+    ],
+)
+def test_calibrate_refuses_a_parameter_it_cannot_fit_in_one_line(parameter, expected, tmp_path):
+    path = tmp_path / "targets.toml"
+    path.write_text(GOOD)
+    result = CliRunner().invoke(
+        app,
+        ["calibrate", "--targets", str(path), "--parameter", parameter, "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 2 and expected in result.output, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "abc.db").exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        (["calibrate", "--workers", "0"], "--workers: must be"),
+        (["validate", "--workers", "0"], "--workers: must be"),
+        (["calibrate", "--budget", "10", "--population", "8"], "--budget 10: must be at least"),
+        (["calibrate", "--population", "1"], "--population 1: must be a whole number of at least"),
+    ],
+)
+def test_calibration_commands_refuse_bad_numbers_in_one_line(arguments, expected, tmp_path):
+    path = tmp_path / "targets.toml"
+    path.write_text(GOOD)
+    result = CliRunner().invoke(
+        app, [*arguments, "--targets", str(path), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2 and expected in result.output, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_two_workers_repeat_resume_exactly_and_the_provenance_says_how(tmp_path, monkeypatch):
+    reference = tmp_path / "reference"
+    calibrate(fast_targets(), reference, **FAST, workers=2)
+    record = json.loads((reference / "posterior_provenance.json").read_text())
+    assert record["workers"] == 2 and "batches of 2" in record["sampler"]
+    assert "seeded by (seed, t, i)" in record["sampler"]
+    assert {"seed", "budget", "stop", "stop_detail", "simulations"} <= set(record)
+    assert record["seed"] == 20261125 and record["simulations"] <= FAST["budget"]
+    stored, put = [], smc.ParticleStore.put
+
+    def stopped_after_ten(store, t, index, particle):  # Ctrl-C in the parent mid-generation
+        if len(stored) == 10:
+            raise KeyboardInterrupt
+        stored.append(index)
+        put(store, t, index, particle)
+
+    monkeypatch.setattr(smc.ParticleStore, "put", stopped_after_ten)
+    folder = tmp_path / "stopped"
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(fast_targets(), folder, **FAST, workers=2)
+    monkeypatch.setattr(smc.ParticleStore, "put", put)
+    calibrate(fast_targets(), folder, **FAST, workers=2)
+    assert (folder / "posterior.csv").read_bytes() == (reference / "posterior.csv").read_bytes()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=lambda stop: stop.name)
+def test_a_calibration_killed_by_a_signal_resumes_to_the_same_posterior(stop, tmp_path):
+    targets = tmp_path / "targets.toml"
+    targets.write_text(
+        '[[targets]]\nid = "adoption_24"\ndescription = "synthetic"\nsource = "test"\n'
+        'statistic = "adoption_at"\nobserved = 0.25\ntolerance = 0.05\n'
+        "[targets.protocol]\nmonths = 24\nreplicates = 1\nsettings = { month = 24 }\n"
+        "[targets.protocol.arms]\nsystem = { "
+        + ", ".join(f'"{key}" = {str(value).lower()}' for key, value in FAST_ARMS.items())
+        + " }\n"
+    )
+    arguments = {**FAST, "budget": 80}
+    reference = tmp_path / "reference"
+    calibrate(load_targets(targets), reference, **arguments)
+    folder = tmp_path / "stopped"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tasim", "calibrate", "--targets", str(targets)]
+        + ["--parameter", "mechanisms.imitation_q", "--budget", "80", "--population", "6"]
+        + ["--out", str(folder)],
+        cwd=REPOSITORY,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with sqlite3.connect(folder / "simulations.db") as database:
+                if database.execute("SELECT COUNT(*) FROM particles").fetchone()[0] >= 20:
+                    break
+        except sqlite3.OperationalError:  # not there yet
+            pass
+        time.sleep(0.02)
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode in (128 + stop, -stop), stderr  # stopped, not finished
+    assert not (folder / "posterior.csv").exists()
+    if stop == signal.SIGTERM:
+        assert b"the same command resumes it" in stderr
+    calibrate(load_targets(targets), folder, **arguments)
+    assert (folder / "posterior.csv").read_bytes() == (reference / "posterior.csv").read_bytes()

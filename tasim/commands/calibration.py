@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -12,13 +13,22 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from calibration.fit import CALIBRATED, calibrate, plot_fit, validate, validate_posterior
+from calibration.fit import (
+    CALIBRATED,
+    calibrate,
+    plan_calibration,
+    plot_fit,
+    validate,
+    validate_posterior,
+)
 from calibration.targets import CALIBRATION_TARGETS, load_targets
+from experiments.errors import ArgumentError
 from experiments.posterior import posterior_median, read_posterior
 from experiments.runner import DEFAULT_SEED, make_executor
 from sim import ScenarioError, load_scenario
 from tasim.console import console, print_frame
 from tasim.errors import user_errors
+from tasim.signals import terminate_as_exit
 
 # posterior draws for --posterior: each runs every protocol, so the cost is 20 validations
 DEFAULT_DRAWS = 20
@@ -30,43 +40,80 @@ def calibrate_command(
         Path, typer.Option(help="Targets file (schema: docs/calibration.md).")
     ] = CALIBRATION_TARGETS,
     budget: Annotated[
-        int, typer.Option(help="Most parameter sets to simulate (each runs every protocol).")
+        int,
+        typer.Option(
+            help="Most parameter sets to simulate (each runs every protocol), a hard cap that "
+            "counts the prior sample and a generation the budget cuts off; at least twice "
+            "--population. A larger budget continues a folder the budget stopped."
+        ),
     ] = 2000,
     population: Annotated[int, typer.Option(help="ABC-SMC population size.")] = 100,
     parameter: Annotated[
         list[str] | None,
-        typer.Option(help="Dotted parameter to fit (repeat); default: the documented five."),
+        typer.Option(
+            help="Dotted parameter to fit (repeat): a real-valued one with a finite range; "
+            "default: the documented five."
+        ),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Local processes.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the ABC-SMC draws.")] = 20261125,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Particles simulated at once, on local processes (or as tasks on "
+            "--scheduler). The posterior repeats exactly for the same seed and --workers, "
+            "interrupted or not (sampler: seeded per particle, in order); resume a folder "
+            "with the value it was started with."
+        ),
+    ] = 1,
     scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address (pyabc's Dask sampler).")
+        str | None, typer.Option(help="Dask scheduler address: run the particles there.")
     ] = None,
     out: Annotated[
-        Path, typer.Option(help="Calibration folder; re-running with the same folder resumes.")
+        Path,
+        typer.Option(
+            help="Calibration folder. Re-running the same command resumes it after an "
+            "interruption to the same posterior, and does nothing once it has finished; other "
+            "settings are refused."
+        ),
     ] = Path("results/calibration"),
 ) -> None:
     """Fit parameters to the targets with ABC-SMC (pyabc): posterior, calibrated scenario, plots."""
-    if budget < 1 or population < 2:
-        raise ScenarioError("--budget must be at least 1 and --population at least 2")
+    _check_workers(workers)
     parsed = load_targets(targets)
     parameters = tuple(parameter) if parameter else CALIBRATED
-    resuming = " - resuming" if (out / "abc.db").exists() else ""
+    arguments = {
+        "parameters": parameters,
+        "budget": budget,
+        "population": population,
+        "workers": workers,
+        "seed": seed,
+    }
+    plan = plan_calibration(parsed, out, **arguments)
+    if plan.finished:
+        console.print(plan.message)
+        posterior = calibrate(parsed, out, scheduler=scheduler, **arguments)
+        print_frame(pd.DataFrame([posterior_median(posterior)]), f"posterior medians ({out})")
+        return
     console.print(
         f"Calibrating {', '.join(parameters)} to {len(parsed.targets)} targets "
-        f"(budget {budget} parameter sets){resuming}"
+        f"(budget {budget} parameter sets, population {population}, seed {seed}, "
+        f"workers {workers}): {plan.message}"
     )
     clock = time.perf_counter()
-    with generations_reported():
-        posterior = calibrate(
-            parsed,
-            out,
-            parameters=parameters,
-            budget=budget,
-            population=population,
-            workers=workers,
-            scheduler=scheduler,
+    try:
+        with terminate_as_exit(), generations_reported():
+            posterior = calibrate(parsed, out, scheduler=scheduler, **arguments)
+    except (KeyboardInterrupt, SystemExit):
+        typer.echo(
+            f"interrupted: {out} keeps every finished simulation; the same command resumes it",
+            err=True,
         )
-    console.print(f"ABC-SMC finished in {time.perf_counter() - clock:.0f} s")
+        raise
+    record = json.loads((out / "posterior_provenance.json").read_text())
+    console.print(
+        f"ABC-SMC stopped after {time.perf_counter() - clock:.0f} s: {record['stop_detail']} "
+        f"({record['simulations']} of {budget} simulations, {record['generations']} generations)"
+    )
     print_frame(
         pd.DataFrame([posterior_median(posterior)]), "posterior medians (also in calibrated.toml)"
     )
@@ -110,6 +157,7 @@ def validate_command(
     ] = Path("results/validation"),
 ) -> None:
     """Score a targets file: per target simulated, interval, observed, pass; exit 1 if any fails."""
+    _check_workers(workers)
     if scenario and posterior:
         raise ScenarioError("validate: give --scenario or --posterior, not both")
     if draws is not None and not posterior:
@@ -159,6 +207,11 @@ def _fitted(scenario: str | None, posterior: Path | None) -> dict:
         resolved = load_scenario(scenario)
         return {path: resolved.get(path) for path in CALIBRATED}
     return {}
+
+
+def _check_workers(workers: int) -> None:
+    if workers < 1:
+        raise ArgumentError("workers", f"must be at least 1 (got {workers})")
 
 
 def _executor(workers: int, scheduler: str | None):
