@@ -20,7 +20,7 @@ from experiments.dose_response import dose_response_arms
 from experiments.output import ensure_new
 from experiments.runner import ExperimentFailed, Store, design, make_executor, run_experiment
 from experiments.space import Range, factorial, latin_hypercube, parse_range
-from sim import ScenarioError, load_scenario
+from sim import ScenarioError, load_scenario, simulate
 from tasim.cli import app
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -358,6 +358,27 @@ def entered(context):
             "base_samples: must be a power of 2 for Sobol (got 12)",
         ),
         (lambda: parse_range("x=1:three", None), "range='x=1:three': expected key=lo:hi:n"),
+        (
+            lambda: factorial([Range("x", 0, 1, 10**6), Range("y", 0, 1, 10**6)]),
+            "ranges: a factorial of 1000000 x 1000000 has 1,000,000,000,000 points",
+        ),
+        (
+            lambda: factorial([Range("x", 0, 1, 1000)], replicates=1001),
+            "replicates: 1,000 points x 1,001 replicates = 1,001,000 runs",
+        ),
+        (
+            lambda: latin_hypercube([Range("x", 0, 1)], 10**9, seed=1),
+            "samples: a Latin hypercube has 1,000,000,000 points",
+        ),
+        (
+            lambda: sa.sample(sa.problem([Range("x", 0, 1)]), "morris", 4, second_order=True),
+            "second_order: only with Sobol",
+        ),
+        (
+            lambda: sa.sample(sa.problem([Range("x", 0, 1)]), "sobol", 2**20, replicates=1),
+            "base_samples: a Sobol design of N=1048576 has 3,145,728 points",
+        ),
+        (lambda: sa.check_output("nope"), "output='nope': must be one of time_to_50pct"),
     ],
 )
 def test_library_errors_name_the_argument_and_value_not_a_flag(call, message):
@@ -369,3 +390,9 @@ def test_library_errors_name_the_argument_and_value_not_a_flag(call, message):
 def test_an_existing_result_folder_is_named_as_the_argument(tmp_path):
     with pytest.raises(FileExistsError, match=f"^destination={tmp_path}: already exists"):
         ensure_new(tmp_path)
+
+
+def test_the_measures_sensitivity_knows_are_those_of_a_run():
+    """sensitivity checks --output against these before any run: they must be what runs give."""
+    run = simulate(load_scenario("baseline", SMALL), seed=1, months=3)
+    assert sa.summary_measures() == tuple(run.summary)
