@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import socket
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,9 +27,6 @@ Overrides = Annotated[
 FixedOverrides = Annotated[
     list[str] | None,
     typer.Option("--set", help="Fixed override for every run: dotted.path=value (repeatable)."),
-]
-Out = Annotated[
-    Path, typer.Option(help="Experiment folder; re-running the same command resumes it.")
 ]
 Replicates = Annotated[int, typer.Option(help="Replicates per design point.")]
 Workers = Annotated[

@@ -22,7 +22,7 @@ from calibration.fit import (
     validate_posterior,
 )
 from calibration.targets import CALIBRATION_TARGETS, load_targets
-from experiments.errors import ArgumentError
+from experiments.output import check_destination
 from experiments.posterior import posterior_median, read_posterior
 from experiments.runner import DEFAULT_SEED, make_executor
 from sim import ScenarioError, load_scenario
@@ -69,16 +69,17 @@ def calibrate_command(
         str | None, typer.Option(help="Dask scheduler address: run the particles there.")
     ] = None,
     out: Annotated[
-        Path,
+        str,
         typer.Option(
+            metavar="DIR",
             help="Calibration folder. Re-running the same command resumes it after an "
             "interruption to the same posterior, and does nothing once it has finished; other "
-            "settings are refused."
+            "settings are refused.",
         ),
-    ] = Path("results/calibration"),
+    ] = "results/calibration",
 ) -> None:
     """Fit parameters to the targets with ABC-SMC (pyabc): posterior, calibrated scenario, plots."""
-    _check_workers(workers)
+    out = check_destination(out)
     parsed = load_targets(targets)
     parameters = tuple(parameter) if parameter else CALIBRATED
     arguments = {
@@ -153,11 +154,14 @@ def validate_command(
     workers: Annotated[int, typer.Option(help="Local processes.")] = 1,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     out: Annotated[
-        Path, typer.Option(help="Folder for the protocol runs (re-running resumes) and fit.png.")
-    ] = Path("results/validation"),
+        str,
+        typer.Option(
+            metavar="DIR", help="Folder for the protocol runs (re-running resumes) and fit.png."
+        ),
+    ] = "results/validation",
 ) -> None:
     """Score a targets file: per target simulated, interval, observed, pass; exit 1 if any fails."""
-    _check_workers(workers)
+    out = check_destination(out)
     if scenario and posterior:
         raise ScenarioError("validate: give --scenario or --posterior, not both")
     if draws is not None and not posterior:
@@ -207,11 +211,6 @@ def _fitted(scenario: str | None, posterior: Path | None) -> dict:
         resolved = load_scenario(scenario)
         return {path: resolved.get(path) for path in CALIBRATED}
     return {}
-
-
-def _check_workers(workers: int) -> None:
-    if workers < 1:
-        raise ArgumentError("workers", f"must be at least 1 (got {workers})")
 
 
 def _executor(workers: int, scheduler: str | None):

@@ -44,8 +44,6 @@ def run(
     destination = None if out is None else check_destination(out, new=True)
     resolved = load_scenario(scenario, parse_overrides(assignments))
     horizon = months if months is not None else resolved.months
-    if horizon < 1:
-        raise typer.BadParameter("--months must be at least 1")
     started = datetime.now(UTC)
     if destination is None:  # the scenario's name is anyone's text: made a safe folder name
         destination = check_destination(
