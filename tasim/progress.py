@@ -62,28 +62,40 @@ def run_with_progress(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task(kind, total=len(specs))
+    progress = Progress(*columns, console=console)
+    task = progress.add_task(kind, total=len(specs))
 
-        def update(done, total):
-            progress.update(task, completed=done, total=total)
+    def update(done, total):
+        # the bar appears with the first report, after the folder and the design were checked,
+        # so a refused experiment prints its one line and nothing else
+        progress.start()
+        progress.update(task, completed=done, total=total)
 
-        try:
-            with terminate_as_exit():  # a SIGTERM still records the finished runs in the manifest
-                if workers == 1 and not scheduler:
-                    return run_experiment(
-                        kind, specs, store, progress=update, settings=settings, month=month
-                    )
-                with make_executor(workers, scheduler) as executor:
-                    return run_experiment(
-                        kind,
-                        specs,
-                        store,
-                        executor=executor,
-                        progress=update,
-                        settings=settings,
-                        month=month,
-                    )
-        except ExperimentFailed as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(1) from None
+    try:
+        with terminate_as_exit():  # a SIGTERM still records the finished runs in the manifest
+            if workers == 1 and not scheduler:
+                return run_experiment(
+                    kind, specs, store, progress=update, settings=settings, month=month
+                )
+            with make_executor(workers, scheduler) as executor:
+                return run_experiment(
+                    kind,
+                    specs,
+                    store,
+                    executor=executor,
+                    progress=update,
+                    settings=settings,
+                    month=month,
+                )
+    except ExperimentFailed as error:
+        _stop(progress)
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        _stop(progress)
+
+
+def _stop(progress: Progress) -> None:
+    """End a bar that was shown (stopping one never shown prints an empty line when piped)."""
+    if progress.live.is_started:
+        progress.stop()

@@ -16,6 +16,7 @@ from experiments import output
 from experiments.errors import ArgumentError, FolderExists
 from sim import Scenario, ScenarioError, simulate
 from sim.metrics import SYSTEM_COLUMNS, TEAM_COLUMNS
+from tasim.console import print_frame
 from tasim.errors import user_message
 from tasim.overrides import parse_overrides
 
@@ -228,3 +229,25 @@ def test_a_stopped_run_leaves_no_result_folder(tmp_path, stop):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + stop, stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tables_say_not_reached_or_n_a_instead_of_nan(capsys):
+    frame = pd.DataFrame(
+        {"time_to_50pct_adoption": [float("nan"), 14.0], "cost_per_unit": [float("nan"), 2.5]}
+    )
+    print_frame(frame, "t")
+    printed = capsys.readouterr().out
+    assert "not reached" in printed and "n/a" in printed and "14" in printed
+    assert "nan" not in printed.lower()
+
+
+def test_a_refused_experiment_prints_its_one_line_and_no_progress_bar(tmp_path):
+    scenario = tmp_path / "mine.toml"
+    scenario.write_text('extends = "baseline"\nmonths = 3\n[system]\nn_teams = 3\n')
+    sweep = ["sweep", str(scenario), "--vary", "funder.dosage_hours=1:2:2", "--replicates", "1"]
+    sweep += ["--workers", "1", "--out", str(tmp_path / "sweep")]
+    assert tasim(*sweep).returncode == 0
+    scenario.write_text(scenario.read_text() + "[funder]\nbudget_per_month = 0\n")
+    refused = tasim(*sweep)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("error: ") and "choose another folder" in refused.stderr
