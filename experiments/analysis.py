@@ -12,6 +12,15 @@ COMPARE_MEASURES = ["final_adoption", "final_fidelity", "admissions_avoided", "t
 SWEEP_MEASURES = ["final_adoption", "final_fidelity", "time_to_50pct_adoption", "ta_cost_total"]
 
 
+def undefined_as(column: str) -> str:
+    """What an undefined (NaN) value in ``column`` means, in words for a page or a table.
+
+    A time to reach a level (``time_to_50pct_adoption``) is undefined where the level was never
+    reached; any other measure where it does not apply (the cost per unit of the cost itself).
+    """
+    return "not reached" if column.startswith("time_to") else "n/a"
+
+
 def run_summaries(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """One row per run: its labels and per-run summary (``run_*`` columns, sim.metrics.summary)."""
     columns = [

@@ -6,13 +6,46 @@ or keeps figures alive in a global registry; ``figure.savefig`` writes them dire
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from experiments.analysis import BAND_MEASURES
+from experiments.analysis import BAND_MEASURES, undefined_as
+from sim import list_scenarios
 from sim.mechanisms import STAGES
 
 # one colour per stage, everywhere
 STAGE_COLOURS = ("#c7c7c7", "#9ecae1", "#fdae6b", "#e6550d", "#31a354", "#756bb1")
+# One colour per scenario, everywhere: a shipped scenario takes the colour at its place in the
+# shipped list (so baseline is blue and hands_on orange in every figure, whatever is compared
+# with them); another scenario (a file) the colour its name hashes to among the last six.
+SCENARIO_COLOURS = (
+    "#9467bd",  # adaptive
+    "#1f77b4",  # baseline
+    "#d62728",  # budget_cut
+    "#17becf",  # calibrated
+    "#2ca02c",  # coordinated
+    "#8c564b",  # doer_heavy
+    "#e377c2",  # facilitator_heavy
+    "#ff7f0e",  # hands_on
+    "#bcbd22",  # mandate_year3
+    "#393b79",  # need_targeted
+    "#637939",  # no_pandemic
+    "#8c6d31",  # northern_boots_on_ground
+    "#843c39",  # readiness_targeted
+    "#7b4173",  # withdraw_at_24
+    "#3182bd",
+    "#e6550d",
+    "#31a354",
+    "#756bb1",
+    "#636363",
+    "#a55194",
+)
+OTHER_COLOURS = 6  # the palette's last colours, for scenarios that are not shipped
 
 
 def stages_panel(axis, system):
@@ -126,18 +159,60 @@ def plot_trajectories(system, title: str):
     return figure
 
 
-def plot_bands(banded):
-    """Trajectories per arm with their 90 % bands over replicates (``analysis.bands``)."""
+@cache
+def shipped_scenarios() -> tuple[str, ...]:
+    """The shipped scenarios as this process first listed them: colours stay put for its life."""
+    return tuple(list_scenarios())
+
+
+def scenario_colour(name: str) -> str:
+    """The colour of scenario ``name`` in every figure (SCENARIO_COLOURS)."""
+    shipped = shipped_scenarios()
+    if name in shipped and shipped.index(name) < len(SCENARIO_COLOURS) - OTHER_COLOURS:
+        return SCENARIO_COLOURS[shipped.index(name)]
+    place = int(hashlib.sha256(name.encode()).hexdigest(), 16) % OTHER_COLOURS
+    return SCENARIO_COLOURS[len(SCENARIO_COLOURS) - OTHER_COLOURS + place]
+
+
+def plot_bands(banded, reference: str | None = None, arms: list[str] | None = None):
+    """Trajectories per arm with their 90 % bands over replicates (``analysis.bands``).
+
+    Each arm in its scenario's colour (``scenario_colour``), legend in the order of ``arms``
+    (default: alphabetical); the ``reference`` arm dashed, thicker and drawn last, on top, so
+    an arm that overlaps it never hides it.
+    """
+    present = list(dict.fromkeys(banded["arm"]))
+    arms = [arm for arm in (arms or sorted(present)) if arm in present]
+    drawn = [arm for arm in arms if arm != reference] + [arm for arm in arms if arm == reference]
+    groups = dict(tuple(banded.groupby("arm", sort=False)))
     figure = Figure(figsize=(12, 7), layout="constrained")
     axes = figure.subplots(2, 2)
+    legend = {}
     for axis, column in zip(axes.ravel(), BAND_MEASURES, strict=True):
-        for arm, group in banded.groupby("arm", sort=False):
-            axis.plot(group["month"], group[("mean", column)], label=arm)
+        lines = {}
+        for arm in drawn:
+            group, colour, on_top = groups[arm], scenario_colour(arm), arm == reference
+            (lines[arm],) = axis.plot(
+                group["month"],
+                group[("mean", column)],
+                color=colour,
+                linestyle="--" if on_top else "-",
+                linewidth=2.4 if on_top else 1.6,
+                zorder=4 if on_top else 2,
+                label=f"{arm} (reference)" if on_top else arm,
+            )
             axis.fill_between(
-                group["month"], group[("low", column)], group[("high", column)], alpha=0.2
+                group["month"],
+                group[("low", column)],
+                group[("high", column)],
+                color=colour,
+                alpha=0.12 if on_top else 0.2,
+                linewidth=0,
+                zorder=3 if on_top else 1,
             )
         axis.set(title=column, xlabel="month")
-    axes[0, 0].legend(fontsize=8)
+        legend = legend or lines
+    axes[0, 0].legend(handles=[legend[arm] for arm in arms], fontsize=8)
     return figure
 
 
@@ -152,4 +227,95 @@ def plot_sweep(summaries, paths: list[str], measure: str, grid: bool):
         if grid:
             axis.plot(means.index, means.to_numpy(), color="black", marker="o")
         axis.set(xlabel=path, ylabel=measure.replace("_", " "))
+    return figure
+
+
+def value_text(value: float) -> str:
+    """A cell's value in few characters: 0.0146, 31.5, 12,400."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def sweep_cells(sweep: pd.DataFrame, x: str, y: str, measure: str) -> pd.DataFrame | None:
+    """A sweep's ``measure`` at its (``x``, ``y``) grid points: one cell per pair of values run.
+
+    Rows are the ``y`` values, columns the ``x`` values, both as run (no values between them);
+    a cell is the mean over the sweep's rows at that point (over any other varied parameter),
+    NaN where the measure is undefined there (a level never reached). None when the points are
+    no grid (a Latin hypercube, a sweep cut short): some pair of values was never run together.
+    """
+    runs = sweep.groupby([y, x]).size()
+    xs, ys = sorted(sweep[x].unique()), sorted(sweep[y].unique())
+    if len(runs) < len(xs) * len(ys):
+        return None
+    means = sweep.groupby([y, x])[measure].mean().unstack(x)
+    return means.reindex(index=ys, columns=xs)
+
+
+def plot_sweep_cells(sweep: pd.DataFrame, paths: list[str], measure: str) -> Figure:
+    """``measure`` over a sweep's first two varied parameters, or against its one.
+
+    A grid (``sweep_cells``) is drawn as cells, one per point that was run, each labelled with
+    its value, its axes with the values run; other points as dots coloured by the value; a
+    point where the measure is undefined says so in words (``undefined_as``), never NaN.
+    """
+    figure = Figure(figsize=(7.5, 5.5), layout="constrained")
+    axis = figure.subplots()
+    label, undefined = measure.replace("_", " "), undefined_as(measure)
+    if len(paths) == 1:
+        means = sweep.groupby(paths[0])[measure].mean()
+        axis.plot(means.index, means.to_numpy(), marker="o")
+        for value in means.index[means.isna()]:
+            axis.annotate(
+                undefined,
+                (value, 0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha="center",
+                fontsize=8,
+            )
+        axis.set(xlabel=paths[0], ylabel=label)
+        return figure
+    x, y = paths[0], paths[1]
+    others = f" (mean over {', '.join(paths[2:])})" if len(paths) > 2 else ""
+    cells = sweep_cells(sweep, x, y, measure)
+    if cells is None:
+        known, unknown = sweep[sweep[measure].notna()], sweep[sweep[measure].isna()]
+        if len(known):
+            image = axis.scatter(known[x], known[y], c=known[measure], s=60)
+            figure.colorbar(image, label=label)
+        if len(unknown):
+            axis.scatter(unknown[x], unknown[y], marker="x", color="grey", label=undefined)
+            axis.legend(fontsize=8)
+        axis.set(xlabel=x, ylabel=y, title=f"{label} at each point run{others}")
+        return figure
+    values = cells.to_numpy(dtype=float)
+    image = axis.imshow(
+        np.ma.masked_invalid(values),
+        origin="lower",
+        aspect="auto",
+        interpolation="nearest",
+        cmap=colormaps["viridis"].with_extremes(bad="#e0e0e0"),
+    )
+    figure.colorbar(image, label=label)
+    for (row, column), value in np.ndenumerate(values):
+        shade = image.norm(value) if np.isfinite(value) else 1.0
+        axis.text(
+            column,
+            row,
+            value_text(value) if np.isfinite(value) else undefined,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if shade < 0.5 else "black",
+        )
+    axis.set(
+        xticks=range(len(cells.columns)),
+        xticklabels=[f"{value:g}" for value in cells.columns],
+        yticks=range(len(cells.index)),
+        yticklabels=[f"{value:g}" for value in cells.index],
+        xlabel=x,
+        ylabel=y,
+        title=f"{label} at each grid point run{others}",
+    )
     return figure
