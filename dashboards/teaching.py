@@ -1,4 +1,7 @@
-"""Dose-response page for teaching: outcome against TA hours, what each shape means, its source."""
+"""Dose-response page for teaching: outcome against TA hours, what each shape means, its source.
+
+The curves are a Job (dashboards.jobs): one at a time, stopped when the page goes away.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,12 @@ import solara
 import solara.lab
 
 from dashboards.images import figure_png
+from dashboards.jobs import Job, Report, use_job
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response
 from experiments.runner import Store, design, run_experiment
 
+MONTHS = 60  # months per run
+STORE_PREFIX = "tasim-dose-response-"  # the runs are kept in a temporary folder so named
 DOSES = [0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0, 30.0]
 CAPTIONS = {
     "Saturation": (
@@ -45,37 +51,60 @@ withdraw = solara.reactive(36)
 replicates = solara.reactive(2)
 
 
-@solara.lab.task
-def run_dose_response():
-    arms = dose_response_arms(by.value, DOSES, withdraw.value, months=60)
-    with tempfile.TemporaryDirectory() as folder:
+def curves(asked: tuple[str, int, int], report: Report) -> bytes:
+    """Run the experiment for (by, withdraw, replicates), reporting progress: its figure (PNG)."""
+    by_what, withdraw_at, count = asked
+    arms = dose_response_arms(by_what, DOSES, withdraw_at, months=MONTHS)
+    with tempfile.TemporaryDirectory(prefix=STORE_PREFIX) as folder:
         table = run_experiment(
-            "dose-response", design(arms, replicates.value, months=60), Store(Path(folder))
+            "dose-response",
+            design(arms, count, months=MONTHS),
+            Store(Path(folder)),
+            progress=report,
+            chunk_size=1,
         )
-    return figure_png(
-        plot_dose_response(dose_response_table(table, by.value, withdraw.value), by.value)
-    )
+    return figure_png(plot_dose_response(dose_response_table(table, by_what, withdraw_at), by_what))
+
+
+dose_response = Job(curves)
+
+
+def draw_curves() -> None:
+    dose_response.start((by.value, withdraw.value, replicates.value))
 
 
 @solara.component
 def Teaching():
     solara.Title("Dose-response")
+    use_job(dose_response)
+    running = dose_response.running
     with solara.Card("Dose-response: outcomes against TA hours per organization per month"):
         solara.ToggleButtonsSingle(value=by, values=["readiness", "role"])
-        solara.SliderInt("TA withdrawn at month", value=withdraw, min=12, max=59)
-        solara.SliderInt("Replicates", value=replicates, min=1, max=10)
-        solara.Button(
-            "Draw the curves",
-            on_click=run_dose_response,
-            disabled=run_dose_response.pending,
-            color="primary",
+        solara.SliderInt(
+            f"TA withdrawn at month {withdraw.value}", value=withdraw, min=12, max=MONTHS - 1
         )
-        if run_dose_response.pending:
-            solara.ProgressLinear(True)
-    if run_dose_response.error:
-        solara.Warning(f"The experiment could not run: {run_dose_response.exception}")
-    if run_dose_response.finished and run_dose_response.value:
-        solara.Image(run_dose_response.value)
+        solara.SliderInt(f"Replicates: {replicates.value}", value=replicates, min=1, max=10)
+        with solara.Row():
+            solara.Button(
+                f"Drawing the curves: {dose_response.progress:.0f} %"
+                if running
+                else "Draw the curves",
+                on_click=draw_curves,
+                disabled=running,
+                color="primary",
+            )
+            if running:
+                solara.Button("Stop", on_click=dose_response.cancel, outlined=True)
+        if running:
+            solara.ProgressLinear(value=dose_response.progress)
+        if dose_response.message.value:
+            solara.Warning(dose_response.message.value)
+    if dose_response.task.error:
+        solara.Error(f"The experiment could not run: {dose_response.task.exception}")
+    elif dose_response.task.cancelled:
+        solara.Info("The curves were stopped before they were finished.")
+    if dose_response.result is not None:
+        solara.Image(dose_response.result)
     for title, text in CAPTIONS.items():
         with solara.Card(title):
             solara.Text(text)

@@ -1,94 +1,215 @@
 """What-if page: two to four scenarios side by side over replicates, run in the background.
 
 Optionally over the calibrated posterior (replicate r at posterior draw r), as ``tasim compare
---posterior`` does; the analysis is the same, ``experiments.analysis.compare_arms``.
+--posterior`` does; the analysis is the same, ``experiments.analysis.compare_arms``. The inputs
+are checked before anything runs (``problem``), the comparison is a Job (one at a time, stopped
+when the page goes away) and its result says what was run.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import solara
 import solara.lab
 
 from dashboards.images import figure_png
+from dashboards.jobs import Job, Report, use_job
+from dashboards.tables import readable
 from experiments.analysis import BAND_MEASURES, bands, compare_arms
 from experiments.figures import plot_bands
 from experiments.posterior import SHIPPED_POSTERIOR, read_posterior, under_posterior
 from experiments.runner import Store, design, run_experiment
-from sim import list_scenarios
+from sim import Scenario, ScenarioError, list_scenarios, load_scenario
+
+FEWEST, MOST = 2, 4  # scenarios compared at once
+MONTHS = (12, 120, 12)  # the horizon slider: least, most, step
+STORE_PREFIX = "tasim-what-if-"  # a comparison's runs are kept in a temporary folder so named
 
 chosen = solara.reactive(["baseline", "hands_on"])
 replicates = solara.reactive(8)
 months = solara.reactive(120)
-progress = solara.reactive(0.0)
 uncertain = solara.reactive(False)
 
 
-@solara.lab.task
-def compare_scenarios():
-    """Run the comparison in a background thread, reporting progress: (figure PNG, differences)."""
-    names = list(chosen.value)
-    if not 2 <= len(names) <= 4:
-        raise ValueError("pick two to four scenarios")
-    specs = design(
-        [(name, {}, {"arm": name}) for name in names], replicates.value, months=months.value
-    )
-    if uncertain.value:
-        specs = under_posterior(specs, read_posterior(SHIPPED_POSTERIOR))
-    with tempfile.TemporaryDirectory() as folder:
-        table = run_experiment(
-            "what-if",
-            specs,
-            Store(Path(folder)),
-            progress=lambda done, total: progress.set(done / total),
+@dataclass(frozen=True)
+class Comparison:
+    """What one comparison runs: the page's inputs when Run was pressed."""
+
+    names: tuple[str, ...]
+    replicates: int
+    months: int
+    uncertain: bool
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A finished comparison: what was run, its figure (PNG) and its differences table."""
+
+    asked: Comparison
+    image: bytes
+    differences: pd.DataFrame
+
+
+def listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def scheduled_changes(scenario: Scenario) -> list[tuple[int, str]]:
+    """(month, what) of each change a scenario schedules after its start, earliest first.
+
+    Its events, the month all TA is withdrawn, the month a mandated policy starts to require TA
+    and the month coordination starts (where it is on): what a horizon must reach for the
+    scenario to differ from the one it is built on.
+    """
+    funder = scenario.funder
+    changes = [
+        (event.month, f"an event sets {listed(sorted(event.set))}") for event in scenario.events
+    ]
+    if funder.withdraw_month > 0:
+        changes.append((funder.withdraw_month, "all TA is withdrawn"))
+    if funder.policy == "mandated" and funder.mandate_month > 0:
+        changes.append((funder.mandate_month, "TA becomes required"))
+    if funder.coordinated and funder.coordination_start > 0:
+        changes.append((funder.coordination_start, "provider coordination starts"))
+    return sorted(changes)
+
+
+def problem(asked: Comparison) -> str | None:
+    """Why the comparison should not run, in a sentence for the page; None if it may.
+
+    Too few or too many scenarios, or a horizon that ends before a scenario's first scheduled
+    change shows (a run of 24 months sees nothing of a change at month 24).
+    """
+    count = len(asked.names)
+    if not FEWEST <= count <= MOST:
+        return (
+            f"Pick {FEWEST} to {MOST} scenarios to compare (now {count}): the first is the "
+            "reference the others are measured against."
         )
-    return figure_png(plot_bands(bands(table, "arm", BAND_MEASURES))), compare_arms(table, names[0])
+    late = []
+    for name in asked.names:
+        try:
+            changes = scheduled_changes(load_scenario(name))
+        except ScenarioError as error:
+            return f"Scenario {name} cannot be read: {error}"
+        if changes and changes[0][0] >= asked.months:
+            late.append((name, *changes[0]))
+    if not late:
+        return None
+    needed = max(month for _, month, _ in late)
+    enough = MONTHS[2] * math.ceil((needed + 1) / MONTHS[2])
+    advice = (
+        f"Choose at least {enough} months, or other scenarios."
+        if enough <= MONTHS[1]
+        else "No horizon on this page reaches that: choose other scenarios."
+    )
+    if len(late) == 1:
+        ((name, month, what),) = late
+        told = (
+            f"{name}: its first change comes at month {month} ({what}) and until then it is the "
+            "scenario it is built on, so the comparison would not show what it changes"
+        )
+    else:
+        told = listed(
+            [f"{name} (first change at month {month}: {what})" for name, month, what in late]
+        )
+        told += (
+            ": until then each is the scenario it is built on, so the comparison would not "
+            "show what they change"
+        )
+    return f"A {asked.months}-month run is too short for {told}. {advice}"
+
+
+def compare(asked: Comparison, report: Report) -> Compared:
+    """Run the comparison, reporting progress between runs: its figure and differences."""
+    names = list(asked.names)
+    specs = design(
+        [(name, {}, {"arm": name}) for name in names], asked.replicates, months=asked.months
+    )
+    if asked.uncertain:
+        specs = under_posterior(specs, read_posterior(SHIPPED_POSTERIOR))
+    with tempfile.TemporaryDirectory(prefix=STORE_PREFIX) as folder:
+        table = run_experiment("what-if", specs, Store(Path(folder)), progress=report, chunk_size=1)
+    figure = plot_bands(bands(table, "arm", BAND_MEASURES), reference=names[0], arms=names)
+    return Compared(asked, figure_png(figure), compare_arms(table, names[0]))
+
+
+comparison = Job(compare)
+
+
+def run_comparison() -> None:
+    asked = Comparison(tuple(chosen.value), replicates.value, months.value, uncertain.value)
+    comparison.start(asked, problem=problem(asked))
 
 
 @solara.component
 def WhatIf():
     solara.Title("What-if")
+    use_job(comparison)
+    running = comparison.running
     with solara.Card("Compare scenarios"):
         solara.SelectMultiple(
-            "Scenarios (the first is the reference)", all_values=list_scenarios(), values=chosen
+            f"Scenarios ({FEWEST} to {MOST}; the first is the reference)",
+            all_values=list_scenarios(),
+            values=chosen,
         )
-        solara.SliderInt("Replicates", value=replicates, min=2, max=40)
-        solara.SliderInt("Months", value=months, min=12, max=120, step=12)
+        solara.SliderInt(f"Replicates: {replicates.value}", value=replicates, min=2, max=40)
+        solara.SliderInt(
+            f"Months: {months.value}", value=months, min=MONTHS[0], max=MONTHS[1], step=MONTHS[2]
+        )
         solara.Checkbox(
             label="Include parameter uncertainty "
             "(each replicate draws its parameters from the calibrated posterior)",
             value=uncertain,
         )
-        solara.Button(
-            "Run comparison",
-            on_click=compare_scenarios,
-            disabled=compare_scenarios.pending,
-            color="primary",
-        )
-        if compare_scenarios.pending:
-            solara.ProgressLinear(value=100 * progress.value)
-            solara.Text(f"running: {progress.value:.0%}")
-    if compare_scenarios.error:
-        solara.Warning(f"The comparison could not run: {compare_scenarios.exception}")
-    if compare_scenarios.finished and compare_scenarios.value:
-        image, differences = compare_scenarios.value
-        solara.Image(image)
-        spread = (
-            "paired replicates, each at its own posterior draw"
-            if uncertain.value
-            else "paired replicates"
-        )
-        solara.Text(
-            f"Each scenario minus {chosen.value[0]}: mean difference and 95 % interval over "
-            f"{spread}; cost_per_unit = extra TA $ per unit gained."
-        )
-        solara.DataFrame(differences.round(4))
         with solara.Row():
-            solara.FileDownload(image, filename="what-if.png", label="Download figure (PNG)")
-            solara.FileDownload(
-                differences.to_csv(index=False),
-                filename="what-if.csv",
-                label="Download differences (CSV)",
+            solara.Button(
+                f"Running comparison: {comparison.progress:.0f} %" if running else "Run comparison",
+                on_click=run_comparison,
+                disabled=running,
+                color="primary",
             )
+            if running:
+                solara.Button("Stop", on_click=comparison.cancel, outlined=True)
+        if running:
+            solara.ProgressLinear(value=comparison.progress)
+        if comparison.message.value:
+            solara.Warning(comparison.message.value)
+    if comparison.task.error:
+        solara.Error(f"The comparison could not run: {comparison.task.exception}")
+    elif comparison.task.cancelled:
+        solara.Info("The comparison was stopped before it finished.")
+    result = comparison.result
+    if result is not None:
+        Result(result)
+
+
+@solara.component
+def Result(result: Compared):
+    asked = result.asked
+    solara.Image(result.image)
+    spread = (
+        "paired replicates, each at its own posterior draw"
+        if asked.uncertain
+        else "paired replicates"
+    )
+    solara.Text(
+        f"{', '.join(asked.names)} over {asked.months} months, {asked.replicates} replicates. "
+        f"Each scenario minus {asked.names[0]} (the reference, dashed): mean difference and "
+        f"95 % interval over {spread}; cost_per_unit = extra TA $ per unit gained "
+        "(n/a for the TA cost itself, or where nothing was gained)."
+    )
+    solara.DataFrame(readable(result.differences))
+    with solara.Row():
+        solara.FileDownload(result.image, filename="what-if.png", label="Download figure (PNG)")
+        solara.FileDownload(
+            result.differences.to_csv(index=False),
+            filename="what-if.csv",
+            label="Download differences (CSV)",
+        )
