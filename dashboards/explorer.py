@@ -1,67 +1,202 @@
-"""Sensitivity explorer: browse a stored sensitivity analysis (indices) or sweep (surface)."""
+"""Sensitivity explorer: browse a stored sensitivity analysis (indices) or sweep (cells).
+
+It reads only under the results root: ``$TASIM_RESULTS_ROOT``, set by ``tasim dashboard
+--results-root``, else ``results/`` in the server's working folder. It lists the experiment
+folders found there; a typed folder is taken relative to the root, and one outside it (an
+absolute path elsewhere, ``..``, a symbolic link that leads out) is refused with a message, as
+is a table file that is no regular file inside the root or larger than TABLE_LIMIT.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import solara
-from matplotlib.figure import Figure
 
 from dashboards.images import figure_png
+from dashboards.tables import readable
+from experiments.analysis import SWEEP_MEASURES
+from experiments.figures import plot_sweep_cells
 from experiments.sensitivity import plot_indices
 
-folder = solara.reactive("results/")
+RESULTS_ROOT = "TASIM_RESULTS_ROOT"  # the environment variable naming the results root
+DEFAULT_ROOT = "results"
+TABLES = ("indices.csv", "sweep.csv")  # what makes a folder an experiment the page can show
+TABLE_LIMIT = 64 * 1024 * 1024  # bytes in one table file
+SEARCH_DEPTH = 4  # folder levels below the root searched for experiments
+LISTED = 200  # experiment folders listed at most
+
+folder = solara.reactive("")  # relative to the results root ("" is the root itself)
+measure = solara.reactive("final_adoption")
+refreshed = solara.reactive(0)
 
 
-def sweep_surface(sweep: pd.DataFrame) -> Figure:
-    """Mean final adoption over the first two varied parameters (or against one)."""
-    varied = [column for column in sweep.columns if "." in column]
-    figure = Figure(figsize=(7, 5), layout="constrained")
-    axis = figure.subplots()
-    if len(varied) >= 2:
-        surface = sweep.pivot_table(index=varied[1], columns=varied[0], values="final_adoption")
-        image = axis.imshow(
-            surface.to_numpy(),
-            origin="lower",
-            aspect="auto",
-            extent=(
-                surface.columns.min(),
-                surface.columns.max(),
-                surface.index.min(),
-                surface.index.max(),
-            ),
-        )
-        figure.colorbar(image, label="final adoption")
-        axis.set(xlabel=varied[0], ylabel=varied[1])
-    else:
-        axis.plot(sweep[varied[0]], sweep["final_adoption"], marker="o")
-        axis.set(xlabel=varied[0], ylabel="final adoption")
-    return figure
+class Refused(ValueError):
+    """A path the explorer will not read: the message says why, for the page."""
+
+
+def results_root() -> Path:
+    """The folder the explorer may read, resolved (symbolic links followed)."""
+    return Path(os.environ.get(RESULTS_ROOT) or DEFAULT_ROOT).expanduser().resolve()
+
+
+def inside(root: Path, text: str) -> Path:
+    """The folder ``text`` names under ``root`` (relative to it, or absolute within it).
+
+    Raises Refused for ``..`` anywhere in it and for a place outside the root, also where a
+    symbolic link on the way leads out.
+    """
+    typed = Path(text.strip())
+    if ".." in typed.parts:
+        raise Refused(f"{text.strip()}: '..' is not allowed; name a folder under {root}")
+    path = (root / typed).resolve()
+    if not path.is_relative_to(root):
+        raise Refused(f"{text.strip()}: outside the results root {root}; nothing there is read")
+    return path
+
+
+def table_file(root: Path, folder: Path, name: str) -> Path | None:
+    """``folder/name`` if it is a regular file inside ``root`` of at most TABLE_LIMIT bytes;
+    None if there is none; Refused if there is one the explorer will not read."""
+    path = folder / name
+    if not (path.exists() or path.is_symlink()):
+        return None
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        raise Refused(f"{name}: a link out of the results root {root}; it is not read")
+    if not resolved.is_file():
+        raise Refused(f"{name}: not a regular file; it is not read")
+    if resolved.stat().st_size > TABLE_LIMIT:
+        raise Refused(f"{name}: larger than {TABLE_LIMIT // 2**20} MiB; it is not read")
+    return resolved
+
+
+def readable_file(root: Path, folder: Path, name: str) -> bool:
+    try:
+        return table_file(root, folder, name) is not None
+    except (Refused, OSError):
+        return False
+
+
+def read_table(root: Path, folder: Path, name: str) -> pd.DataFrame | None:
+    """A table of an experiment folder, checked (``table_file``) and read; Refused if unreadable."""
+    path = table_file(root, folder, name)
+    if path is None:
+        return None
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise Refused(f"{name}: cannot be read as a table ({type(error).__name__})") from None
+
+
+def experiments(root: Path) -> list[str]:
+    """Folders under ``root`` (relative names, "" for the root) holding an indices.csv or a
+    sweep.csv the explorer would read: at most LISTED, SEARCH_DEPTH levels down, symbolic
+    links to folders not followed."""
+    found = []
+    for place, folders, files in os.walk(root):
+        here = Path(place)
+        depth = len(here.relative_to(root).parts)
+        folders[:] = sorted(name for name in folders if name != "runs" and depth < SEARCH_DEPTH)
+        if any(name in files and readable_file(root, here, name) for name in TABLES):
+            found.append("" if here == root else str(here.relative_to(root)))
+            if len(found) >= LISTED:
+                break
+    return sorted(found)
+
+
+def sweep_paths(sweep: pd.DataFrame) -> list[str]:
+    """The varied parameters of a sweep table: its dotted-path columns."""
+    return [column for column in sweep.columns if "." in column]
 
 
 @solara.component
 def Explorer():
     solara.Title("Sensitivity explorer")
-    with solara.Card("Load a stored experiment folder (from tasim sensitivity or tasim sweep)"):
-        solara.InputText("Folder", value=folder)
-    path = Path(folder.value)
-    if (path / "indices.csv").exists():
-        indices = pd.read_csv(path / "indices.csv")
-        method = "sobol" if "ST" in indices else "morris"
-        solara.Image(figure_png(plot_indices(indices, method, f"{method} indices")))
-        solara.DataFrame(indices.round(4))
-        if (path / "convergence.csv").exists():
-            solara.Text(
-                "Convergence: total-order indices from the whole design and its first half."
+    root = results_root()
+    found = solara.use_memo(
+        lambda: experiments(root) if root.is_dir() else [],
+        dependencies=[str(root), refreshed.value],
+    )
+    options = [name or "." for name in found]
+    picked = folder.value.strip().rstrip("/") or "."
+    with solara.Card("Load a stored experiment (from tasim sensitivity or tasim sweep)"):
+        solara.Text(f"Experiments are read from the results root, {root}.")
+        with solara.Row():
+            solara.Select(
+                "Experiments found there",
+                values=options,
+                value=picked if picked in options else None,
+                on_value=lambda name: folder.set("" if name in (None, ".") else name),
             )
-            solara.DataFrame(pd.read_csv(path / "convergence.csv").round(4))
-    elif (path / "sweep.csv").exists():
-        sweep = pd.read_csv(path / "sweep.csv")
-        solara.Image(figure_png(sweep_surface(sweep)))
-        solara.DataFrame(sweep.round(4))
-    else:
+            solara.Button(
+                "Look again", on_click=lambda: refreshed.set(refreshed.value + 1), text=True
+            )
+        solara.InputText("Folder (relative to the results root)", value=folder)
+    Shown(root, found)
+
+
+@solara.component
+def Shown(root: Path, found: list[str]):
+    if not root.is_dir():
         solara.Info(
-            "No indices.csv or sweep.csv in that folder yet: run `tasim sensitivity --out DIR` "
-            "or `tasim sweep ... --out DIR` and enter DIR."
+            f"There is no results root at {root} yet: run `tasim sweep ... --out {root}/NAME` or "
+            f"`tasim sensitivity --out {root}/NAME`, or serve the dashboard with "
+            "`tasim dashboard --results-root DIR`."
         )
+        return
+    try:
+        path = inside(root, folder.value)
+        indices = read_table(root, path, "indices.csv")
+        sweep = None if indices is not None else read_table(root, path, "sweep.csv")
+        convergence = read_table(root, path, "convergence.csv") if indices is not None else None
+    except Refused as refusal:
+        solara.Warning(f"Not read: {refusal}")
+        return
+    try:
+        if indices is not None:
+            Indices(indices, convergence)
+        elif sweep is not None:
+            Sweep(sweep)
+        elif found:
+            solara.Info(
+                f"No indices.csv or sweep.csv in {path}: pick one of the {len(found)} "
+                "experiments found above."
+            )
+        else:
+            solara.Info(
+                f"No experiments under {root} yet: run `tasim sensitivity --out {root}/NAME` or "
+                f"`tasim sweep ... --out {root}/NAME`, then press Look again."
+            )
+    except Refused as refusal:
+        solara.Warning(f"Not read: {refusal}")
+
+
+def Indices(indices: pd.DataFrame, convergence: pd.DataFrame | None) -> None:
+    method = "sobol" if "ST" in indices else "morris"
+    try:
+        figure = plot_indices(indices, method, f"{method} indices")
+    except (KeyError, ValueError, TypeError):
+        raise Refused("indices.csv: not a table of sensitivity indices") from None
+    solara.Image(figure_png(figure))
+    solara.DataFrame(readable(indices))
+    if convergence is not None:
+        solara.Text("Convergence: total-order indices from the whole design and its first half.")
+        solara.DataFrame(readable(convergence))
+
+
+def Sweep(sweep: pd.DataFrame) -> None:
+    paths = sweep_paths(sweep)
+    measures = [name for name in SWEEP_MEASURES if name in sweep]
+    if not paths or not measures:
+        raise Refused("sweep.csv: no varied parameter or no measure in it")
+    shown = measure.value if measure.value in measures else measures[0]
+    try:
+        figure = plot_sweep_cells(sweep, paths, shown)
+    except (KeyError, ValueError, TypeError):
+        raise Refused("sweep.csv: not a table of a sweep") from None
+    solara.ToggleButtonsSingle(value=shown, values=measures, on_value=measure.set)
+    solara.Image(figure_png(figure))
+    solara.DataFrame(readable(sweep))

@@ -10,7 +10,7 @@ from mesa.visualization.solara_viz import _build_model_init_kwargs
 from mesa.visualization.utils import force_update
 
 from dashboards.browser import dashboard_server, headless_chromium, open_page
-from dashboards.levers import LEVERS, DashboardModel
+from dashboards.levers import LEVERS, DashboardModel, lever_values, scenario_levers
 from dashboards.live import LiveModel, Status, SystemView, panel_component
 from sim import load_scenario, parameter_info, paths
 
@@ -38,10 +38,7 @@ def test_dashboard_model_applies_levers_as_its_mesa_scenario():
 def test_solaraviz_resets_the_model_from_the_levers_alone():
     """SolaraViz's Reset passes the lever values and no scenario of its own (Mesa 3.5)."""
     model = DashboardModel()
-    levers = {
-        key: (widget["value"] if isinstance(widget, dict) else widget.value)
-        for key, widget in LEVERS.items()
-    } | {"scenario_name": "coordinated", "funder__budget_per_month": 70_000.0}
+    levers = lever_values(scenario_levers("coordinated")) | {"funder__budget_per_month": 70_000.0}
     kwargs = _build_model_init_kwargs(
         model, levers, add_scenario_when_empty=True, require_model_accepts_scenario=True
     )
@@ -161,9 +158,10 @@ def test_dose_response_page_draws_curves_and_explains_them(server, browser):
     assert errors == []
 
 
-def test_sensitivity_explorer_loads_a_stored_experiment(tmp_path):
-    from dashboards.explorer import Explorer, folder
+def test_sensitivity_explorer_loads_a_stored_experiment(tmp_path, monkeypatch):
+    from dashboards.explorer import RESULTS_ROOT, Explorer, folder
 
+    monkeypatch.setenv(RESULTS_ROOT, str(tmp_path))  # the explorer reads under its results root
     pd.DataFrame(
         {
             "parameter": ["a.b", "c.d"],
@@ -172,9 +170,9 @@ def test_sensitivity_explorer_loads_a_stored_experiment(tmp_path):
             "sigma": [0.2, 0.1],
         }
     ).to_csv(tmp_path / "indices.csv", index=False)
-    folder.set(str(tmp_path))
+    folder.set("")  # the results root itself
     _, rc = solara.render(Explorer(), handle_error=False)
     rc.find(v.Alert).assert_empty()  # indices found: a chart and a table, no "nothing here" message
-    folder.set(str(tmp_path / "empty"))
+    folder.set("empty")
     _, rc = solara.render(Explorer(), handle_error=False)
     assert "No indices.csv" in rc.find(v.Alert).widget.children[0]
