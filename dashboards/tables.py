@@ -24,7 +24,9 @@ def readable(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
         values = shown[column]
         if pd.api.types.is_float_dtype(values):
             words = undefined_as(column)
-            shown[column] = [
-                rounded(value, digits) if np.isfinite(value) else words for value in values
-            ]
+            shown[column] = pd.Series(  # objects: 9055425 stays whole beside 0.1693
+                [rounded(value, digits) if np.isfinite(value) else words for value in values],
+                index=values.index,
+                dtype=object,
+            )
     return shown
