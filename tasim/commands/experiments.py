@@ -194,7 +194,7 @@ def compare(
         compare_arms(table, scenarios[0], paired=crn),
         f"each scenario minus {scenarios[0]}: mean and 95 % CI over {replicates} {kind}; "
         "cost_per_unit = extra TA $ per unit gained",
-        plot_bands(bands(table, "arm", BAND_MEASURES)),
+        plot_bands(bands(table, "arm", BAND_MEASURES), reference=scenarios[0], arms=scenarios),
     )
 
 
