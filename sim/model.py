@@ -247,13 +247,20 @@ class TransformationModel(mesa.Model):
     # ------------------------------------------------------------------ the month
 
     def step(self) -> None:
-        """One month: the six phases of DESIGN.md section 4, in order, one method each."""
+        """One month: the six phases of DESIGN.md section 4, in order, one method each.
+
+        After the scenario's last month ``running`` is False, Mesa's sign that the run is over
+        (its ``run_model``, ``batch_run`` and SolaraViz's play loop stop there); a caller that
+        asks for more months (``simulate(months=...)``) still gets them.
+        """
         month = self._events()
         delivery = self._allocation(month)
         uptake = self._receive_ta(month, delivery)
         peer_share = self._peer_exchange(month, uptake)
         self._stages_penetration_fidelity(month, uptake, peer_share)
         self._outcomes_costs_and_record(delivery, uptake)
+        if self.steps >= self.scenario.months:
+            self.running = False
 
     def _events(self) -> Month:
         """Phase 1: scheduled changes, turnover, cohort approvals and the funder's review."""
