@@ -10,7 +10,7 @@ from mesa.visualization.solara_viz import _build_model_init_kwargs
 from mesa.visualization.utils import force_update
 
 from dashboards.browser import dashboard_server, headless_chromium, open_page
-from dashboards.levers import LEVERS, DashboardModel
+from dashboards.levers import LEVERS, DashboardModel, lever_values, scenario_levers
 from dashboards.live import LiveModel, Status, SystemView, panel_component
 from sim import load_scenario, parameter_info, paths
 
@@ -38,10 +38,7 @@ def test_dashboard_model_applies_levers_as_its_mesa_scenario():
 def test_solaraviz_resets_the_model_from_the_levers_alone():
     """SolaraViz's Reset passes the lever values and no scenario of its own (Mesa 3.5)."""
     model = DashboardModel()
-    levers = {
-        key: (widget["value"] if isinstance(widget, dict) else widget.value)
-        for key, widget in LEVERS.items()
-    } | {"scenario_name": "coordinated", "funder__budget_per_month": 70_000.0}
+    levers = lever_values(scenario_levers("coordinated")) | {"funder__budget_per_month": 70_000.0}
     kwargs = _build_model_init_kwargs(
         model, levers, add_scenario_when_empty=True, require_model_accepts_scenario=True
     )
