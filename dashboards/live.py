@@ -1,4 +1,9 @@
-"""Live model page: Mesa's SolaraViz over the model, with the policymaker's levers.
+"""Live model page: the picked scenario run month by month, with the policymaker's levers.
+
+Picking a scenario builds it and sets every lever to its values; only the levers moved from there
+apply as overrides (``dashboards.levers``). The run plays on a thread of the page's own, which
+stops at the scenario's last month, on pause, Reset, another pick, leaving the page, and when the
+browser tab closes or loses its connection (``play``).
 
 Every step re-renders the page, so the figures are cheap to redraw: each is drawn once per model
 and month (re-renders that are no step reuse the image), with fixed margins instead of a layout
@@ -7,20 +12,38 @@ engine, and the stage view is built once per model and only has its colours or b
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from html import escape
+
 import networkx as nx
 import numpy as np
 import solara
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
+from mesa.visualization.solara_viz import ComponentsView, ModelCreator
+from mesa.visualization.utils import force_update, update_counter
 
-from dashboards.levers import LEVERS, DashboardModel
+from dashboards.levers import (
+    SCENARIOS,
+    DashboardModel,
+    lever_notes,
+    run_settings,
+    scenario_levers,
+    schedule_notes,
+    shipped,
+)
 from experiments.figures import PANELS, STAGE_COLOURS
+from sim import ScenarioError
 from sim.mechanisms import STAGES
 
+PLAY_INTERVAL = 200  # ms between months while playing
+DISCONNECT_GRACE = 2.0  # seconds a page may be without its connection before its run pauses
 NETWORK_VIEW_LIMIT = 300  # above this many organizations the network is shown per team
+logger = logging.getLogger(__name__)
 STAGE_RGBA = to_rgba_array(STAGE_COLOURS)
 FAST_PNG = {"compress_level": 1}  # a tenth more bytes, a seventh less time per figure
 PANEL_MARGINS = {
@@ -33,24 +56,58 @@ PANEL_MARGINS = {
 
 @solara.component
 def Status(model):
-    """Month, the numbers the levers move first, any message about the levers (no traceback)."""
+    """Month, the numbers the levers move first, what differs from the scenario and what the
+    scenario will change when; any message about the levers (no traceback)."""
     update_counter.get()
     if model.input_error:
         solara.Warning(
             f"These settings are not allowed: {model.input_error}. Showing the scenario as shipped."
         )
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=(
-            f"<b>{model.scenario_name}</b> · month <b>{model.steps}</b> of "
-            f"{model.scenario.months} · {model.n_orgs} organizations<br>"
-            f"adoption <b id='adoption'>{model.adopting.mean():.1%}</b> · "
-            f"TA hours this month <b id='ta-hours'>{model.H.sum():,.0f}</b> · "
-            f"spent <b id='spent'>${model.month_flows['spent']:,.0f}</b> of a "
-            f"<b id='budget'>${model.funder.budget:,.0f}</b> monthly budget<br>"
-            "<small>Moved levers apply when you press Reset.</small>"
-        ),
+    solara.HTML(tag="div", unsafe_innerHTML=status_html(model))
+
+
+def status_html(model) -> str:
+    months = model.scenario.months
+    ended = (
+        f"<br><b id='finished'>The run is complete: all {months} months.</b> "
+        "Press Reset to run it again."
+        if model.steps >= months
+        else ""
     )
+    return (
+        f"<b id='scenario' data-run='{id(model):x}'>{escape(model.scenario_name)}</b> · month "
+        f"<b>{model.steps}</b> of "
+        f"{months} · {model.n_orgs} organizations<br>"
+        f"adoption <b id='adoption'>{model.adopting.mean():.1%}</b> · "
+        f"TA hours this month <b id='ta-hours'>{model.H.sum():,.0f}</b> · "
+        f"spent <b id='spent'>${model.month_flows['spent']:,.0f}</b> of a "
+        f"<b id='budget'>${model.funder.budget:,.0f}</b> monthly budget{ended}<br>"
+        f"<small>This run: <span id='settings'>{escape(run_settings(model))}</span></small>"
+        f"{notes_html(model)}"
+        "<small>Moved levers apply when you press Reset.</small>"
+    )
+
+
+def notes_html(model) -> str:
+    """What this run changes from the scenario, and the scenario's schedule, as short lists."""
+    changed = lever_notes(model)
+    lines = "".join(f"<li>{escape(note)}</li>" for note in changed)
+    differ = (
+        f"<div id='lever-notes'>Levers that differ from the scenario:<ul>{lines}</ul></div>"
+        if changed
+        else "<div id='lever-notes'>Every lever is at the scenario's value.</div>"
+    )
+    scheduled = ""
+    if notes := schedule_notes(model):
+        items = "".join(
+            f"<li>{escape(note.text)}"
+            + (" <i>(applied)</i>" if note.month <= model.steps else "")
+            + (f" <b class='replaces'>{escape(note.replaces)}</b>" if note.replaces else "")
+            + "</li>"
+            for note in notes
+        )
+        scheduled = f"<div id='schedule'>Scheduled by the scenario:<ul>{items}</ul></div>"
+    return f"<div style='margin-top: 0.5em'>{differ}{scheduled}</div>"
 
 
 def show_monthly(model, draw) -> None:
@@ -168,12 +225,194 @@ COMPONENTS = [Status, SystemView, *(panel_component(panel) for panel in PANELS)]
 
 
 @solara.component
+def ScenarioPicker(name: str, on_pick):
+    """The scenario, picked first: picking one builds it and sets every lever to its values."""
+    with solara.Card("Scenario"):
+        solara.Select("Scenario", values=SCENARIOS, value=name, on_value=on_pick)
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f"<p id='description'><i>{escape(shipped(name).description)}</i></p>"
+                "<small>Picking a scenario starts it at month 0 and sets every lever below to "
+                "its values.</small>"
+            ),
+        )
+
+
+# ------------------------------------------------------------------ playing, and stopping
+
+
+def current_session():
+    """The Solara session (virtual kernel) of the page being rendered; None outside a server.
+
+    It counts only once a browser page has connected to it, so a test's ``solara.render`` or a
+    notebook never looks like a page that has gone.
+    """
+    from solara.server import kernel_context
+
+    if not kernel_context.has_current_context():
+        return None
+    session = kernel_context.get_current_context()
+    return session if session.page_status else None
+
+
+def page_connected(session) -> bool:
+    """Whether a browser page of the session is connected (always, outside a server)."""
+    if session is None:
+        return True
+    if session.closed_event.is_set():
+        return False
+    try:
+        return any(status.value == "connected" for status in list(session.page_status.values()))
+    except RuntimeError:  # the table changed as it was read (a page connecting): ask again
+        return True
+
+
+@dataclass
+class Playback:
+    """What the controls and the play loop share: whether it plays, at what pace, and why it
+    stopped by itself, if it did."""
+
+    playing: solara.Reactive[bool]
+    note: solara.Reactive[str]
+    interval: solara.Reactive[int]  # ms between renders
+    months: solara.Reactive[int]  # months per render
+
+
+def play(model, playback: Playback, stop: threading.Event, session) -> None:
+    """Step ``model`` until it finishes, the page goes or ``stop`` is set (page left, Reset,
+    pause, another scenario: the controls' effect clean-up sets it).
+
+    A page without its connection for ``DISCONNECT_GRACE`` seconds pauses the run: a closed tab
+    whose close the server never heard of stops costing a core within seconds, and a page that
+    comes back finds its run paused where it was.
+    """
+    unseen_since = None
+    try:
+        while not stop.wait(playback.interval.value / 1000):
+            if page_connected(session):
+                unseen_since = None
+            else:
+                unseen_since = unseen_since or time.monotonic()
+                if time.monotonic() - unseen_since >= DISCONNECT_GRACE:
+                    playback.note.set(
+                        f"Paused at month {model.steps}: this page lost its connection to the "
+                        "server. Press ▶ to go on."
+                    )
+                    playback.playing.set(False)
+                    return
+                continue
+            for _ in range(playback.months.value):
+                model.step()
+                if not model.running or stop.is_set():
+                    break
+            force_update()
+            if not model.running:
+                playback.playing.set(False)
+                return
+    except Exception as error:  # a month the schema refuses (say, a budget raised past its range)
+        if not stop.is_set() and session_open(session):
+            playback.note.set(f"The run stopped at month {model.steps}: {error}")
+            playback.playing.set(False)
+        logger.debug("live play loop ended", exc_info=True)
+
+
+def session_open(session) -> bool:
+    return session is None or not session.closed_event.is_set()
+
+
+@solara.component
+def Controller(model: solara.Reactive, parameters: solara.Reactive[dict], playback: Playback):
+    """Reset, play/pause and step, like Mesa's ModelController, over a play loop of the page's own.
+
+    Mesa's controller plays in a ``solara.lab.use_task`` that nothing stops when the page goes
+    (it keeps stepping a closed tab's model) and that registers a kernel-start callback on every
+    mount, holding the model for the server's lifetime. Here the loop is a thread started by an
+    effect whose clean-up stops it: on pause, Reset, another scenario, leaving the page, and
+    when the session closes (Solara unmounts the page then).
+    """
+    update_counter.get()  # a month passed: the run may have finished
+    session = solara.use_memo(current_session, [])
+    current = model.value
+    playing = playback.playing.value and current.running
+
+    def start():
+        if not playing:
+            return None
+        stop = threading.Event()
+        threading.Thread(
+            target=play, args=(current, playback, stop, session), name="tasim-live", daemon=True
+        ).start()
+        return stop.set
+
+    solara.use_effect(start, [playing, current])
+
+    def reset():
+        playback.playing.set(False)
+        playback.note.set("")
+        model.set(DashboardModel(**parameters.value))
+
+    def toggle():
+        playback.note.set("")
+        playback.playing.set(not playback.playing.value)
+
+    def step():
+        try:
+            current.step()
+        except ScenarioError as error:  # a month the schema refuses, as in ``play``
+            playback.note.set(f"The run stopped at month {current.steps}: {error}")
+        force_update()
+
+    with solara.Row(justify="space-between"):
+        solara.Button("Reset", color="primary", on_click=reset)
+        solara.Button(
+            "❚❚" if playing else "▶", color="primary", on_click=toggle, disabled=not current.running
+        )
+        solara.Button(
+            "Step", color="primary", on_click=step, disabled=playing or not current.running
+        )
+    if playback.note.value:
+        solara.Warning(playback.note.value)
+
+
+@solara.component
 def LiveModel():
-    model = solara.use_memo(DashboardModel, [])
-    SolaraViz(
-        model,
-        components=[(component, 0) for component in COMPONENTS],
-        model_params=LEVERS,
-        name="Live model",
-        play_interval=200,
+    """The live page: the picked scenario's run, rebuilt, levers and all, when another is picked."""
+    picked = solara.use_reactive(("baseline", 1))  # scenario name and seed
+    with solara.AppBar():
+        solara.AppBarTitle("Live model")
+        solara.lab.ThemeToggle()
+    name, seed = picked.value
+    LiveRun(name, seed, picked.set).key(f"{name} {seed}")
+
+
+@solara.component
+def LiveRun(name: str, seed: int, on_pick):
+    """One picked scenario: the controls, the levers (at its values) and the views.
+
+    SolaraViz's layout (Mesa 3.5) with its own controller (``Controller``) and the sidebar under
+    a key: SolaraViz's sidebar goes through a portal, where a remounted SolaraViz would inherit
+    the old controls' state, its record of the levers (set only when it mounts) among it. Each
+    pick mounts this anew, with its own model, lever record and play loop, and the seed of the
+    run before.
+    """
+    initial = solara.use_memo(lambda: DashboardModel(scenario_name=name, rng=seed), [])
+    model = solara.use_reactive(initial)  # Reset puts the model it builds here
+    parameters = solara.use_reactive({})  # the levers' values, as Reset passes them
+    playback = Playback(
+        playing=solara.use_reactive(False),
+        note=solara.use_reactive(""),
+        interval=solara.use_reactive(PLAY_INTERVAL),
+        months=solara.use_reactive(1),
     )
+    with solara.Sidebar(), solara.Column().key(f"sidebar {name} {seed}"):
+        ScenarioPicker(name, lambda new: on_pick((new, model.value.seed)))
+        with solara.Card("Controls"):
+            solara.SliderInt("Play interval (ms)", value=playback.interval, min=1, max=500, step=10)
+            solara.SliderInt(
+                "Render interval (months)", value=playback.months, min=1, max=100, step=2
+            )
+            Controller(model, parameters, playback)
+        with solara.Card("Levers"):
+            ModelCreator(model, scenario_levers(name, seed), model_parameters=parameters)
+    ComponentsView([(component, 0) for component in COMPONENTS], model.value)
