@@ -68,30 +68,37 @@ def serve_environment() -> dict[str, str]:
 
 
 @contextmanager
-def dashboard_server(timeout: float = 60.0):
-    """Start the app on a free loopback port; yield its URL; stop it afterwards."""
+def dashboard_server(
+    timeout: float = 60.0, environment: dict[str, str] | None = None, log: Path | None = None
+):
+    """Start the app on a free loopback port; yield its URL; stop it afterwards.
+
+    ``environment`` is added to the server's (e.g. a results root or a scratch folder a test
+    watches); ``log`` receives the server's output, so a test can read its tracebacks.
+    """
     port = free_port()
-    process = subprocess.Popen(
-        serve_command("127.0.0.1", port),
-        cwd=REPOSITORY,
-        env=serve_environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + timeout
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or process.poll() is not None:
-                    raise RuntimeError("the dashboard server did not start") from None
-                time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with open(log or os.devnull, "wb") as output:
+        process = subprocess.Popen(
+            serve_command("127.0.0.1", port),
+            cwd=REPOSITORY,
+            env={**serve_environment(), **(environment or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.time() + timeout
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.time() > deadline or process.poll() is not None:
+                        raise RuntimeError("the dashboard server did not start") from None
+                    time.sleep(0.5)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
 
 
 @contextmanager

@@ -9,10 +9,7 @@ the pages keep a job's runs while it works, so the runs a job makes can be count
 """
 
 import re
-import socket
-import subprocess
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +18,7 @@ import pytest
 from playwright.sync_api import expect
 from typer.testing import CliRunner
 
-from dashboards.browser import (
-    REPOSITORY,
-    free_port,
-    headless_chromium,
-    open_page,
-    serve_command,
-    serve_environment,
-)
+from dashboards.browser import dashboard_server, headless_chromium, open_page
 from dashboards.explorer import RESULTS_ROOT, Refused, experiments, inside, read_table
 from dashboards.jobs import Job
 from dashboards.tables import readable
@@ -210,34 +200,6 @@ def test_the_explorer_reads_nothing_outside_its_results_root(tmp_path):
 # ------------------------------------------------------------------ in a real browser
 
 
-@contextmanager
-def served(environment: dict[str, str], log: Path):
-    """The app on a free loopback port with ``environment`` added, its output in ``log``."""
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            serve_command("127.0.0.1", port),
-            cwd=REPOSITORY,
-            env={**serve_environment(), **environment},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.time() + 60
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.time() > deadline or process.poll() is not None:
-                        raise RuntimeError("the dashboard server did not start") from None
-                    time.sleep(0.5)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-
-
 class Server:
     def __init__(self, url: str, scratch: Path, root: Path, log: Path):
         self.url, self.scratch, self.root, self.log = url, scratch, root, log
@@ -262,7 +224,7 @@ def server(tmp_path_factory):
     scratch.mkdir()
     root.mkdir()
     environment = {"TMPDIR": str(scratch), RESULTS_ROOT: str(root)}
-    with served(environment, folder / "server.log") as url:
+    with dashboard_server(environment=environment, log=folder / "server.log") as url:
         yield Server(url, scratch, root, folder / "server.log")
 
 
