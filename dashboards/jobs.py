@@ -105,3 +105,30 @@ class Job:
 def use_job(job: Job) -> None:
     """In a page component: cancel the session's job when the page unmounts."""
     solara.use_effect(lambda: job.cancel, [])
+
+
+def job_controls(job: Job, *, start, idle: str, busy: str) -> None:
+    """The start button (``busy`` with the progress while the job runs), Stop, the progress bar
+    and the message of a start that ran nothing: one set of controls for every job page."""
+    running = job.running
+    with solara.Row():
+        solara.Button(
+            f"{busy}: {job.progress:.0f} %" if running else idle,
+            on_click=start,
+            disabled=running,
+            color="primary",
+        )
+        if running:
+            solara.Button("Stop", on_click=job.cancel, outlined=True)
+    if running:
+        solara.ProgressLinear(value=job.progress)
+    if job.message.value:
+        solara.Warning(job.message.value)
+
+
+def job_outcome(job: Job, *, failed: str, stopped: str) -> None:
+    """What became of the last job: its error (after ``failed``), or ``stopped`` if cancelled."""
+    if job.task.error:
+        solara.Error(f"{failed}: {job.task.exception}")
+    elif job.task.cancelled:
+        solara.Info(stopped)

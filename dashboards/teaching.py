@@ -12,7 +12,7 @@ import solara
 import solara.lab
 
 from dashboards.images import figure_png
-from dashboards.jobs import Job, Report, use_job
+from dashboards.jobs import Job, Report, job_controls, job_outcome, use_job
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response
 from experiments.runner import Store, design, run_experiment
 
@@ -77,32 +77,20 @@ def draw_curves() -> None:
 def Teaching():
     solara.Title("Dose-response")
     use_job(dose_response)
-    running = dose_response.running
     with solara.Card("Dose-response: outcomes against TA hours per organization per month"):
         solara.ToggleButtonsSingle(value=by, values=["readiness", "role"])
         solara.SliderInt(
             f"TA withdrawn at month {withdraw.value}", value=withdraw, min=12, max=MONTHS - 1
         )
         solara.SliderInt(f"Replicates: {replicates.value}", value=replicates, min=1, max=10)
-        with solara.Row():
-            solara.Button(
-                f"Drawing the curves: {dose_response.progress:.0f} %"
-                if running
-                else "Draw the curves",
-                on_click=draw_curves,
-                disabled=running,
-                color="primary",
-            )
-            if running:
-                solara.Button("Stop", on_click=dose_response.cancel, outlined=True)
-        if running:
-            solara.ProgressLinear(value=dose_response.progress)
-        if dose_response.message.value:
-            solara.Warning(dose_response.message.value)
-    if dose_response.task.error:
-        solara.Error(f"The experiment could not run: {dose_response.task.exception}")
-    elif dose_response.task.cancelled:
-        solara.Info("The curves were stopped before they were finished.")
+        job_controls(
+            dose_response, start=draw_curves, idle="Draw the curves", busy="Drawing the curves"
+        )
+    job_outcome(
+        dose_response,
+        failed="The experiment could not run",
+        stopped="The curves were stopped before they were finished.",
+    )
     if dose_response.result is not None:
         solara.Image(dose_response.result)
     for title, text in CAPTIONS.items():

@@ -18,7 +18,7 @@ import solara
 import solara.lab
 
 from dashboards.images import figure_png
-from dashboards.jobs import Job, Report, use_job
+from dashboards.jobs import Job, Report, job_controls, job_outcome, use_job
 from dashboards.tables import readable
 from experiments.analysis import BAND_MEASURES, bands, compare_arms
 from experiments.figures import plot_bands
@@ -152,7 +152,6 @@ def run_comparison() -> None:
 def WhatIf():
     solara.Title("What-if")
     use_job(comparison)
-    running = comparison.running
     with solara.Card("Compare scenarios"):
         solara.SelectMultiple(
             f"Scenarios ({FEWEST} to {MOST}; the first is the reference)",
@@ -168,23 +167,14 @@ def WhatIf():
             "(each replicate draws its parameters from the calibrated posterior)",
             value=uncertain,
         )
-        with solara.Row():
-            solara.Button(
-                f"Running comparison: {comparison.progress:.0f} %" if running else "Run comparison",
-                on_click=run_comparison,
-                disabled=running,
-                color="primary",
-            )
-            if running:
-                solara.Button("Stop", on_click=comparison.cancel, outlined=True)
-        if running:
-            solara.ProgressLinear(value=comparison.progress)
-        if comparison.message.value:
-            solara.Warning(comparison.message.value)
-    if comparison.task.error:
-        solara.Error(f"The comparison could not run: {comparison.task.exception}")
-    elif comparison.task.cancelled:
-        solara.Info("The comparison was stopped before it finished.")
+        job_controls(
+            comparison, start=run_comparison, idle="Run comparison", busy="Running comparison"
+        )
+    job_outcome(
+        comparison,
+        failed="The comparison could not run",
+        stopped="The comparison was stopped before it finished.",
+    )
     result = comparison.result
     if result is not None:
         Result(result)
