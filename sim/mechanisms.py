@@ -16,14 +16,28 @@ from __future__ import annotations
 
 import numpy as np
 
-# Stage codes (EPIS-like, DESIGN.md section 3).
-NOT_ENGAGED, EXPLORING, PREPARING, IMPLEMENTING, SUSTAINING, DISCONTINUED = range(6)
-STAGES = ("not_engaged", "exploring", "preparing", "implementing", "sustaining", "discontinued")
+# Stage codes (EPIS-like, DESIGN.md section 3), with operating at a reduced level between full
+# operation and stopping (Tibbits 2010: 22 % of programs five years on; anchor-ta-evidence.md 4.7).
+NOT_ENGAGED, EXPLORING, PREPARING, IMPLEMENTING, SUSTAINING, REDUCED, DISCONTINUED = range(7)
+STAGES = (
+    "not_engaged",
+    "exploring",
+    "preparing",
+    "implementing",
+    "sustaining",
+    "reduced",
+    "discontinued",
+)
 
 
 def is_adopting(stage):
-    """Preparing, implementing or sustaining (the adopting stages are contiguous codes)."""
-    return (stage >= PREPARING) & (stage <= SUSTAINING)
+    """Preparing, implementing, sustaining or reduced (the adopting stages are contiguous codes)."""
+    return (stage >= PREPARING) & (stage <= REDUCED)
+
+
+def is_operating(stage):
+    """Implementing, sustaining or reduced: delivering the change, so with reach and fidelity."""
+    return (stage >= IMPLEMENTING) & (stage <= REDUCED)
 
 
 # Months between contacts for each periodicity (thesis L419, M14): weekly and biweekly are
@@ -170,20 +184,60 @@ def specific_capacity_update(
     S[k] += alpha_r * a * Rg * match[k] * (1 - S[k]) + lambda_L * (1 - S[k])
             + phi * peer_gap[k] - delta_S * S[k].
 
-    ``learning`` is the per-organization rate of learning by doing (lambda_L * G times the
-    share of the implementation work done in house). Source: anchor-ta-evidence.md 6.2
-    rules 6 and 9 (DSF learning term); peer spillover: thesis L936 (M21).
+    ``learning`` is the per-organization rate of learning by doing (``learning_by_doing``)
+    and ``decay`` the per-organization loss rate (``capacity_drift``). Source:
+    anchor-ta-evidence.md 6.2 rules 6 and 9 (DSF learning term); peer spillover: thesis L936
+    (M21).
     """
     growth = ((transfer * absorbed * gate)[:, None] * match + learning[:, None]) * (1.0 - specific)
-    return np.clip(specific + growth + spillover * peer_gap - decay * specific, 0.0, 1.0)
+    loss = np.reshape(decay, (-1, 1)) * specific
+    return np.clip(specific + growth + spillover * peer_gap - loss, 0.0, 1.0)
 
 
-def learning_by_doing(*, rate, general, working, substituted):
-    """lambda_L * G * (1 - sub) while working on the change: work a doer takes over teaches nothing.
+def feedback_update(feedback, *, hours, half_hours, fade_months):
+    """A provider's feedback: h / (h + h_half) in a month of coaching or peer-exchange hours h,
+    fading by exp(-1 / fade) a month after it (the larger of the two).
 
-    Source: anchor-ta-evidence.md 6.2 rule 9 (DSF learning term) and 6.5 item 5 (dependence).
+    A quarter hour of contact reinforces little; feedback outlasts the contact month, so a
+    bimonthly or quarterly rhythm is not unreinforced in between. Source:
+    anchor-ta-evidence.md 4.6-4.7 (DSF: continuous learning; Cooper 2015: contact with the
+    trainer goes with sustainment); the half-hours and the fading time are assumptions.
     """
-    return np.where(working, rate * general * (1.0 - substituted), 0.0)
+    hours = np.asarray(hours, float)
+    return np.maximum(hours / (hours + half_hours), feedback * np.exp(-1.0 / fade_months))
+
+
+def reinforcement(*, feedback, peer_exposure, working):
+    """1 - (1 - feedback) * (1 - peer exposure) while working on the change, else 1.
+
+    Learning and ownership are kept up by a provider's feedback or by a community of practice
+    (adopting peers along strong ties); an organization not working on the change has nothing
+    that needs reinforcing. Source: anchor-ta-evidence.md 4.6 (DSF: fidelity decays with loss
+    of reinforcement) and 4.7 (Cooper 2015: contact with the trainer and coalition functioning
+    go with sustainment).
+    """
+    reinforced = 1.0 - (1.0 - np.asarray(feedback, float)) * (1.0 - np.asarray(peer_exposure))
+    return np.where(working, reinforced, 1.0)
+
+
+def learning_by_doing(*, rate, general, working, substituted, reinforced):
+    """lambda_L * G * (1 - sub) * reinforcement while working on the change.
+
+    Work a doer takes over teaches nothing, and learning by doing needs feedback (coaching or
+    peers): without it practice drifts instead of improving. Source: anchor-ta-evidence.md
+    6.2 rule 9 (DSF learning term lambda_L * G * data use), 4.6 and 6.5 item 5 (dependence).
+    """
+    return np.where(working, rate * general * (1.0 - substituted) * reinforced, 0.0)
+
+
+def capacity_drift(*, decay, extra, reinforced):
+    """delta_S * (1 + extra * (1 - reinforcement)): specific capacity erodes faster unreinforced.
+
+    Source: anchor-ta-evidence.md 4.6 (program drift: fidelity decays with loss of
+    reinforcement) and seed-realist.md (L1322: referrals returned to pre-pilot levels after
+    the pilot ended); the size of ``extra`` is an assumption.
+    """
+    return decay * (1.0 + extra * (1.0 - np.asarray(reinforced, float)))
 
 
 def general_capacity_update(general, *, absorbed, gate, transfer, decay, resting):
@@ -200,13 +254,85 @@ def general_capacity_update(general, *, absorbed, gate, transfer, decay, resting
     )
 
 
-def peer_gap(weights, values):
-    """Shortfall of each organization behind the tie-weighted mean of its neighbours (>= 0).
+def tie_log_complement(strength, *, transmission):
+    """log(1 - tau * w): a tie of strength w passes the practice on with chance tau * w a month.
 
-    ``weights`` is a row-normalised sparse adjacency matrix. Source: thesis L936 (M21) and
-    anchor-ta-evidence.md 6.2 rule 6 (phi * peer_gap).
+    Kept as a logarithm so that exposure over many ties is a sum (a sparse product). Source:
+    anchor-ta-evidence.md 4.3 (network threshold and cascade models: exposure grows with the
+    number and strength of ties); ``transmission`` is an assumption.
     """
-    return np.maximum(0.0, weights @ values - values)
+    return np.log1p(-transmission * np.asarray(strength, float))
+
+
+def peer_exposure(log_complement):
+    """1 - prod_j (1 - tau * w_ij * x_j): the chance that at least one adopting tie reaches i.
+
+    Unlike a share of neighbours, it grows with how many ties an organization has and how
+    strong they are (anchor-ta-evidence.md 4.3; thesis L936, M21). ``log_complement`` is
+    sum_j x_j * log(1 - tau * w_ij).
+    """
+    return -np.expm1(log_complement)
+
+
+def peer_gap(*, neighbour_mean, values, connectedness):
+    """Shortfall behind the tie-weighted mean of one's neighbours, scaled by connectedness.
+
+    An organization learns from better-off peers in proportion to how well tied it is, so an
+    isolated one gains nothing and dense, strong ties carry more. Source: thesis L936 (M21);
+    anchor-ta-evidence.md 6.2 rule 6 (phi * peer_gap) and 4.4 (learning collaboratives).
+    """
+    return np.asarray(connectedness, float)[:, None] * np.maximum(0.0, neighbour_mean - values)
+
+
+def tie_growth(strength, *, joint, rate):
+    """w += rate * joint * (1 - w): ties strengthen with joint work.
+
+    Source: seed-oht.md M1 and M3 (004 L93, L104: relationships built by working together;
+    "informal collaboration" improved relationships, 001 L362); the rate is an assumption.
+    """
+    return strength + rate * np.asarray(joint, float) * (1.0 - strength)
+
+
+def team_tie_strength(maturity, *, base, saturation):
+    """Strength of the ties inside a team: ``base``, rising to 1 with years of collaboration.
+
+    Source: seed-oht.md M1 (004 L93: teams formed on prior working relationships; a history of
+    joint working eases integration, 001 L309); base and saturation are assumptions.
+    """
+    return base + (1.0 - base) * np.minimum(1.0, np.asarray(maturity, float) / saturation)
+
+
+def maturity_update(maturity, *, collaborating):
+    """Years of collaboration grow by the share of members working on the change together.
+
+    A month in which every member works on the change adds a month of joint working. Source:
+    seed-oht.md M1 (004 L93, L97); the exact form is an assumption.
+    """
+    return maturity + np.asarray(collaborating, float) / 12.0
+
+
+def governance_capacity(*, maturity_index, coordinator, members, coordinator_weight, party_cost):
+    """A team's capacity to decide and act together, in [0, 1].
+
+    (c * coordinator + (1 - c) * maturity) / (1 + party_cost * (members - 1)): a dedicated
+    coordinator is "an indispensable resource", usually funded by the convening hospital
+    (seed-oht.md M12: 004 L142, L116); existing relationships lower the cost of coordination
+    (M1: 004 L93); governance costs rise with the number of parties (M5: 001 L319). The
+    weights are assumptions.
+    """
+    own = coordinator_weight * np.asarray(coordinator, float) + (1.0 - coordinator_weight) * (
+        np.asarray(maturity_index, float)
+    )
+    return own / (1.0 + party_cost * (np.asarray(members, float) - 1.0))
+
+
+def decision_pace(governance):
+    """0.5 + governance: how fast a team's members decide, about 1 at middling governance.
+
+    Multiplies the adoption hazard (seed-oht.md M1, M5, M12). The form mirrors absorptive
+    capacity, K0 / (0.5 + G); it is an assumption.
+    """
+    return 0.5 + np.asarray(governance, float)
 
 
 def motivation_update(
@@ -214,7 +340,7 @@ def motivation_update(
     *,
     resting,
     relationship_absorbed,
-    peer_share,
+    peer_exposure,
     fidelity,
     overload,
     build,
@@ -227,15 +353,15 @@ def motivation_update(
     """Motivation rises with co-design, peer adoption and early wins; overload and uncertainty
     erode it.
 
-    M += beta_M * a_rel * (1 - M) + nu * (peer - M)+ + wins * F * (1 - M) - delta_M * (M - M0)
-         - kappa_W * overload - uncertainty * M.
+    M += beta_M * a_rel * (1 - M) + nu * (peer exposure - M)+ + wins * F * (1 - M)
+         - delta_M * (M - M0) - kappa_W * overload - uncertainty * M.
     Source: anchor-ta-evidence.md 6.2 rule 5 (Repenning & Sterman for overload);
     policy uncertainty: seed-oht.md (004 L192-204). Motivation decays slowly towards the
     organization's resting level M0 (refinement, docs/odd.md).
     """
     gain = (
         build * relationship_absorbed * (1.0 - motivation)
-        + peer_pull * np.maximum(0.0, peer_share - motivation)
+        + peer_pull * np.maximum(0.0, peer_exposure - motivation)
         + wins * fidelity * (1.0 - motivation)
     )
     loss = decay * (motivation - resting) + overload_loss * overload + uncertainty_loss * motivation
@@ -250,11 +376,35 @@ def substitution(hours, *, substitution_share, task_hours):
     return substitution_share * np.minimum(1.0, np.asarray(hours, float) / task_hours)
 
 
-def ownership_update(ownership, *, absorbed, gain, loss, substituted):
-    """O += eta_r * a * (1 - O) - zeta * sub * O (anchor-ta-evidence.md 6.2 rule 7)."""
+def ownership_update(ownership, *, absorbed, gain, loss, substituted, decay, reinforced):
+    """O += eta_r * a * (1 - O) - zeta * sub * O - delta_O * (1 - reinforcement) * O.
+
+    Doers displace ownership (anchor-ta-evidence.md 6.2 rule 7); ownership also wanes without
+    contact or peers to reinforce it (4.7: Cooper 2015, contact with the trainer and coalition
+    functioning go with sustainment; Katz & Wandersman 2016, TA rarely targets sustainment).
+    ``decay`` is an assumption.
+    """
     return np.clip(
-        ownership + gain * absorbed * (1.0 - ownership) - loss * substituted * ownership, 0.0, 1.0
+        ownership
+        + gain * absorbed * (1.0 - ownership)
+        - loss * substituted * ownership
+        - decay * (1.0 - reinforced) * ownership,
+        0.0,
+        1.0,
     )
+
+
+TASK_REFERENCE_FTE = 60.0  # the size H_task is given for: the baseline's median organization
+
+
+def task_hours(size, *, at_reference, reference_size, exponent):
+    """Implementation work per month: H_task * (size / reference size)^e, with e < 1.
+
+    The work grows with the organization, but part of it (planning, reporting, governance) is
+    fixed, so it weighs more on small organizations: reporting is "burdensome for smaller
+    organizations" (seed-oht.md M12: 001 L181, L334). The exponent is an assumption.
+    """
+    return at_reference * (np.asarray(size, float) / reference_size) ** exponent
 
 
 def workload(*, hours, recipient_hours, internal_work, navigation, change_hours):
@@ -274,12 +424,15 @@ def overload(workload_ratio, *, threshold):
     return np.maximum(0.0, np.asarray(workload_ratio, float) - threshold)
 
 
-def adoption_hazard(*, innovation, imitation, peer_share, absorption_effect, absorbed):
-    """1 - exp(-(p + q * share of adopting neighbours + beta_A * a)).
+def adoption_hazard(*, innovation, imitation, peer_exposure, absorption_effect, absorbed, pace):
+    """1 - exp(-pace * (p + q * peer exposure + beta_A * a)).
 
-    Source: anchor-ta-evidence.md 4.2 and 6.2 rule 8 (Bass p, q; TA-driven adoption).
+    Source: anchor-ta-evidence.md 4.2 and 6.2 rule 8 (Bass p, q; TA-driven adoption); the
+    team's ``pace`` (``decision_pace``) sets how fast its members decide.
     """
-    return 1.0 - np.exp(-(innovation + imitation * peer_share + absorption_effect * absorbed))
+    return 1.0 - np.exp(
+        -pace * (innovation + imitation * peer_exposure + absorption_effect * absorbed)
+    )
 
 
 def adopts(*, hazard, ready, threshold, uniform):
@@ -287,22 +440,24 @@ def adopts(*, hazard, ready, threshold, uniform):
     return (ready >= threshold) & (uniform < hazard)
 
 
-def penetration_update(penetration, *, specific_mean, ready, rate, active):
-    """P += r_P * (S * R - P) while implementing or sustaining; P decays otherwise.
+def penetration_update(penetration, *, specific_mean, ready, rate, level):
+    """P += r_P * (level * S * R - P): reach follows capacity and readiness where operating.
 
-    Source: RE-AIM reach; anchor-ta-evidence.md 6.2 rule 8.
+    ``level`` is 1 while implementing or sustaining, the reduced level when operating at a
+    reduced level, and 0 otherwise (so P decays). Source: RE-AIM reach; anchor-ta-evidence.md
+    6.2 rule 8; Tibbits 2010 (4.7) for the reduced level.
     """
-    target = np.where(active, specific_mean * ready, 0.0)
+    target = level * specific_mean * ready
     return np.clip(penetration + rate * (target - penetration), 0.0, 1.0)
 
 
-def fidelity(specific_mean, *, exponent, substituted, implementing):
-    """F = min(1, Sbar^eps + sub) while implementing; what a doer supplies vanishes with its hours.
+def fidelity(specific_mean, *, exponent, substituted, operating):
+    """F = min(1, Sbar^eps + sub) while operating; what a doer supplies vanishes with its hours.
 
     Source: anchor-ta-evidence.md 6.2 rule 9 (Durlak & DuPre; the drop is the dependence).
     """
     return np.where(
-        implementing,
+        operating,
         np.minimum(1.0, np.asarray(specific_mean, float) ** exponent + substituted),
         0.0,
     )
@@ -314,6 +469,63 @@ def discontinuation_hazard(*, base, ownership, general):
     Source: anchor-ta-evidence.md 4.7 and 6.4 (Tibbits 2010 7.7 %; Johnson 2017 4.9 %).
     """
     return base * (1.0 - ownership) * (1.0 - general)
+
+
+def capacity_shortfall(*, specific_mean, substituted, needed):
+    """How far own capacity plus a provider's substitution falls short of what implementing
+    needs, as a share of it (0 = none).
+
+    An organization let into implementation on capacity plus a doer's substitution loses that
+    prop when the doer's hours stop (anchor-ta-evidence.md 4.7 and 6.3: post-withdrawal
+    fidelity drops by ``sub``; 6.5 item 5).
+    """
+    return np.clip((needed - specific_mean - substituted) / needed, 0.0, 1.0)
+
+
+def fallback_hazard(*, shortfall, overload, rate):
+    """rate * max(shortfall, min(1, overload)): the monthly chance of falling back to a reduced
+    level, for an organization implementing or sustaining whose own capacity falls short of
+    the work or whose staff are overloaded.
+    Partial sustainment is more common than full continuation (Wiltsey Stirman 2012; Tibbits
+    2010: 22 % at a reduced level five years after funding, anchor-ta-evidence.md 4.7); under
+    COVID-19 some teams "reverted to 'old ways' of working" (thesis L1467); overload erodes
+    the capability to change (Repenning & Sterman, anchor-ta-evidence.md 6.2 rule 10). The
+    rate is an assumption.
+    """
+    strain = np.minimum(1.0, np.asarray(overload, float))
+    return rate * np.maximum(np.asarray(shortfall, float), strain)
+
+
+def taper_factor(months_since, *, taper_months):
+    """Share of the full dose given ``months_since`` months after withdrawal began.
+
+    1 before it, then falling in equal steps to 0 over ``taper_months`` (0: TA stops at once):
+    a sustaining phase of fading support (Aldridge 2023b: months 13+ "sustaining and fading",
+    anchor-ta-evidence.md 6.2 rule 1 and P8; thesis M30, L1525).
+    """
+    since = np.asarray(months_since, float)
+    return np.where(since < 0, 1.0, np.clip(1.0 - (since + 1.0) / (taper_months + 1.0), 0.0, 1.0))
+
+
+def shock_slack_cut(*, cut, support, mutual_aid):
+    """Share of change slack a shock takes: cut * (1 - mutual aid * support along ties).
+
+    Strongly tied partners "lean in to support one another" (seed-oht.md M20: 004 L226);
+    the size of the relief is an assumption.
+    """
+    return cut * (1.0 - mutual_aid * np.asarray(support, float))
+
+
+def crisis_motivation(motivation, *, general, trust, support, urgency):
+    """M += urgency * G * T * support * (1 - M) while a crisis makes the need plain.
+
+    A crisis is a burning platform only for those able to act on it: capacity, trust in their
+    partners and ties to them together decide who accelerates, so the gain is their product
+    (thesis L1467-1475, L1515: COVID-19 showed the need to manage whole populations;
+    seed-oht.md M20, 004 L226). The urgency is an assumption.
+    """
+    gain = urgency * np.asarray(general, float) * np.asarray(trust, float) * support
+    return np.clip(motivation + gain * (1.0 - motivation), 0.0, 1.0)
 
 
 def lagged(value, *, target, delay):

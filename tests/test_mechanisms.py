@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import sparse
 
 from sim import TransformationModel, load_scenario, parameter_table
 from sim import mechanisms as mech
@@ -56,18 +55,21 @@ def test_every_mechanism_has_a_test_here():
 # ------------------------------------------------------------------ stages and contact
 
 
-def test_is_adopting_is_exactly_preparing_implementing_sustaining():
+def test_adopting_and_operating_stages_are_the_contiguous_codes_they_name():
     stages = np.arange(len(mech.STAGES))
-    assert stages[mech.is_adopting(stages)].tolist() == [
-        mech.PREPARING,
-        mech.IMPLEMENTING,
-        mech.SUSTAINING,
-    ]
-    assert [mech.STAGES[code] for code in (mech.PREPARING, mech.IMPLEMENTING, mech.SUSTAINING)] == [
+    assert [mech.STAGES[code] for code in stages[mech.is_adopting(stages)]] == [
         "preparing",
         "implementing",
         "sustaining",
+        "reduced",
     ]
+    assert [mech.STAGES[code] for code in stages[mech.is_operating(stages)]] == [
+        "implementing",
+        "sustaining",
+        "reduced",
+    ]
+    assert mech.STAGES[mech.REDUCED] == "reduced"
+    assert mech.STAGES[mech.DISCONTINUED] == "discontinued" == mech.STAGES[-1]
 
 
 @pytest.mark.parametrize("periodicity", list(mech.PERIOD_MONTHS))
@@ -771,36 +773,149 @@ def test_expertise_match_targets_weakest_blocks():
     assert np.all(np.isfinite(saturated))
 
 
-def test_peer_gap_nonnegative_and_measures_shortfall_behind_neighbours():
+def test_peer_gap_nonnegative_scaled_by_connectedness_and_zero_when_isolated():
     g = rng(20)
-    n = 300
-    adjacency = sparse.random(n, n, density=0.05, random_state=21, format="csr")
-    adjacency = adjacency + adjacency.T
-    totals = np.asarray(adjacency.sum(axis=1)).ravel()
-    weights = sparse.diags(np.divide(1.0, totals, out=np.zeros(n), where=totals > 0)) @ adjacency
-    values = g.uniform(0, 1, (n, 8))
-    gap = mech.peer_gap(weights, values)
+    values, neighbours = g.uniform(0, 1, (2, N, 8))
+    connectedness = g.uniform(0, 1, N)
+    gap = mech.peer_gap(neighbour_mean=neighbours, values=values, connectedness=connectedness)
     assert np.all(gap >= 0) and in_unit(gap)
-    assert np.all(mech.peer_gap(weights, np.full((n, 8), 0.4)) == pytest.approx(0.0))
-    chain = sparse.csr_matrix(np.array([[0, 1.0, 0], [0.5, 0, 0.5], [0, 1.0, 0]]))
-    assert mech.peer_gap(chain, np.array([0.2, 0.6, 0.9])) == pytest.approx([0.4, 0.0, 0.0])
+    assert gap == pytest.approx(connectedness[:, None] * np.maximum(0.0, neighbours - values))
+    isolated = mech.peer_gap(neighbour_mean=neighbours, values=values, connectedness=np.zeros(N))
+    assert np.all(isolated == 0)
+    better_tied = mech.peer_gap(
+        neighbour_mean=neighbours, values=values, connectedness=np.minimum(1, connectedness + 0.2)
+    )
+    assert np.all(better_tied >= gap)
+    level = mech.peer_gap(neighbour_mean=values, values=values, connectedness=connectedness)
+    assert np.all(level == 0)  # no gap to neighbours who are no better
 
 
-def test_learning_by_doing_only_while_working_and_not_when_substituted():
+def test_peer_exposure_grows_with_the_number_and_strength_of_adopting_ties():
+    g = rng(26)
+    strength = g.uniform(0, 1, N)
+    tau = draw(g, "mechanisms.tie_transmission")
+    log_one = mech.tie_log_complement(strength, transmission=tau)
+    assert np.all(log_one <= 0) and np.all(np.isfinite(log_one))
+    one = mech.peer_exposure(log_one)
+    assert in_unit(one) and one == pytest.approx(tau * strength)  # one tie: its chance
+    assert np.all(mech.peer_exposure(2 * log_one) >= one)  # two such ties: more
+    stronger = mech.peer_exposure(
+        mech.tie_log_complement(np.minimum(1, strength + 0.1), transmission=tau)
+    )
+    assert np.all(stronger >= one)
+    assert np.all(mech.peer_exposure(np.zeros(N)) == 0)  # no adopting tie, no exposure
+    # not a share: ten adopting ties of ten expose more than one of one
+    assert mech.peer_exposure(10 * np.log1p(-0.3 * 0.5)) > mech.peer_exposure(np.log1p(-0.3 * 0.5))
+
+
+def test_ties_strengthen_with_joint_work_only_and_stay_below_one():
+    g = rng(27)
+    strength, rate = g.uniform(0, 1, N), draw(g, "mechanisms.tie_growth")
+    joint = g.uniform(0, 1, N) < 0.5
+    grown = mech.tie_growth(strength, joint=joint, rate=rate)
+    assert in_unit(grown)
+    assert np.all(grown[~joint] == strength[~joint])
+    assert np.all(grown[joint] >= strength[joint])
+
+
+def test_team_ties_strengthen_with_maturity_from_base_to_one():
+    years = np.linspace(0, 20, 201)
+    strength = mech.team_tie_strength(years, base=0.5, saturation=5.0)
+    assert strength[0] == pytest.approx(0.5) and strength[-1] == pytest.approx(1.0)
+    assert np.all(np.diff(strength) >= 0) and in_unit(strength)
+    grown = mech.maturity_update(np.array([1.0, 1.0]), collaborating=np.array([0.0, 1.0]))
+    assert grown == pytest.approx([1.0, 1.0 + 1 / 12])  # a month of everyone working together
+
+
+def test_governance_rises_with_a_coordinator_and_maturity_falls_with_the_number_of_parties():
+    g = rng(28)
+    maturity, members = g.uniform(0, 1, N), g.integers(2, 60, N)
+    weight, cost = draw(g, "mechanisms.coordinator_weight"), draw(g, "mechanisms.party_cost")
+    inputs = dict(coordinator_weight=weight, party_cost=cost)
+    without = mech.governance_capacity(
+        maturity_index=maturity, coordinator=False, members=members, **inputs
+    )
+    with_one = mech.governance_capacity(
+        maturity_index=maturity, coordinator=True, members=members, **inputs
+    )
+    assert in_unit(without) and in_unit(with_one) and np.all(with_one >= without)
+    more_mature = mech.governance_capacity(
+        maturity_index=np.minimum(1, maturity + 0.1), coordinator=False, members=members, **inputs
+    )
+    assert np.all(more_mature >= without)
+    bigger = mech.governance_capacity(
+        maturity_index=maturity, coordinator=False, members=members + 10, **inputs
+    )
+    assert np.all(bigger <= without)
+    pace = mech.decision_pace(with_one)
+    assert (
+        np.all(pace >= 0.5)
+        and np.all(pace <= 1.5)
+        and np.all(np.diff(pace[np.argsort(with_one)]) >= 0)
+    )
+
+
+def test_feedback_saturates_in_hours_and_fades_after_contact():
+    g = rng(36)
+    half, fade = (
+        draw(g, "mechanisms.feedback_half_hours"),
+        draw(g, "mechanisms.feedback_fade_months"),
+    )
+    hours, previous = g.uniform(0, 40, N), g.uniform(0, 1, N)
+    feedback = mech.feedback_update(previous, hours=hours, half_hours=half, fade_months=fade)
+    assert in_unit(feedback) and np.all(feedback >= hours / (hours + half) - 1e-15)
+    assert np.all(
+        mech.feedback_update(previous, hours=hours + 1, half_hours=half, fade_months=fade)
+        >= feedback
+    )
+    fading, trace = np.ones(1), []
+    for _ in range(36):  # no contact after a full month of feedback
+        fading = mech.feedback_update(fading, hours=0.0, half_hours=2.0, fade_months=6.0)
+        trace.append(fading[0])
+    assert np.all(np.diff(trace) < 0) and trace[5] == pytest.approx(np.exp(-1.0))
+    quarter = mech.feedback_update(np.zeros(1), hours=0.25, half_hours=2.0, fade_months=6.0)
+    assert quarter[0] < 0.15  # a quarter hour reinforces little
+
+
+def test_reinforcement_combines_feedback_and_peers_and_is_full_when_not_working():
+    g = rng(37)
+    feedback, exposure = g.uniform(0, 1, (2, N))
+    working = g.uniform(0, 1, N) < 0.7
+    reinforced = mech.reinforcement(feedback=feedback, peer_exposure=exposure, working=working)
+    assert in_unit(reinforced)
+    assert np.all(reinforced[~working] == 1)
+    assert np.all(reinforced[working] >= np.maximum(feedback, exposure)[working] - 1e-15)
+    alone = mech.reinforcement(feedback=feedback, peer_exposure=0.0, working=True)
+    assert alone == pytest.approx(feedback)
+    assert np.all(mech.reinforcement(feedback=0.0, peer_exposure=0.0, working=True) == 0)
+
+
+def test_learning_by_doing_only_while_working_needs_reinforcement_and_not_when_substituted():
     g = rng(22)
     rate, general, sub = draw(g, "mechanisms.learning_rate"), g.uniform(0, 1, N), g.uniform(0, 1, N)
-    learning = mech.learning_by_doing(rate=rate, general=general, working=True, substituted=sub)
+    reinforced = g.uniform(0, 1, N)
+    inputs = dict(rate=rate, general=general, reinforced=reinforced)
+    learning = mech.learning_by_doing(working=True, substituted=sub, **inputs)
     assert np.all(learning >= 0) and np.all(learning <= rate * general + 1e-15)
-    assert np.all(
-        mech.learning_by_doing(rate=rate, general=general, working=False, substituted=sub) == 0
+    assert np.all(mech.learning_by_doing(working=False, substituted=sub, **inputs) == 0)
+    assert np.all(mech.learning_by_doing(working=True, substituted=np.ones(N), **inputs) == 0)
+    assert np.all(mech.learning_by_doing(working=True, substituted=sub * 0.5, **inputs) >= learning)
+    unreinforced = mech.learning_by_doing(
+        rate=rate, general=general, working=True, substituted=sub, reinforced=0.0
     )
+    assert np.all(unreinforced == 0)
+
+
+def test_capacity_drifts_faster_without_reinforcement():
+    g = rng(29)
+    decay, extra = draw(g, "mechanisms.specific_decay"), draw(g, "mechanisms.drift_unreinforced")
+    reinforced = g.uniform(0, 1, N)
+    drift = mech.capacity_drift(decay=decay, extra=extra, reinforced=reinforced)
+    assert np.all(drift >= decay - 1e-15)
+    assert mech.capacity_drift(decay=decay, extra=extra, reinforced=1.0) == pytest.approx(decay)
     assert np.all(
-        mech.learning_by_doing(rate=rate, general=general, working=True, substituted=np.ones(N))
-        == 0
-    )
-    assert np.all(
-        mech.learning_by_doing(rate=rate, general=general, working=True, substituted=sub * 0.5)
-        >= learning
+        mech.capacity_drift(decay=decay, extra=extra, reinforced=np.maximum(0, reinforced - 0.2))
+        >= drift
     )
 
 
@@ -831,7 +946,7 @@ def call_motivation(x, **changes):
         x["motivation"],
         resting=x["resting"],
         relationship_absorbed=x["absorbed"],
-        peer_share=x["peer"],
+        peer_exposure=x["peer"],
         fidelity=x["fidelity"],
         overload=x["overload"],
         build=x["build"],
@@ -877,27 +992,37 @@ def test_substitution_bounded_increasing_and_saturating_at_task_hours():
     assert np.all(mech.substitution(0.0, substitution_share=share, task_hours=task) == 0)
 
 
-def test_ownership_bounded_built_by_absorption_eroded_by_substitution():
+def test_ownership_bounded_built_by_absorption_eroded_by_substitution_and_without_reinforcement():
     g = rng(25)
-    own, absorbed, sub = g.uniform(0, 1, (3, N))
-    gain, loss = draw(g, "roles.facilitator.ownership_gain"), draw(g, "mechanisms.ownership_loss")
-    base = mech.ownership_update(own, absorbed=absorbed, gain=gain, loss=loss, substituted=sub)
+    own, absorbed, sub, reinforced = g.uniform(0, 1, (4, N))
+    inputs = dict(
+        gain=draw(g, "roles.facilitator.ownership_gain"),
+        loss=draw(g, "mechanisms.ownership_loss"),
+        decay=draw(g, "mechanisms.ownership_decay"),
+    )
+
+    def update(**changes):
+        x = dict(absorbed=absorbed, substituted=sub, reinforced=reinforced) | changes
+        return mech.ownership_update(own, **inputs, **x)
+
+    base = update()
     assert in_unit(base)
-    assert np.all(
-        mech.ownership_update(
-            own, absorbed=np.minimum(1, absorbed + 0.2), gain=gain, loss=loss, substituted=sub
-        )
-        >= base
-    )
-    assert np.all(
-        mech.ownership_update(
-            own, absorbed=absorbed, gain=gain, loss=loss, substituted=np.minimum(1, sub + 0.2)
-        )
-        <= base
-    )
-    assert np.all(
-        mech.ownership_update(own, absorbed=0.0, gain=gain, loss=loss, substituted=0.0) == own
-    )
+    assert np.all(update(absorbed=np.minimum(1, absorbed + 0.2)) >= base)
+    assert np.all(update(substituted=np.minimum(1, sub + 0.2)) <= base)
+    assert np.all(update(reinforced=np.maximum(0, reinforced - 0.2)) <= base)
+    assert np.all(update(absorbed=0.0, substituted=0.0, reinforced=1.0) == own)
+    assert np.all(update(absorbed=0.0, substituted=0.0, reinforced=0.0) <= own)
+
+
+def test_task_hours_grow_with_size_but_less_than_in_proportion():
+    size = np.geomspace(1, 500, 200)
+    exponent = 0.7
+    hours = mech.task_hours(size, at_reference=10.0, reference_size=20.0, exponent=exponent)
+    assert np.all(np.diff(hours) > 0)
+    assert mech.task_hours(20.0, at_reference=10.0, reference_size=20.0, exponent=exponent) == 10.0
+    assert np.all(np.diff(hours / size) < 0)  # a fixed part weighs more on small organizations
+    flat = mech.task_hours(size, at_reference=10.0, reference_size=20.0, exponent=0.0)
+    assert np.all(flat == 10.0)
 
 
 def test_workload_nonnegative_increasing_in_demands_decreasing_in_staff_time():
@@ -1023,41 +1148,51 @@ def test_optimal_dose_is_lower_for_low_capacity_organizations():
 
 def test_adoption_hazard_bounded_and_increasing_in_each_driver():
     g = rng(29)
-    p, q, share, beta, absorbed = (
+    p, q, exposure, beta, absorbed = (
         draw(g, "mechanisms.innovation_p"),
         draw(g, "mechanisms.imitation_q"),
         g.uniform(0, 1, N),
         draw(g, "mechanisms.absorption_adoption"),
         g.uniform(0, 1, N),
     )
+    pace = mech.decision_pace(g.uniform(0, 1, N))
     inputs = dict(
-        innovation=p, imitation=q, peer_share=share, absorption_effect=beta, absorbed=absorbed
+        innovation=p,
+        imitation=q,
+        peer_exposure=exposure,
+        absorption_effect=beta,
+        absorbed=absorbed,
+        pace=pace,
     )
     base = mech.adoption_hazard(**inputs)
     assert np.all((base >= 0) & (base < 1))
     assert np.all(
-        mech.adoption_hazard(**{**inputs, "innovation": 0.0, "peer_share": 0.0, "absorbed": 0.0})
+        mech.adoption_hazard(**{**inputs, "innovation": 0.0, "peer_exposure": 0.0, "absorbed": 0.0})
         == 0
     )
     for bumped in (
         mech.adoption_hazard(**{**inputs, "innovation": p + 0.01}),
-        mech.adoption_hazard(**{**inputs, "imitation": q + 0.05, "peer_share": share + 0.01}),
+        mech.adoption_hazard(**{**inputs, "imitation": q + 0.05, "peer_exposure": exposure + 0.01}),
         mech.adoption_hazard(
-            **{**inputs, "peer_share": share + 0.1, "absorption_effect": beta + 0.1}
+            **{**inputs, "peer_exposure": exposure + 0.1, "absorption_effect": beta + 0.1}
         ),
         mech.adoption_hazard(
             **{**inputs, "absorption_effect": beta + 0.1, "absorbed": absorbed + 0.01}
         ),
         mech.adoption_hazard(**{**inputs, "absorbed": absorbed + 0.1}),
+        mech.adoption_hazard(
+            **{**inputs, "pace": pace + 0.1}
+        ),  # better-governed teams decide faster
     ):
         assert np.all(bumped > base)
-    assert np.all(mech.adoption_hazard(**{**inputs, "peer_share": share + 0.1}) >= base)
+    assert np.all(mech.adoption_hazard(**{**inputs, "peer_exposure": exposure + 0.1}) >= base)
     one_month = mech.adoption_hazard(
         innovation=MP.innovation_p,
         imitation=0.0,
-        peer_share=0.0,
+        peer_exposure=0.0,
         absorption_effect=0.0,
         absorbed=0.0,
+        pace=1.0,
     )
     assert one_month == pytest.approx(1 - np.exp(-MP.innovation_p))
 
@@ -1077,30 +1212,33 @@ def test_adoption_requires_readiness_to_reach_the_threshold():
     assert ready_all.mean() == pytest.approx(0.3, abs=0.03)
 
 
-def test_penetration_bounded_follows_its_target_and_fades_when_inactive():
+def test_penetration_bounded_follows_its_level_of_operation_and_fades_when_inactive():
     g = rng(31)
     p, s, r = g.uniform(0, 1, (3, N))
-    rate = draw(g, "mechanisms.penetration_rate")
-    active = mech.penetration_update(p, specific_mean=s, ready=r, rate=rate, active=True)
-    assert in_unit(active)
+    rate, reduced = draw(g, "mechanisms.penetration_rate"), draw(g, "mechanisms.reduced_level")
+    full = mech.penetration_update(p, specific_mean=s, ready=r, rate=rate, level=1.0)
+    assert in_unit(full)
     target = s * r
-    assert np.all(np.abs(active - target) <= np.abs(p - target) + 1e-15)
-    inactive = mech.penetration_update(p, specific_mean=s, ready=r, rate=rate, active=False)
+    assert np.all(np.abs(full - target) <= np.abs(p - target) + 1e-15)
+    at_reduced = mech.penetration_update(p, specific_mean=s, ready=r, rate=rate, level=reduced)
+    assert in_unit(at_reduced) and np.all(at_reduced <= full + 1e-15)
+    assert np.all(np.abs(at_reduced - reduced * target) <= np.abs(p - reduced * target) + 1e-15)
+    inactive = mech.penetration_update(p, specific_mean=s, ready=r, rate=rate, level=0.0)
     assert in_unit(inactive) and np.all(inactive <= p)
 
 
-def test_fidelity_bounded_zero_unless_implementing_and_increasing():
+def test_fidelity_bounded_zero_unless_operating_and_increasing():
     g = rng(32)
     s, sub = g.uniform(0, 1, (2, N))
     eps = draw(g, "mechanisms.fidelity_exponent")
-    f = mech.fidelity(s, exponent=eps, substituted=sub, implementing=True)
+    f = mech.fidelity(s, exponent=eps, substituted=sub, operating=True)
     assert in_unit(f)
-    assert np.all(mech.fidelity(s, exponent=eps, substituted=sub, implementing=False) == 0)
+    assert np.all(mech.fidelity(s, exponent=eps, substituted=sub, operating=False) == 0)
     assert np.all(
-        mech.fidelity(np.minimum(1, s + 0.1), exponent=eps, substituted=sub, implementing=True) >= f
+        mech.fidelity(np.minimum(1, s + 0.1), exponent=eps, substituted=sub, operating=True) >= f
     )
     assert np.all(
-        mech.fidelity(s, exponent=eps, substituted=np.minimum(1, sub + 0.1), implementing=True) >= f
+        mech.fidelity(s, exponent=eps, substituted=np.minimum(1, sub + 0.1), operating=True) >= f
     )
 
 
@@ -1114,19 +1252,85 @@ def test_fidelity_supplied_by_substitution_drops_when_the_hours_stop(role):
         substituted=mech.substitution(
             MP.task_hours, substitution_share=share, task_hours=MP.task_hours
         ),
-        implementing=True,
+        operating=True,
     )
     without = mech.fidelity(
         specific,
         exponent=MP.fidelity_exponent,
         substituted=mech.substitution(0.0, substitution_share=share, task_hours=MP.task_hours),
-        implementing=True,
+        operating=True,
     )
     own = specific**MP.fidelity_exponent
     assert without == pytest.approx(own)
     assert with_ta - without == pytest.approx(np.minimum(1, own + share) - own)
     if role == "doer":
         assert np.all(with_ta - without > 0.5)  # the dependence a doer leaves behind
+
+
+def test_capacity_shortfall_is_zero_when_capacity_and_substitution_suffice():
+    g = rng(33)
+    specific, sub = g.uniform(0, 1, (2, N))
+    needed = draw(g, "mechanisms.implement_capacity").clip(0.01)
+    shortfall = mech.capacity_shortfall(specific_mean=specific, substituted=sub, needed=needed)
+    assert in_unit(shortfall)
+    assert np.all((shortfall == 0) == (specific + sub >= needed))
+    # a doer's prop gone: the shortfall can only grow
+    unpropped = mech.capacity_shortfall(specific_mean=specific, substituted=0.0, needed=needed)
+    assert np.all(unpropped >= shortfall)
+    assert np.all(
+        mech.capacity_shortfall(
+            specific_mean=np.minimum(1, specific + 0.1), substituted=sub, needed=needed
+        )
+        <= shortfall
+    )
+    rate = draw(g, "mechanisms.reduction_rate")
+    overload = g.exponential(0.5, N)
+    hazard = mech.fallback_hazard(shortfall=shortfall, overload=overload, rate=rate)
+    assert in_unit(hazard) and np.all(hazard <= rate + 1e-15)
+    assert np.all(mech.fallback_hazard(shortfall=0.0, overload=0.0, rate=rate) == 0)
+    assert np.all(mech.fallback_hazard(shortfall=unpropped, overload=overload, rate=rate) >= hazard)
+    assert np.all(
+        mech.fallback_hazard(shortfall=shortfall, overload=overload + 0.3, rate=rate) >= hazard
+    )
+
+
+def test_taper_factor_is_full_before_withdrawal_then_falls_evenly_to_zero():
+    months = np.arange(-3, 20)
+    abrupt = mech.taper_factor(months, taper_months=0)
+    assert np.all(abrupt[months < 0] == 1) and np.all(abrupt[months >= 0] == 0)
+    tapered = mech.taper_factor(months, taper_months=3)
+    assert tapered[months >= -1].tolist()[:6] == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0, 0.0])
+    assert np.all(np.diff(tapered) <= 0) and in_unit(tapered)
+    for taper in range(0, 13):  # the taper gives taper / 2 months of the full dose in all
+        assert mech.taper_factor(np.arange(0, 40), taper_months=taper).sum() == pytest.approx(
+            taper / 2
+        )
+
+
+def test_a_shock_takes_less_slack_from_well_tied_organizations():
+    g = rng(34)
+    cut, support = draw(g, "shocks.pandemic.slack_cut"), g.uniform(0, 1, N)
+    aid = draw(g, "shocks.pandemic.mutual_aid")
+    taken = mech.shock_slack_cut(cut=cut, support=support, mutual_aid=aid)
+    assert np.all(taken >= 0) and np.all(taken <= cut + 1e-15)
+    assert mech.shock_slack_cut(cut=cut, support=0.0, mutual_aid=aid) == pytest.approx(cut)
+    assert np.all(
+        mech.shock_slack_cut(cut=cut, support=np.minimum(1, support + 0.2), mutual_aid=aid) <= taken
+    )
+
+
+def test_a_crisis_motivates_only_those_with_capacity_trust_and_ties():
+    g = rng(35)
+    m, general, trust, support = g.uniform(0, 1, (4, N))
+    urgency = draw(g, "shocks.pandemic.urgency")
+    inputs = dict(general=general, trust=trust, support=support, urgency=urgency)
+    after = mech.crisis_motivation(m, **inputs)
+    assert in_unit(after) and np.all(after >= m)
+    for name in ("general", "trust", "support"):
+        more = mech.crisis_motivation(m, **(inputs | {name: np.minimum(1, inputs[name] + 0.2)}))
+        assert np.all(more >= after), name
+        none = mech.crisis_motivation(m, **(inputs | {name: 0.0}))
+        assert np.all(none == m), name
 
 
 def test_discontinuation_hazard_bounded_and_lower_with_ownership_and_capacity():
