@@ -76,8 +76,13 @@ def _sustained(table: pd.DataFrame, settings) -> pd.Series:
 
 
 def _implementing_fidelity(table: pd.DataFrame, month: int) -> pd.Series:
-    """Mean fidelity of the organizations implementing or sustaining (F is 0 in other stages)."""
-    implementing = _at(table, "stage_implementing", month) + _at(table, "stage_sustaining", month)
+    """Mean fidelity of the organizations operating: implementing, sustaining or at a reduced
+    level (F is 0 in other stages)."""
+    implementing = (
+        _at(table, "stage_implementing", month)
+        + _at(table, "stage_sustaining", month)
+        + _at(table, "stage_reduced", month)
+    )
     return _at(table, "mean_F", month) * _at(table, "n_orgs", month) / implementing.clip(lower=1)
 
 

@@ -19,7 +19,7 @@ from sim import list_scenarios
 from sim.mechanisms import STAGES
 
 # one colour per stage, everywhere
-STAGE_COLOURS = ("#c7c7c7", "#9ecae1", "#fdae6b", "#e6550d", "#31a354", "#756bb1")
+STAGE_COLOURS = ("#c7c7c7", "#9ecae1", "#fdae6b", "#e6550d", "#31a354", "#bcbddc", "#756bb1")
 # One colour per scenario, everywhere: a shipped scenario takes the colour at its place in the
 # shipped list (so baseline is blue and hands_on orange in every figure, whatever is compared
 # with them); another scenario (a file) the colour its name hashes to among the last six.

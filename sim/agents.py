@@ -84,7 +84,8 @@ class Team(Agent):
 
     @property
     def maturity(self) -> float:
-        return float(self.model.teams.maturity[self.index])
+        """Years of collaboration: the prior years it started with plus its joint work since."""
+        return float(self.model.team_maturity[self.index])
 
     @property
     def members(self) -> list[Organization]:

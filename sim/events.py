@@ -2,13 +2,15 @@
 
 Scheduled changes (``[[events]]`` in a scenario) are how budget cuts, mandates, hands-on
 coaching or new providers arrive at a given month; the shocks are rule 15 of DESIGN.md.
+What a pandemic does to organizations (slack lost, partners' mutual aid, the crisis as a
+burning platform) is in ``sim.mechanisms``: who accelerates and who falls back emerges
+from capacity, trust and ties.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim import mechanisms as mech
 from sim.params import PandemicParams, Scenario, UncertaintyParams
 
 
@@ -55,17 +57,3 @@ def turnover(*, specific, trust, uniform, monthly_probability, capacity_loss, tr
     keep_specific = np.where(hit, 1.0 - capacity_loss, 1.0)
     keep_trust = np.where(hit, 1.0 - trust_loss, 1.0)
     return specific * keep_specific[:, None], trust * keep_trust, hit
-
-
-def pandemic_divergence(*, stage, motivation, general, trust, uniform, pandemic: PandemicParams):
-    """Pandemic divergence: high-capacity, high-trust organizations accelerate, others revert.
-
-    Source: thesis L1467 (some OHTs accelerated under COVID-19, others stalled or reverted).
-    """
-    strong = np.sqrt(general * trust) > pandemic.divergence_cut
-    motivation = np.where(
-        strong, motivation + pandemic.acceleration * (1.0 - motivation), motivation
-    )
-    in_progress = (stage == mech.PREPARING) | (stage == mech.IMPLEMENTING)
-    revert = in_progress & ~strong & (uniform < pandemic.reversion)
-    return np.where(revert, stage - 1, stage), motivation

@@ -17,13 +17,22 @@ from sim import allocation, events, metrics, paths
 from sim import mechanisms as mech
 from sim.agents import Organization, TAProvider, Team
 from sim.params import MODALITIES, REGIONS, ROLES, ProviderGroup, Scenario, load_scenario
-from sim.system import build_organizations, build_providers, build_teams, build_ties, peer_matrix
+from sim.system import (
+    MATURITY_SATURATION,
+    build_organizations,
+    build_teams,
+    build_ties,
+    combine_providers,
+    inner_tie_strength,
+    reuse_provider_blocks,
+    team_has_coordinator,
+)
 
 VIRTUAL = MODALITIES.index("virtual")
 ROLE_FIELDS = ("substitution", "capacity_transfer", "ownership_gain", "readiness_dependence")
-SUSTAIN_HYSTERESIS = (
-    0.15  # fidelity margin below which sustaining falls back to implementing (assumption)
-)
+SUSTAIN_HYSTERESIS = 0.15  # fidelity margin below which sustaining falls back (assumption)
+NEVER = 10**6  # the month of something that has not happened
+BINDING_SHARE = 0.99  # spending at this share of the budget means the budget binds
 
 
 class ModelScenario(MesaScenario):
@@ -57,21 +66,25 @@ class FunderState:
     The scenario is validated input and is never changed in place: a scheduled event replaces
     it with a revalidated copy. What the funder does on its own (rule 16) lives here: the
     adaptive review raises the budget, switches coordination on, moves teams to hands-on
-    coaching and adds local provider groups. A scheduled event that sets the budget or
-    coordination replaces what the review had made of them (``follow``).
+    coaching and adds local provider groups, and organizations or teams graduate from TA.
+    A scheduled budget and the review's raises compose: the budget is the scheduled one times
+    every raise so far (``follow``); a scheduled coordination switch replaces the review's.
     """
 
     budget: float  # $ per month the allocation may spend
     coordinated: bool  # providers coordinate (effective from funder.coordination_start)
     hands_on: np.ndarray  # per team: moved to hands-on coaching, for good
+    graduated: np.ndarray  # per organization: month its graduation from TA began (NEVER)
+    raised: float = 1.0  # product of the review's budget raises
     local_providers: list[ProviderGroup] = field(default_factory=list)  # added by the review
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario, n_teams: int) -> FunderState:
+    def from_scenario(cls, scenario: Scenario, n_teams: int, n_orgs: int) -> FunderState:
         return cls(
             budget=scenario.funder.budget_per_month,
             coordinated=scenario.funder.coordinated,
             hands_on=np.zeros(n_teams, dtype=bool),
+            graduated=np.full(n_orgs, NEVER),
         )
 
     @property
@@ -80,9 +93,9 @@ class FunderState:
         return {region for group in self.local_providers for region in group.regions}
 
     def follow(self, scenario: Scenario, changes: dict) -> None:
-        """After a scheduled event: a budget or coordination the event sets is the funder's now."""
+        """After a scheduled event: the budget it sets, with the raises so far; its coordination."""
         if _sets(changes, "funder.budget_per_month"):
-            self.budget = scenario.funder.budget_per_month
+            self.budget = scenario.funder.budget_per_month * self.raised
         if _sets(changes, "funder.coordinated"):
             self.coordinated = scenario.funder.coordinated
 
@@ -99,6 +112,14 @@ class Month:
     number: int
     pandemic: bool  # service pressure from the pandemic is on
     approved: np.ndarray  # organizations whose team is approved by now
+
+
+@dataclass(frozen=True)
+class Ties:
+    """The network as the month finds it: what phases 3 to 5 read of it."""
+
+    exposure: np.ndarray  # per organization: chance an adopting tie reaches it
+    connectedness: np.ndarray  # per organization: the exposure if every neighbour adopted
 
 
 @dataclass(frozen=True)
@@ -135,6 +156,7 @@ class Uptake:
     relationship_absorbed: np.ndarray  # the part of ``absorbed`` due to coaching and peer hours
     substituted: np.ndarray
     overload: np.ndarray
+    peer_hours: np.ndarray  # peer-exchange hours received, for the ties they strengthen
 
 
 class TransformationModel(mesa.Model):
@@ -185,7 +207,8 @@ class TransformationModel(mesa.Model):
         self.H = np.zeros(self.n_orgs)
         self.navigation = np.zeros(self.n_orgs)
         self.stage = np.full(self.n_orgs, mech.NOT_ENGAGED, dtype=np.int64)
-        self.months_without_ta = np.full(self.n_orgs, 10**6)
+        self.months_without_ta = np.full(self.n_orgs, NEVER)
+        self.feedback = np.zeros(self.n_orgs)  # a provider's feedback, fading after contact
         self.R = mech.readiness(
             motivation=self.M,
             general_capacity=self.G,
@@ -200,10 +223,12 @@ class TransformationModel(mesa.Model):
         self.adopting = mech.is_adopting(self.stage)
         self.months_adopting = np.zeros(self.n_orgs, dtype=np.int64)
 
-        sources, targets, weights = build_ties(scenario, self.teams, orgs, self.rng)
-        self.peers = peer_matrix(self.n_orgs, sources, targets, weights)
+        self.network = build_ties(scenario, self.teams, orgs, self.rng)
+        self.team_maturity = self.teams.maturity.copy()  # years of collaboration, growing
+        self.team_coordinator = team_has_coordinator(orgs, len(self.teams.size))
         graph = nx.Graph()
         graph.add_nodes_from(range(self.n_orgs))
+        sources, targets = self.network.edges
         graph.add_edges_from(zip(sources.tolist(), targets.tolist(), strict=True))
         self.grid = Network(graph, random=self.random, layout=None)
         cells = [self.grid[node] for node in range(self.n_orgs)]
@@ -221,7 +246,8 @@ class TransformationModel(mesa.Model):
         self.hours_received = np.zeros(self.n_orgs)  # cumulative TA hours, for the adaptive review
         self.outcomes = metrics.initial_outcomes(scenario.outcomes, len(self.teams.size))
         self.ta_cost_by_team = np.zeros(len(self.teams.size))
-        self.funder = FunderState.from_scenario(scenario, len(self.teams.size))
+        self.funder = FunderState.from_scenario(scenario, len(self.teams.size), self.n_orgs)
+        self.provider_blocks = []
         self._set_providers()
         self.month_flows = metrics.empty_flows()
         self.team_history: list[np.ndarray] = []
@@ -232,10 +258,16 @@ class TransformationModel(mesa.Model):
         return [*self.scenario.providers, *self.funder.local_providers]
 
     def _set_providers(self) -> None:
-        """(Re)build provider arrays and agents, e.g. when a policy event adds providers."""
+        """(Re)build provider arrays and agents, e.g. when a policy event adds providers.
+
+        Groups that are unchanged keep their providers, expertise and links.
+        """
         if hasattr(self, "provider_agents"):
             self.provider_agents.do("remove")
-        self.providers = build_providers(self.provider_groups, self.teams, self.rng)
+        self.provider_blocks = reuse_provider_blocks(
+            self.provider_groups, self.provider_blocks, self.teams, self.rng
+        )
+        self.providers = combine_providers(self.provider_blocks, self.teams)
         self.caseload = np.zeros(self.providers.count)
         self.link_role = self.providers.role[self.providers.link_provider]
         self.link_expertise = self.providers.expertise[self.providers.link_provider]
@@ -249,15 +281,19 @@ class TransformationModel(mesa.Model):
     def step(self) -> None:
         """One month: the six phases of DESIGN.md section 4, in order, one method each.
 
+        ``_ties`` reads the network once, at the start of the month, for the phases that use it
+        (capacity spillover and reinforcement in phase 3, peer exchange, adoption).
+
         After the scenario's last month ``running`` is False, Mesa's sign that the run is over
         (its ``run_model``, ``batch_run`` and SolaraViz's play loop stop there); a caller that
         asks for more months (``simulate(months=...)``) still gets them.
         """
         month = self._events()
         delivery = self._allocation(month)
-        uptake = self._receive_ta(month, delivery)
-        peer_share = self._peer_exchange(month, uptake)
-        self._stages_penetration_fidelity(month, uptake, peer_share)
+        ties = self._ties()
+        uptake = self._receive_ta(month, delivery, ties)
+        self._peer_exchange(month, uptake, ties)
+        self._stages_penetration_fidelity(month, uptake, ties)
         self._outcomes_costs_and_record(delivery, uptake)
         if self.steps >= self.scenario.months:
             self.running = False
@@ -266,7 +302,7 @@ class TransformationModel(mesa.Model):
         """Phase 1: scheduled changes, turnover, cohort approvals and the funder's review."""
         number = self.steps
         self._fire_events(number)
-        params = self.scenario
+        params = self.scenario.validated
         pandemic = events.pandemic_active(params.shocks.pandemic, number)
         self.S, self.T, _ = events.turnover(
             specific=self.S,
@@ -278,6 +314,8 @@ class TransformationModel(mesa.Model):
         self.stage[(self.stage == mech.NOT_ENGAGED) & approved] = mech.EXPLORING
         if params.funder.adaptive and number % params.funder.review_interval == 0:
             self._review(number)
+        if params.funder.graduation != "none":
+            self._graduate(number)
         return Month(number=number, pandemic=pandemic, approved=approved)
 
     def _allocation(self, month: Month) -> Delivery:
@@ -286,7 +324,7 @@ class TransformationModel(mesa.Model):
         One sparse product of the hours on each link with the link's attributes gives every
         hours-weighted per-organization quantity the rules of phase 3 need.
         """
-        params = self.scenario
+        params = self.scenario.validated
         mp = params.mechanisms
         delivered, time_used, link_mix, link_modality = self._allocate(month)
         p = self.providers
@@ -352,9 +390,21 @@ class TransformationModel(mesa.Model):
             expertise=hours_weighted[:, 7:],
         )
 
-    def _receive_ta(self, month: Month, delivery: Delivery) -> Uptake:
+    def _ties(self) -> Ties:
+        """Each organization's exposure to adopters and its connectedness over all its ties,
+        with the ties inside teams as strong as the teams are mature (rule 8, DESIGN.md
+        section 3).
+        """
+        exposure, connectedness = self.network.exposure(
+            self.adopting,
+            team_strength=inner_tie_strength(self.team_maturity),
+            transmission=self.scenario.validated.mechanisms.tie_transmission,
+        )
+        return Ties(exposure=exposure, connectedness=connectedness)
+
+    def _receive_ta(self, month: Month, delivery: Delivery, ties: Ties) -> Uptake:
         """Phase 3: trust, dose, absorption, capacity, ownership and workload (rules 3-10)."""
-        params = self.scenario
+        params = self.scenario.validated
         mp = params.mechanisms
         H, n = self.H, self.n_orgs
         self.T = mech.trust_update(
@@ -369,7 +419,8 @@ class TransformationModel(mesa.Model):
         )
         dose_inputs = dict(
             coaching_hours=delivery.coaching,
-            peer_hours=delivery.peer,
+            # a community of practice works through the ties an organization has in it
+            peer_hours=delivery.peer * ties.connectedness,
             quality=delivery.quality,
             trust=self.T,
             kappa=mp.trust_exponent,
@@ -393,8 +444,23 @@ class TransformationModel(mesa.Model):
         gate = mech.capacity_gate(
             motivation=self.M, general_capacity=self.G, dependence=delivery.readiness_dependence
         )
+        task_hours = mech.task_hours(
+            self.org_size,
+            at_reference=mp.task_hours,
+            reference_size=mech.TASK_REFERENCE_FTE,
+            exponent=mp.task_size_exponent,
+        )
         substituted = mech.substitution(
-            H, substitution_share=delivery.substitution_share, task_hours=mp.task_hours
+            H, substitution_share=delivery.substitution_share, task_hours=task_hours
+        )
+        self.feedback = mech.feedback_update(
+            self.feedback,
+            hours=delivery.coaching + delivery.peer,
+            half_hours=mp.feedback_half_hours,
+            fade_months=mp.feedback_fade_months,
+        )
+        reinforced = mech.reinforcement(
+            feedback=self.feedback, peer_exposure=ties.exposure, working=self.adopting
         )
         self.S = mech.specific_capacity_update(
             self.S,
@@ -405,13 +471,20 @@ class TransformationModel(mesa.Model):
                 specific=self.S, expertise=delivery.expertise, focus=mp.expertise_focus
             ),
             spillover=mp.peer_spillover,
-            peer_gap=mech.peer_gap(self.peers, self.S),
-            decay=mp.specific_decay,
+            peer_gap=mech.peer_gap(
+                neighbour_mean=self.network.neighbour_mean(self.S),
+                values=self.S,
+                connectedness=ties.connectedness,
+            ),
+            decay=mech.capacity_drift(
+                decay=mp.specific_decay, extra=mp.drift_unreinforced, reinforced=reinforced
+            ),
             learning=mech.learning_by_doing(
                 rate=mp.learning_rate,
                 general=self.G,
                 working=self.adopting,
                 substituted=substituted,
+                reinforced=reinforced,
             ),
         )
         self.G = mech.general_capacity_update(
@@ -428,11 +501,20 @@ class TransformationModel(mesa.Model):
             gain=delivery.ownership_gain,
             loss=mp.ownership_loss,
             substituted=substituted,
+            decay=mp.ownership_decay,
+            reinforced=reinforced,
         )
 
         working = (self.stage == mech.PREPARING) | (self.stage == mech.IMPLEMENTING)
-        internal_work = np.where(working, mp.task_hours * (1.0 - substituted), 0.0)
-        slack = 1.0 - (params.shocks.pandemic.slack_cut if month.pandemic else 0.0)
+        internal_work = np.where(working, task_hours * (1.0 - substituted), 0.0)
+        pandemic = params.shocks.pandemic
+        slack = 1.0 - (
+            mech.shock_slack_cut(
+                cut=pandemic.slack_cut, support=ties.connectedness, mutual_aid=pandemic.mutual_aid
+            )
+            if month.pandemic
+            else 0.0
+        )
         change_hours = params.system.change_hours_per_fte * self.org_size * slack * (0.5 + self.G)
         self.W = mech.workload(
             hours=H,
@@ -446,24 +528,25 @@ class TransformationModel(mesa.Model):
             relationship_absorbed=relationship_absorbed,
             substituted=substituted,
             overload=mech.overload(self.W, threshold=mp.overload_threshold),
+            peer_hours=delivery.peer,
         )
 
-    def _peer_exchange(self, month: Month, uptake: Uptake) -> np.ndarray:
-        """Phase 4: adoption pressure along ties, and motivation (rule 8).
-
-        Returns the tie-weighted share of adopting neighbours, which phase 5 uses too.
+    def _peer_exchange(self, month: Month, uptake: Uptake, ties: Ties) -> None:
+        """Phase 4: motivation from peers and TA (rule 8), a crisis as a burning platform for those
+        able to act on it (rule 15), and the network growing with joint work: teams mature as
+        their members work on the change together, and cross-team ties strengthen with joint
+        peer exchange.
 
         Capacity spillover along ties is part of the capacity update of phase 3.
         """
-        params = self.scenario
+        params = self.scenario.validated
         mp = params.mechanisms
-        peer_share = self.peers @ self.adopting.astype(float)
         uncertainty = params.shocks.policy_uncertainty
         self.M = mech.motivation_update(
             self.M,
             resting=self.resting_M,
             relationship_absorbed=uptake.relationship_absorbed,
-            peer_share=peer_share,
+            peer_exposure=ties.exposure,
             fidelity=self.F,
             overload=uptake.overload,
             build=mp.motivation_build,
@@ -477,11 +560,24 @@ class TransformationModel(mesa.Model):
                 else 0.0
             ),
         )
-        return peer_share
+        if month.pandemic:
+            self.M = mech.crisis_motivation(
+                self.M,
+                general=self.G,
+                trust=self.T,
+                support=ties.connectedness,
+                urgency=params.shocks.pandemic.urgency,
+            )
+        self.team_maturity = mech.maturity_update(
+            self.team_maturity, collaborating=self.team_average(self.adopting)
+        )
+        in_exchange = uptake.peer_hours > 0
+        if in_exchange.any():
+            self.network.strengthen(in_exchange, rate=mp.tie_growth)
 
-    def _stages_penetration_fidelity(self, month: Month, uptake: Uptake, peer_share) -> None:
+    def _stages_penetration_fidelity(self, month: Month, uptake: Uptake, ties: Ties) -> None:
         """Phase 5: readiness, stage transitions, then penetration and fidelity (rules 11-13)."""
-        mp = self.scenario.mechanisms
+        mp = self.scenario.validated.mechanisms
         specific_mean = self.S.mean(axis=1)
         self.R = mech.readiness(
             motivation=self.M,
@@ -489,20 +585,20 @@ class TransformationModel(mesa.Model):
             specific_mean=specific_mean,
             weights=mp.readiness_weights,
         )
-        self._transitions(month, uptake, peer_share, specific_mean)
-        implementing = (self.stage == mech.IMPLEMENTING) | (self.stage == mech.SUSTAINING)
+        self._transitions(month, uptake, ties, specific_mean)
+        full = (self.stage == mech.IMPLEMENTING) | (self.stage == mech.SUSTAINING)
         self.P = mech.penetration_update(
             self.P,
             specific_mean=specific_mean,
             ready=self.R,
             rate=mp.penetration_rate,
-            active=implementing,
+            level=np.where(full, 1.0, np.where(self.stage == mech.REDUCED, mp.reduced_level, 0.0)),
         )
         self.F = mech.fidelity(
             specific_mean,
             exponent=mp.fidelity_exponent,
             substituted=uptake.substituted,
-            implementing=implementing,
+            operating=mech.is_operating(self.stage),
         )
 
     def _outcomes_costs_and_record(self, delivery: Delivery, uptake: Uptake) -> None:
@@ -541,7 +637,10 @@ class TransformationModel(mesa.Model):
         providers for under-served regions, more budget for either, coordination once the
         navigation burden shows.
 
-        The decisions go into ``self.funder``; the scenario stays as given. Those that are
+        The budget is raised only while spending reaches it: when the providers' hours are what
+        limits delivery, more money would buy nothing, and the budget reported is the budget
+        that can be used. The decisions go into ``self.funder``; the scenario stays as given.
+        Those that are
         parameter values (the raised budget, the local groups) are first validated by
         ``events.apply_changes``, as a scheduled event setting them would be, so a budget
         raised past its allowed range stops the run with the same one-line error.
@@ -574,7 +673,10 @@ class TransformationModel(mesa.Model):
             if flag and region not in state.local_regions
         ]
         decisions: dict = {}
-        if newly_hands_on.any() or new_regions:
+        # more money only where the budget, not the providers' hours, is what limits delivery
+        binding = self.month_flows["spent"] >= BINDING_SHARE * state.budget
+        raise_budget = binding and (newly_hands_on.any() or bool(new_regions))
+        if raise_budget:
             decisions["funder.budget_per_month"] = state.budget * (1.0 + funder.budget_step)
         if new_regions:
             local = funder.local_providers.model_dump()
@@ -587,12 +689,40 @@ class TransformationModel(mesa.Model):
             ]
         if decisions:
             validated = events.apply_changes(self.scenario.validated, decisions)
-            state.budget = validated.funder.budget_per_month
+            if raise_budget:
+                state.budget = validated.funder.budget_per_month
+                state.raised *= 1.0 + funder.budget_step
             if new_regions:
                 state.local_providers = validated.providers[len(self.scenario.providers) :]
                 self._set_providers()
         if allocation.navigation_observed(self.navigation):
             state.coordinated = True
+
+    def _graduate(self, month: int) -> None:
+        """Organizations (or whole teams) that reached the scenario's milestone begin to leave TA.
+
+        ``organization``: on reaching sustaining. ``team``: once ``graduation_share`` of its
+        members implement or sustain. Source: thesis M32 (L1730: capacity outgrowing the need
+        for TA) and M30 (L1525); the milestones are assumptions.
+        """
+        funder = self.scenario.funder
+        if funder.graduation == "organization":
+            reached = self.stage == mech.SUSTAINING
+        else:
+            operating = (self.stage == mech.IMPLEMENTING) | (self.stage == mech.SUSTAINING)
+            reached = (self.team_average(operating) >= funder.graduation_share)[self.org_team]
+        graduated = self.funder.graduated
+        graduated[reached & (graduated == NEVER)] = month
+
+    def withdrawal_start(self) -> np.ndarray:
+        """Per organization, the month its TA began to be withdrawn (NEVER if it has not).
+
+        The earlier of the scenario's system-wide withdrawal and its own graduation.
+        """
+        withdraw = self.scenario.validated.funder.withdraw_month
+        if withdraw > 0:
+            return np.minimum(self.funder.graduated, withdraw)
+        return self.funder.graduated
 
     def capacity(self) -> np.ndarray:
         """Overall capacity (G + Sbar) / 2.
@@ -614,15 +744,21 @@ class TransformationModel(mesa.Model):
         Returns per link the hours delivered, the provider time they used, the activity mix
         and the modality of the month (hands-on teams and a pandemic change the last two).
         """
-        params = self.scenario
+        params = self.scenario.validated
         funder, mp, p = params.funder, params.mechanisms, self.providers
         links = p.link_org
-        withdrawn = funder.withdraw_month > 0 and month.number >= funder.withdraw_month
+        support = (
+            mech.taper_factor(
+                month.number - self.withdrawal_start(), taper_months=funder.taper_months
+            )
+            if funder.withdraw_month > 0 or funder.graduation != "none"
+            else np.ones(self.n_orgs)
+        )
         eligible = (
             month.approved
             & (self.stage != mech.DISCONTINUED)
             & (self.stage != mech.NOT_ENGAGED)
-            & (not withdrawn)
+            & (support > 0)
         )
         takes_up = allocation.participates(
             funder.policy,
@@ -636,7 +772,7 @@ class TransformationModel(mesa.Model):
         period = mech.PERIOD_MONTHS[funder.periodicity]
         contact_month = mech.is_contact_month(month.number, funder.periodicity)
         hands_on = self.funder.hands_on[self.org_team]
-        dosage = np.where(hands_on, funder.hands_on_dosage, funder.dosage_hours) * period
+        dosage = np.where(hands_on, funder.hands_on_dosage, funder.dosage_hours) * period * support
         demand = np.where(eligible & (takes_up | hands_on) & contact_month, dosage, 0.0)
 
         order_key = allocation.priority(
@@ -685,23 +821,29 @@ class TransformationModel(mesa.Model):
         )
         return delivered, time_used, link_mix, link_modality
 
-    def _transitions(self, month: Month, uptake: Uptake, peer_share, specific_mean) -> None:
-        """Adoption, stage progress, pandemic divergence, discontinuation after TA ends.
+    def _transitions(self, month: Month, uptake: Uptake, ties: Ties, specific_mean) -> None:
+        """Adoption, stage progress, operating at a reduced level, discontinuation after TA ends.
 
-        Rules 11, 13 and 15.
-
-        Every transition mask is computed from the stage at the start of the phase, so an
-        organization moves at most one stage a month (pandemic reversion aside).
+        Rules 11, 13 and 15. Every transition mask is computed from the stage at the start of
+        the phase, so an organization moves at most one stage a month.
         """
-        params = self.scenario
+        params = self.scenario.validated
         mp = params.mechanisms
         stage = self.stage
+        governance = mech.governance_capacity(
+            maturity_index=np.minimum(1.0, self.team_maturity / MATURITY_SATURATION),
+            coordinator=self.team_coordinator,
+            members=self.teams.size,
+            coordinator_weight=mp.coordinator_weight,
+            party_cost=mp.party_cost,
+        )
         hazard = mech.adoption_hazard(
             innovation=mp.innovation_p,
             imitation=mp.imitation_q,
-            peer_share=peer_share,
+            peer_exposure=ties.exposure,
             absorption_effect=mp.absorption_adoption,
             absorbed=uptake.absorbed,
+            pace=mech.decision_pace(governance)[self.org_team],
         )
         adopt = (stage == mech.EXPLORING) & mech.adopts(
             hazard=hazard,
@@ -709,8 +851,14 @@ class TransformationModel(mesa.Model):
             threshold=self.threshold,
             uniform=self.rng.random(self.n_orgs),
         )
-        implement = (stage == mech.PREPARING) & (
-            specific_mean + uptake.substituted >= mp.implement_capacity
+        shortfall = mech.capacity_shortfall(
+            specific_mean=specific_mean,
+            substituted=uptake.substituted,
+            needed=mp.implement_capacity,
+        )
+        implement = (stage == mech.PREPARING) & (shortfall == 0)
+        falls_back = self.rng.random(self.n_orgs) < mech.fallback_hazard(
+            shortfall=shortfall, overload=uptake.overload, rate=mp.reduction_rate
         )
         sustain = (
             (stage == mech.IMPLEMENTING)
@@ -718,19 +866,12 @@ class TransformationModel(mesa.Model):
             & (mp.sustain_fidelity <= self.F)
         )
         slip = (stage == mech.SUSTAINING) & (mp.sustain_fidelity - SUSTAIN_HYSTERESIS > self.F)
+        reduce = ((stage == mech.IMPLEMENTING) | (stage == mech.SUSTAINING)) & falls_back
+        recover = (stage == mech.REDUCED) & (shortfall == 0) & (uptake.overload == 0)
         stage = np.where(adopt, mech.PREPARING, stage)
-        stage = np.where(implement, mech.IMPLEMENTING, stage)
+        stage = np.where(implement | slip | recover, mech.IMPLEMENTING, stage)
         stage = np.where(sustain, mech.SUSTAINING, stage)
-        stage = np.where(slip, mech.IMPLEMENTING, stage)
-        if month.pandemic:
-            stage, self.M = events.pandemic_divergence(
-                stage=stage,
-                motivation=self.M,
-                general=self.G,
-                trust=self.T,
-                uniform=self.rng.random(self.n_orgs),
-                pandemic=params.shocks.pandemic,
-            )
+        stage = np.where(reduce, mech.REDUCED, stage)
         ta_ended = self.months_without_ta >= mp.ta_gap_months
         at_risk = mech.is_adopting(stage) & ta_ended
         stop = at_risk & (

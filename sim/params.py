@@ -55,6 +55,7 @@ Role = Literal["doer", "partner", "facilitator"]
 Modality = Literal["in_person", "hybrid", "virtual"]
 Periodicity = Literal["weekly", "biweekly", "monthly", "bimonthly", "quarterly"]
 Policy = Literal["universal", "on_request", "need", "readiness", "cohort", "mandated"]
+Graduation = Literal["none", "organization", "team"]
 REGIONS: tuple[str, ...] = get_args(Region)
 ROLES: tuple[str, ...] = get_args(Role)
 MODALITIES: tuple[str, ...] = get_args(Modality)
@@ -304,6 +305,14 @@ class InitialState(Section):
         "initial motivation and trust gained per year of prior collaboration",
         "004 L93-97 (prior ties predict progress)",
     )
+    primary_care_motivation_gap: float = param(
+        0.1,
+        0,
+        0.5,
+        "index",
+        "how much lower M starts in primary care (engagement weakest at the onset)",
+        "seed-oht.md M8 (004 L150-164: payment model, lost income, weakest engagement at onset)",
+    )
     threshold_a: float = param(
         2.0,
         0.1,
@@ -456,6 +465,33 @@ class FunderParams(Section):
         "month",
         "month all TA stops (0 = never)",
         "anchor-ta-evidence.md 4.7 (sustainment after TA ends)",
+    )
+    graduation: Graduation = choice(
+        "none",
+        (
+            "who graduates from TA on reaching a milestone: none, each organization on reaching "
+            "sustaining, or a whole team once graduation_share of its members operate"
+        ),
+        "thesis M32 (L1730: capacity outgrowing the need for TA), M30 (L1525)",
+    )
+    graduation_share: float = param(
+        0.5,
+        0.01,
+        1,
+        "share",
+        "share of a team's members implementing or sustaining at which the team graduates",
+        "thesis L1730; assumption",
+    )
+    taper_months: int = param(
+        0,
+        0,
+        60,
+        "months",
+        (
+            "months over which the dose falls to nothing once withdrawal or graduation begins "
+            "(0 = TA stops at once)"
+        ),
+        "anchor-ta-evidence.md 6.2 rule 1, P8 (Aldridge 2023b: sustaining and fading); thesis M30",
     )
     request_base: float = param(
         0.15,
@@ -811,6 +847,70 @@ class MechanismParams(Section):
         "lambda_L: specific capacity learned by doing the implementation work oneself",
         "anchor-ta-evidence.md 6.2 rule 9 (DSF learning term lambda_L * G)",
     )
+    feedback_half_hours: float = param(
+        2.0,
+        0.1,
+        40,
+        "h/month",
+        "coaching or peer-exchange hours in a month that give half of full feedback",
+        "anchor-ta-evidence.md 4.6-4.7 (DSF; Cooper 2015); assumption",
+    )
+    feedback_fade_months: float = param(
+        6.0,
+        0.5,
+        60,
+        "months",
+        "months after a contact over which a provider's feedback fades (by 1/e)",
+        "anchor-ta-evidence.md 4.6-4.7 (DSF; Cooper 2015); assumption",
+    )
+    drift_unreinforced: float = param(
+        1.5,
+        0,
+        10,
+        "factor",
+        "extra specific-capacity decay without reinforcement (1.5 = 2.5 times delta_S)",
+        "anchor-ta-evidence.md 4.6 (program drift); seed-realist.md L1322; assumption",
+    )
+    ownership_decay: float = param(
+        0.02,
+        0,
+        0.5,
+        "1/month",
+        "delta_O: ownership lost in a month without reinforcement (contact or peers)",
+        "anchor-ta-evidence.md 4.7 (Cooper 2015; Katz & Wandersman 2016); assumption",
+    )
+    tie_transmission: float = param(
+        0.3,
+        0,
+        0.99,
+        "1/month",
+        "tau: chance a full-strength tie to an adopter passes the practice on in a month",
+        "anchor-ta-evidence.md 4.3 (cascade models); assumption",
+    )
+    tie_growth: float = param(
+        0.05,
+        0,
+        1,
+        "1/month",
+        "strengthening of a cross-team tie per month of joint peer exchange",
+        "seed-oht.md M1, M3 (004 L93, L104; 001 L362); assumption",
+    )
+    coordinator_weight: float = param(
+        0.4,
+        0,
+        1,
+        "share",
+        "weight of a dedicated coordinator (versus maturity) in a team's governance capacity",
+        "seed-oht.md M12 (004 L142: an indispensable resource); assumption",
+    )
+    party_cost: float = param(
+        0.01,
+        0,
+        0.2,
+        "1/member",
+        "governance capacity lost per extra member organization",
+        "seed-oht.md M5 (001 L319: governance costs rise with the number of parties); assumption",
+    )
     specific_decay: float = param(
         0.008,
         0,
@@ -891,8 +991,16 @@ class MechanismParams(Section):
         1,
         100,
         "h/month",
-        "H_task: implementation work per month while preparing or implementing",
+        "H_task: monthly implementation work of a 60-FTE organization working on the change",
         "assumption",
+    )
+    task_size_exponent: float = param(
+        0.7,
+        0,
+        1,
+        "exponent",
+        "how implementation work scales with size: H_task * (size / 60 FTE)^e",
+        "seed-oht.md M12 (001 L181, L334: burdensome for smaller organizations); assumption",
     )
     ownership_loss: float = param(
         0.05,
@@ -935,10 +1043,20 @@ class MechanismParams(Section):
         "assumption (EPIS-like stages)",
     )
     sustain_penetration: float = param(
-        0.6, 0, 1, "index", "penetration at which implementing becomes sustaining", "assumption"
+        0.2,
+        0,
+        1,
+        "index",
+        "penetration at which implementing becomes sustaining (with sustain_fidelity)",
+        "assumption: about the top quarter of implementers' reach at the defaults",
     )
     sustain_fidelity: float = param(
-        0.6, 0, 1, "index", "fidelity needed to enter sustaining", "assumption"
+        0.5,
+        0,
+        1,
+        "index",
+        "fidelity needed to enter sustaining",
+        "assumption: about the top third of implementers' fidelity at the defaults",
     )
     penetration_rate: float = param(
         0.08,
@@ -966,6 +1084,22 @@ class MechanismParams(Section):
         "months",
         "months without TA after which an organization's TA has ended",
         "assumption",
+    )
+    reduction_rate: float = param(
+        0.1,
+        0,
+        1,
+        "1/month",
+        "monthly chance of falling back at a full capacity shortfall or overload",
+        "anchor-ta-evidence.md 4.7 (Tibbits 2010: 22 % at a reduced level); assumption",
+    )
+    reduced_level: float = param(
+        0.5,
+        0,
+        1,
+        "share",
+        "share of full penetration an organization operating at a reduced level aims at",
+        "anchor-ta-evidence.md 4.7 (Tibbits 2010; Wiltsey Stirman 2012); assumption",
     )
     expertise_focus: float = param(
         2.0,
@@ -1013,32 +1147,24 @@ class PandemicParams(Section):
         description="in-person TA continues during the pandemic",
         json_schema_extra={"unit": "on/off", "source": "thesis L421 (M15)"},
     )
-    acceleration: float = param(
-        0.06,
+    urgency: float = param(
+        0.1,
         0,
         0.5,
         "1/month",
-        "motivation gained by high-capacity, high-trust organizations (a burning platform)",
-        "thesis L1467 (divergence)",
+        (
+            "motivation a crisis gives an organization able to act on it (at G = T = 1 and full "
+            "support along ties): the burning platform"
+        ),
+        "thesis L1467-1475, L1515; seed-oht.md M20 (004 L226); assumption",
     )
-    reversion: float = param(
-        0.04,
-        0,
-        0.5,
-        "1/month",
-        "hazard that a low-readiness implementing organization reverts a stage",
-        "thesis L1467 (divergence)",
-    )
-    divergence_cut: float = param(
-        0.35,
+    mutual_aid: float = param(
+        0.3,
         0,
         1,
-        "index",
-        (
-            "sqrt(G*T) above which an organization accelerates (about the top fifth of the "
-            "baseline at the pandemic)"
-        ),
-        "thesis L1467; assumption",
+        "share",
+        "share of the slack cut that strong ties to partners absorb (at full connectedness)",
+        "seed-oht.md M20 (004 L226: strong networks lean in to support one another); assumption",
     )
 
 

@@ -7,11 +7,12 @@ system is determined by its scenario and seed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
 
+from sim import mechanisms as mech
 from sim.params import ACTIVITIES, MODALITIES, N_BLOCKS, REGIONS, ROLES, ProviderGroup, Scenario
 
 SECTORS = (
@@ -33,9 +34,10 @@ SECTOR_SHARES = (
     0.04,
 )  # assumption (seed-oht.md 1.1: actor types)
 HOURS_PER_FTE = 120.0  # direct TA hours per provider FTE per month (anchor-ta-evidence.md 6.4)
-WITHIN_TEAM_WEIGHT = 0.5  # tie weight inside a team before prior collaboration (assumption)
-CROSS_TEAM_WEIGHT = 0.3  # tie weight to other teams (communities of practice; assumption)
-MATURITY_SATURATION = 5.0  # years of prior collaboration at which ties are strongest (assumption)
+HOSPITAL, PRIMARY_CARE = SECTORS.index("hospital"), SECTORS.index("primary_care")
+WITHIN_TEAM_WEIGHT = 0.5  # tie strength inside a team before any collaboration (assumption)
+CROSS_TEAM_WEIGHT = 0.3  # initial strength of a tie to another team (assumption)
+MATURITY_SATURATION = 5.0  # years of collaboration for a team's strongest ties (assumption)
 
 
 @dataclass
@@ -125,7 +127,9 @@ def build_organizations(
     team = np.repeat(np.arange(len(teams.size)), teams.size)
     n = len(team)
     region = teams.region[team]
+    sector = rng.choice(len(SECTORS), size=n, p=SECTOR_SHARES)
     maturity_boost = initial.maturity_motivation * teams.maturity[team]
+    engagement_gap = np.where(sector == PRIMARY_CARE, initial.primary_care_motivation_gap, 0.0)
     capacity_gap = np.array([0.0, initial.rural_capacity_gap, initial.northern_capacity_gap])[
         region
     ]
@@ -133,11 +137,13 @@ def build_organizations(
     return Organizations(
         team=team,
         region=region,
-        sector=rng.choice(len(SECTORS), size=n, p=SECTOR_SHARES),
+        sector=sector,
         size=scenario.system.size_median
         * np.exp(scenario.system.size_sigma * rng.standard_normal(n)),
         threshold=rng.beta(initial.threshold_a, initial.threshold_b, n),
-        M=beta_with_mean(rng, initial.motivation_mean + maturity_boost, concentration, n),
+        M=beta_with_mean(
+            rng, initial.motivation_mean + maturity_boost - engagement_gap, concentration, n
+        ),
         G=beta_with_mean(rng, initial.general_capacity_mean - capacity_gap, concentration, n),
         S=beta_with_mean(rng, initial.specific_capacity_mean, concentration, (n, N_BLOCKS)),
         T=beta_with_mean(rng, initial.trust_mean + maturity_boost, concentration, n),
@@ -145,27 +151,102 @@ def build_organizations(
     )
 
 
+@dataclass
+class PeerNetwork:
+    """Ties among organizations: inside teams and across them.
+
+    Ties inside a team share the team's strength (it grows as the team matures, so it is a
+    per-team state the model passes in); ties to other teams each have their own strength,
+    which grows with joint peer exchange (``strengthen``). ``within`` is the 0/1 adjacency
+    inside teams, ``cross`` holds the cross-team strengths and ``cross_pairs`` the (row,
+    column) of each of its stored entries. What follows from the cross-team strengths alone
+    is kept until they change, since they change only in months with peer exchange.
+    """
+
+    org_team: np.ndarray
+    within: sparse.csr_matrix
+    within_degree: np.ndarray
+    cross: sparse.csr_matrix
+    cross_pairs: tuple[np.ndarray, np.ndarray]
+    edges: tuple[np.ndarray, np.ndarray]  # every tie once, for the graph Mesa's Network holds
+    mean_weights: sparse.csr_matrix  # row-normalised initial strengths, for neighbour means
+    _cross_cache: dict = field(default_factory=dict, repr=False)
+
+    def exposure(self, adopting, *, team_strength, transmission):
+        """Per organization: the chance an adopting tie reaches it, and its connectedness (the
+        same chance were every neighbour adopting); see ``mechanisms.peer_exposure``.
+        """
+        team_log = mech.tie_log_complement(team_strength, transmission=transmission)
+        inner_log = team_log[self.org_team]
+        cross_log, cross_log_total = self._cross(transmission)
+        exposure = mech.peer_exposure(inner_log * (self.within @ adopting) + cross_log @ adopting)
+        connectedness = mech.peer_exposure(inner_log * self.within_degree + cross_log_total)
+        return exposure, connectedness
+
+    def neighbour_mean(self, values):
+        """Mean of ``values`` (one row per organization) over each organization's neighbours.
+
+        Weighted by the ties' strengths when the network was built: how much the neighbours
+        count (``connectedness``) follows the ties' current number and strength, so the mean
+        itself needs no monthly reweighting.
+        """
+        return self.mean_weights @ values
+
+    def strengthen(self, joint, *, rate):
+        """Cross-team ties whose two ends worked together (``joint`` per organization) grow."""
+        rows, columns = self.cross_pairs
+        self.cross.data = mech.tie_growth(
+            self.cross.data, joint=joint[rows] & joint[columns], rate=rate
+        )
+        self._cross_cache.clear()
+
+    def _cross(self, transmission):
+        """log(1 - tau w) of the cross-team ties as a matrix, and its row sums."""
+        if transmission not in self._cross_cache:
+            rows = self.cross_pairs[0]
+            n = len(self.org_team)
+            log = sparse.csr_matrix(
+                (
+                    mech.tie_log_complement(self.cross.data, transmission=transmission),
+                    self.cross.indices,
+                    self.cross.indptr,
+                ),
+                shape=self.cross.shape,
+            )
+            self._cross_cache.clear()
+            self._cross_cache[transmission] = (
+                log,
+                np.bincount(rows, weights=log.data, minlength=n),
+            )
+        return self._cross_cache[transmission]
+
+
+def _symmetric(n: int, sources, targets, weights) -> sparse.csr_matrix:
+    return sparse.csr_matrix(
+        (
+            np.concatenate([weights, weights]),
+            (np.concatenate([sources, targets]), np.concatenate([targets, sources])),
+        ),
+        shape=(n, n),
+    )
+
+
 def build_ties(
     scenario: Scenario, teams: Teams, orgs: Organizations, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Undirected weighted ties: dense inside teams, sparse across the teams of a region.
-
-    Ties inside a team are stronger with prior collaboration.
+) -> PeerNetwork:
+    """Undirected ties: dense inside teams, sparse across the teams of a region.
 
     Source: DESIGN.md section 3 (Network); seed-oht.md 4 (004 L93: formation follows prior ties).
     """
-    sources, targets, weights = [], [], []
+    n = len(orgs.team)
+    inner_sources, inner_targets = [], []
     start = np.concatenate([[0], np.cumsum(teams.size)[:-1]])
-    for index, (first, size) in enumerate(zip(start, teams.size, strict=True)):
+    for first, size in zip(start, teams.size, strict=True):
         left, right = np.triu_indices(size, k=1)
         keep = rng.random(len(left)) < scenario.system.within_team_density
-        sources.append(first + left[keep])
-        targets.append(first + right[keep])
-        strength = WITHIN_TEAM_WEIGHT + (1 - WITHIN_TEAM_WEIGHT) * min(
-            1.0, teams.maturity[index] / MATURITY_SATURATION
-        )
-        weights.append(np.full(keep.sum(), strength))
-    n = len(orgs.team)
+        inner_sources.append(first + left[keep])
+        inner_targets.append(first + right[keep])
+    cross_sources, cross_targets = [np.zeros(0, int)], [np.zeros(0, int)]
     n_cross = rng.poisson(scenario.system.cross_team_ties / 2.0, n)  # each tie has two ends
     origin = np.repeat(np.arange(n), n_cross)
     for region in range(len(REGIONS)):
@@ -175,84 +256,131 @@ def build_ties(
             continue
         partner = members[rng.integers(0, len(members), len(from_region))]
         other_team = orgs.team[partner] != orgs.team[from_region]
-        sources.append(from_region[other_team])
-        targets.append(partner[other_team])
-        weights.append(np.full(other_team.sum(), CROSS_TEAM_WEIGHT))
-    return np.concatenate(sources), np.concatenate(targets), np.concatenate(weights)
-
-
-def peer_matrix(
-    n: int, sources: np.ndarray, targets: np.ndarray, weights: np.ndarray
-) -> sparse.csr_matrix:
-    """Row-normalised symmetric tie weights: row i averages over i's neighbours."""
-    matrix = sparse.coo_matrix(
-        (
-            np.concatenate([weights, weights]),
-            (np.concatenate([sources, targets]), np.concatenate([targets, sources])),
+        cross_sources.append(from_region[other_team])
+        cross_targets.append(partner[other_team])
+    inner_sources, inner_targets = np.concatenate(inner_sources), np.concatenate(inner_targets)
+    within = _symmetric(n, inner_sources, inner_targets, np.ones(len(inner_sources)))
+    cross_sources, cross_targets = np.concatenate(cross_sources), np.concatenate(cross_targets)
+    cross = _symmetric(n, cross_sources, cross_targets, np.ones(len(cross_sources)))
+    cross.data[:] = CROSS_TEAM_WEIGHT  # a pair drawn twice is one tie
+    rows = np.repeat(np.arange(n), np.diff(cross.indptr))
+    inner_strength = inner_tie_strength(teams.maturity)[orgs.team]
+    initial = within.multiply(inner_strength[:, None]).tocsr() + cross
+    totals = np.asarray(initial.sum(axis=1)).ravel()
+    mean_weights = sparse.diags(np.divide(1.0, totals, out=np.zeros(n), where=totals > 0)) @ initial
+    return PeerNetwork(
+        org_team=orgs.team,
+        within=within,
+        within_degree=np.diff(within.indptr).astype(float),
+        cross=cross,
+        cross_pairs=(rows, cross.indices.copy()),
+        edges=(
+            np.concatenate([inner_sources, cross_sources]),
+            np.concatenate([inner_targets, cross_targets]),
         ),
-        shape=(n, n),
-    ).tocsr()
-    matrix.sum_duplicates()
-    totals = np.asarray(matrix.sum(axis=1)).ravel()
-    return sparse.diags(np.divide(1.0, totals, out=np.zeros(n), where=totals > 0)) @ matrix
+        mean_weights=mean_weights.tocsr(),
+    )
 
 
-def build_providers(
-    groups: Sequence[ProviderGroup], teams: Teams, rng: np.random.Generator
-) -> Providers:
-    """Providers of every group, each team linked to one provider of every group serving its region.
+def inner_tie_strength(maturity) -> np.ndarray:
+    """The strength of the ties inside teams with ``maturity`` years of collaboration."""
+    return mech.team_tie_strength(maturity, base=WITHIN_TEAM_WEIGHT, saturation=MATURITY_SATURATION)
 
-    ``groups`` are the scenario's provider groups followed by any the adaptive funder added.
 
+def team_has_coordinator(orgs: Organizations, n_teams: int) -> np.ndarray:
+    """Whether a team has a hospital member, the usual convener that funds a coordinator.
+
+    Source: seed-oht.md M12 and 1.1 (004 L116, L142).
+    """
+    return np.bincount(orgs.team, weights=orgs.sector == HOSPITAL, minlength=n_teams) > 0
+
+
+@dataclass(frozen=True)
+class ProviderBlock:
+    """One group's providers as built: their expertise and which team each one serves.
+
+    A block is kept for as long as its group is unchanged, so a policy event that adds or
+    changes one group leaves every other provider, its expertise and its links as they were.
+    """
+
+    group: ProviderGroup
+    expertise: np.ndarray  # (count, N_BLOCKS)
+    link_team: np.ndarray  # teams served, one entry per (team, provider) link
+    link_provider: np.ndarray  # the provider of each link, numbered within the group
+
+
+def build_provider_block(
+    group: ProviderGroup, teams: Teams, rng: np.random.Generator
+) -> ProviderBlock:
+    """A group's providers, each team of its regions linked to one of them (in turn, at random)."""
+    served = np.flatnonzero(
+        np.isin(teams.region, [REGIONS.index(region) for region in group.regions])
+    )
+    if group.count == 0:
+        return ProviderBlock(group, np.zeros((0, N_BLOCKS)), np.zeros(0, int), np.zeros(0, int))
+    return ProviderBlock(
+        group=group,
+        expertise=beta_with_mean(rng, group.expertise_mean, 10.0, (group.count, N_BLOCKS)),
+        link_team=served,
+        link_provider=rng.permutation(len(served)) % group.count,
+    )
+
+
+def reuse_provider_blocks(
+    groups: Sequence[ProviderGroup],
+    built: Sequence[ProviderBlock],
+    teams: Teams,
+    rng: np.random.Generator,
+) -> list[ProviderBlock]:
+    """Blocks for ``groups``: an unchanged group keeps its block, a new or changed one is built."""
+    unused = list(built)
+    blocks = []
+    for group in groups:
+        same = next((block for block in unused if block.group == group), None)
+        if same is None:
+            blocks.append(build_provider_block(group, teams, rng))
+        else:
+            unused.remove(same)
+            blocks.append(same)
+    return blocks
+
+
+def combine_providers(blocks: Sequence[ProviderBlock], teams: Teams) -> Providers:
+    """Every block's providers as one set of arrays, each team's links expanded to its members.
+
+    The blocks are the scenario's provider groups followed by any the adaptive funder added.
     Several groups serving the same team are the uncoordinated central program partners of
     thesis L1351-1369 and L1385-1387; providers share their hours across their teams (M16).
     """
-    columns: dict[str, list] = {
-        key: []
-        for key in ("group", "role", "hours", "modality", "mix", "cost", "caseload", "expertise")
-    }
-    link_team, link_provider = [], []
-    for group_index, group in enumerate(groups):
-        if group.count == 0:
-            continue
-        first_id = len(columns["role"])
-        columns["group"] += [group_index] * group.count
-        columns["role"] += [ROLES.index(group.role)] * group.count
-        columns["hours"] += [group.fte * HOURS_PER_FTE] * group.count
-        columns["modality"] += [MODALITIES.index(group.modality)] * group.count
-        columns["mix"] += [
-            [getattr(group.activity_mix, activity) for activity in ACTIVITIES]
-        ] * group.count
-        columns["cost"] += [group.cost_per_hour] * group.count
-        columns["caseload"] += [group.caseload_limit] * group.count
-        columns["expertise"].append(
-            beta_with_mean(rng, group.expertise_mean, 10.0, (group.count, N_BLOCKS))
-        )
-        served = np.flatnonzero(
-            np.isin(teams.region, [REGIONS.index(region) for region in group.regions])
-        )
-        link_team.append(served)
-        link_provider.append(first_id + rng.permutation(len(served)) % group.count)
-    link_team_all = np.concatenate(link_team) if link_team else np.zeros(0, int)
-    link_provider_all = np.concatenate(link_provider) if link_provider else np.zeros(0, int)
+    counts = [block.group.count for block in blocks]
+    first_id = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+
+    def per_provider(value) -> np.ndarray:
+        return np.repeat(np.array([value(block.group) for block in blocks]), counts, axis=0)
+
+    link_team = np.concatenate([np.zeros(0, int), *(block.link_team for block in blocks)])
+    link_provider = np.concatenate(
+        [np.zeros(0, int)]
+        + [block.link_provider + first for block, first in zip(blocks, first_id, strict=True)]
+    )
     team_start = np.concatenate([[0], np.cumsum(teams.size)])
-    counts = teams.size[link_team_all]
-    link_org = (
-        np.concatenate([np.arange(team_start[t], team_start[t + 1]) for t in link_team_all])
-        if len(link_team_all)
-        else np.zeros(0, int)
+    link_org = np.concatenate(
+        [np.zeros(0, int)]
+        + [np.arange(team_start[team], team_start[team + 1]) for team in link_team]
     )
     return Providers(
-        group=np.array(columns["group"], dtype=int),
-        role=np.array(columns["role"], dtype=int),
-        hours=np.array(columns["hours"], dtype=float),
-        modality=np.array(columns["modality"], dtype=int),
-        activity_mix=np.array(columns["mix"], dtype=float).reshape(-1, len(ACTIVITIES)),
-        cost_per_hour=np.array(columns["cost"], dtype=float),
-        caseload_limit=np.array(columns["caseload"], dtype=int),
-        expertise=np.concatenate(columns["expertise"])
-        if columns["expertise"]
-        else np.zeros((0, N_BLOCKS)),
+        group=np.repeat(np.arange(len(blocks)), counts),
+        role=per_provider(lambda group: ROLES.index(group.role)).astype(int),
+        hours=per_provider(lambda group: group.fte * HOURS_PER_FTE).astype(float),
+        modality=per_provider(lambda group: MODALITIES.index(group.modality)).astype(int),
+        activity_mix=per_provider(
+            lambda group: [getattr(group.activity_mix, activity) for activity in ACTIVITIES]
+        )
+        .astype(float)
+        .reshape(-1, len(ACTIVITIES)),
+        cost_per_hour=per_provider(lambda group: group.cost_per_hour).astype(float),
+        caseload_limit=per_provider(lambda group: group.caseload_limit).astype(int),
+        expertise=np.concatenate([np.zeros((0, N_BLOCKS)), *(block.expertise for block in blocks)]),
         link_org=link_org.astype(int),
-        link_provider=np.repeat(link_provider_all, counts).astype(int),
+        link_provider=np.repeat(link_provider, teams.size[link_team]).astype(int),
     )

@@ -79,7 +79,7 @@ def summary_table(result) -> Table:
     for stage in STAGES:
         table.add_row(f"stage: {stage}", f"{int(last[f'stage_{stage}'])}")
     rows = [
-        ("adoption (preparing..sustaining)", f"{last['adoption']:.1%}"),
+        ("adoption (preparing to reduced level)", f"{last['adoption']:.1%}"),
         (
             "time to 50 % adoption (months)",
             "not reached"
