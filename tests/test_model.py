@@ -7,6 +7,7 @@ Invariants, determinism, checkpointing and bad input are in test_model_invariant
 import pytest
 
 from sim import ScenarioError, TransformationModel, events, load_scenario
+from sim import model as model_module
 from sim.system import HOURS_PER_FTE
 
 SMALL = {"system.n_teams": 15}
@@ -76,7 +77,12 @@ def test_the_adaptive_review_changes_the_funder_state_and_not_the_scenario():
     assert model.system_frame()["budget"].iloc[-1] == funder.budget
 
 
-def test_a_budget_the_review_raises_past_its_range_is_rejected_like_a_scheduled_change():
+def test_a_budget_the_review_raises_past_its_range_is_rejected_like_a_scheduled_change(
+    monkeypatch,
+):
+    # a budget at its upper bound never binds, so the review would not raise it: count every
+    # review as binding to reach the raise
+    monkeypatch.setattr(model_module, "BINDING_SHARE", 0.0)
     scenario = load_scenario("adaptive", {"funder.budget_per_month": 1e9})  # the upper bound
     raised = 1e9 * (1.0 + scenario.funder.budget_step)
     with pytest.raises(ScenarioError) as scheduled:
@@ -90,7 +96,9 @@ def test_a_budget_the_review_raises_past_its_range_is_rejected_like_a_scheduled_
     assert model.funder.budget == 1e9 and model.scenario.validated is scenario
 
 
-def test_a_scheduled_budget_replaces_the_budget_the_review_raised(tmp_path):
+def test_a_scheduled_budget_composes_with_the_raises_of_the_review(tmp_path):
+    """A cut scheduled after the review raised the budget cuts the raised budget: it becomes
+    the scheduled budget times every raise so far (month 50 is not a review month)."""
     path = tmp_path / "adaptive_cut.toml"
     path.write_text(
         'extends = "adaptive"\n'
@@ -99,6 +107,8 @@ def test_a_scheduled_budget_replaces_the_budget_the_review_raised(tmp_path):
         'set = { "funder.budget_per_month" = 30000.0 }\n'
     )
     model = run_months(TransformationModel(load_scenario(path), rng=1), 49)
-    assert model.funder.budget > 60000.0
+    raised = model.funder.raised
+    assert raised > 1.0 and model.funder.budget == pytest.approx(60000.0 * raised)
     model.step()
-    assert model.funder.budget == 30000.0 == model.scenario.funder.budget_per_month
+    assert model.scenario.funder.budget_per_month == 30000.0
+    assert model.funder.budget == pytest.approx(30000.0 * raised)
