@@ -28,7 +28,7 @@ from sim import (
     parameter_info,
     paths,
 )
-from sim.params import MODALITIES, PERIODICITIES, POLICIES, ROLES, Scenario
+from sim.params import GRADUATIONS, MODALITIES, PERIODICITIES, POLICIES, ROLES, Scenario
 
 AS_SCENARIO = "as in scenario"
 GROUP_WIDE = {"provider_role": "role", "provider_modality": "modality"}  # lever -> group field
@@ -84,6 +84,8 @@ SCENARIO_LEVERS = (
     Lever("shocks.pandemic.enabled", "Pandemic", "pandemic"),
     Lever("shocks.pandemic.start_month", "Pandemic starts (month)", "pandemic start", 0, 120, 1),
     Lever("funder.withdraw_month", "TA withdrawn at month (0 = never)", "TA withdrawal", 0, 120, 1),
+    Lever("funder.graduation", "Who graduates from TA", "graduation", values=GRADUATIONS),
+    Lever("funder.taper_months", "Months TA fades over when withdrawn", "tapering", 0, 36, 1),
 )
 BY_PATH = {lever.path: lever for lever in SCENARIO_LEVERS}
 
@@ -128,6 +130,8 @@ ORDER = (  # as the levers appear on the page
     "shocks.pandemic.enabled",
     "shocks.pandemic.start_month",
     "funder.withdraw_month",
+    "funder.graduation",
+    "funder.taper_months",
 )
 
 

@@ -61,6 +61,7 @@ ROLES: tuple[str, ...] = get_args(Role)
 MODALITIES: tuple[str, ...] = get_args(Modality)
 PERIODICITIES: tuple[str, ...] = get_args(Periodicity)
 POLICIES: tuple[str, ...] = get_args(Policy)
+GRADUATIONS: tuple[str, ...] = get_args(Graduation)
 ACTIVITIES = ("content", "relationship", "peer")  # the fields of ActivityMix, in array order
 SHARE_TOLERANCE = 1e-6
 
