@@ -24,7 +24,9 @@ def participates(
     """Which eligible organizations take up TA this month.
 
     on_request: uptake is voluntary, more likely when motivated (thesis L1347; M11, L415).
-    mandated: on request until the mandate month, then required (thesis L1406).
+    mandated: on request until the mandate month, then required. A counterfactual: Ontario
+    required no use of its supports (thesis L1347); third-year agreements only promoted
+    particular supports (L1406).
     The other policies offer TA to every eligible organization.
     """
     requested = uniform < request_base + request_motivation * motivation

@@ -179,7 +179,10 @@ class SystemParams(Section):
         1,
         "share",
         "share of teams approved in the first cohort",
-        "thesis L1774: initial 12-24 teams; assumption",
+        (
+            "seed-oht.md 3.1 (004 L75, L83): 30 teams invited to the first full applications, "
+            "most selected, so about 22 of 55; assumption"
+        ),
     )
     region_shares: RegionShares = Field(
         default_factory=RegionShares, description="regional mix of teams"
@@ -456,8 +459,11 @@ class FunderParams(Section):
         0,
         600,
         "month",
-        "month from which participation is required (mandated policy)",
-        "thesis L1406: PHM in 3rd-year TPAs",
+        "month from which participation is required (mandated policy: a counterfactual)",
+        (
+            "counterfactual: Ontario required no use of the supports (thesis L1347); its "
+            "third-year agreements promoted particular supports (L1406)"
+        ),
     )
     withdraw_month: int = param(
         0,
