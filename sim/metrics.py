@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 
 from sim import mechanisms as mech
-from sim.params import ACTIVITIES, MODALITIES, REGIONS, ROLES, OutcomeParams, Scenario
+from sim.params import (
+    ACTIVITIES,
+    BUILDING_BLOCKS,
+    MODALITIES,
+    REGIONS,
+    ROLES,
+    OutcomeParams,
+    Scenario,
+)
 
 OUTCOMES = ("admissions", "patient_experience", "provider_experience", "per_capita_cost")
 FLOW_COLUMNS = (
@@ -28,6 +36,7 @@ SYSTEM_COLUMNS = (
     "mean_M",
     "mean_G",
     "mean_S",
+    *(f"mean_S_{block}" for block in BUILDING_BLOCKS),
     "mean_T",
     "mean_O",
     "mean_W",
@@ -202,6 +211,13 @@ def system_row(model) -> dict[str, float]:
         "adoption": float(adopting.mean()),
         **{f"mean_{name}": means[name] for name in ("M", "G")},
         "mean_S": float(model.S.mean()),
+        **dict(
+            zip(
+                (f"mean_S_{block}" for block in BUILDING_BLOCKS),
+                model.S.mean(axis=0).tolist(),
+                strict=True,
+            )
+        ),
         **{f"mean_{name}": means[name] for name in ("T", "O", "W", "P", "F")},
         "p10_F": float(p10_F),
         "p90_F": float(p90_F),

@@ -36,8 +36,7 @@ from pydantic.fields import FieldInfo
 from sim import paths
 from sim.errors import ScenarioError
 
-N_BLOCKS = 8
-BUILDING_BLOCKS = (
+BuildingBlock = Literal[
     "population",
     "in_scope_services",
     "patient_partnership",
@@ -46,7 +45,9 @@ BUILDING_BLOCKS = (
     "leadership_governance",
     "funding_incentives",
     "measurement_qi",
-)  # RISE/OHT building blocks, thesis L1164-1174 (seed-thesis.md section 6)
+]  # RISE/OHT building blocks, thesis L1164-1174 (seed-thesis.md section 6)
+BUILDING_BLOCKS: tuple[str, ...] = get_args(BuildingBlock)
+N_BLOCKS = len(BUILDING_BLOCKS)
 
 # Each vocabulary is declared once, as the type the schema validates against; the tuples
 # (whose order is the integer code the model's arrays use) are read off the types.
@@ -406,8 +407,27 @@ class ProviderGroup(Section):
         0.01,
         0.99,
         "index",
-        "mean expertise over the building blocks",
+        "mean expertise over the building blocks (in the group's domains, if it names any)",
         "thesis L1080-1103 (expertise domains)",
+    )
+    domains: list[BuildingBlock] = Field(
+        default_factory=list,
+        description=(
+            "building blocks the group specialises in (none: equally expert in all); in the "
+            "other blocks its expertise is outside_domain times expertise_mean"
+        ),
+        json_schema_extra={
+            "unit": "blocks",
+            "source": "thesis L1080-1103, L1351-1369 (partners' domains), L900-902 (M51)",
+        },
+    )
+    outside_domain: float = param(
+        0.3,
+        0,
+        1,
+        "factor",
+        "expertise outside the group's domains relative to inside them",
+        "thesis L1080-1103; assumption",
     )
 
     @model_validator(mode="after")

@@ -13,7 +13,16 @@ import numpy as np
 from scipy import sparse
 
 from sim import mechanisms as mech
-from sim.params import ACTIVITIES, MODALITIES, N_BLOCKS, REGIONS, ROLES, ProviderGroup, Scenario
+from sim.params import (
+    ACTIVITIES,
+    BUILDING_BLOCKS,
+    MODALITIES,
+    N_BLOCKS,
+    REGIONS,
+    ROLES,
+    ProviderGroup,
+    Scenario,
+)
 
 SECTORS = (
     "hospital",
@@ -309,6 +318,18 @@ class ProviderBlock:
     link_provider: np.ndarray  # the provider of each link, numbered within the group
 
 
+def expertise_means(group: ProviderGroup):
+    """Mean expertise per building block: ``expertise_mean`` in the group's domains (all blocks
+    if it names none), ``outside_domain`` times that elsewhere.
+
+    Source: thesis L1080-1103 and L1351-1369 (each central partner brings its own domains).
+    """
+    if not group.domains:
+        return group.expertise_mean
+    inside = np.isin(BUILDING_BLOCKS, group.domains)
+    return np.where(inside, 1.0, group.outside_domain) * group.expertise_mean
+
+
 def build_provider_block(
     group: ProviderGroup, teams: Teams, rng: np.random.Generator
 ) -> ProviderBlock:
@@ -320,7 +341,7 @@ def build_provider_block(
         return ProviderBlock(group, np.zeros((0, N_BLOCKS)), np.zeros(0, int), np.zeros(0, int))
     return ProviderBlock(
         group=group,
-        expertise=beta_with_mean(rng, group.expertise_mean, 10.0, (group.count, N_BLOCKS)),
+        expertise=beta_with_mean(rng, expertise_means(group), 10.0, (group.count, N_BLOCKS)),
         link_team=served,
         link_provider=rng.permutation(len(served)) % group.count,
     )
