@@ -20,16 +20,19 @@ def participates(
     uniform,
     request_base,
     request_motivation,
+    acceptance,
 ):
     """Which eligible organizations take up TA this month.
 
-    on_request: uptake is voluntary, more likely when motivated (thesis L1347; M11, L415).
+    on_request: uptake is voluntary, more likely when motivated (thesis L1347; M11, L415) and
+    when the transformation is acceptable to the organization (``acceptance``, a factor about
+    1; ``mechanisms.acceptance_factor``).
     mandated: on request until the mandate month, then required. A counterfactual: Ontario
     required no use of its supports (thesis L1347); third-year agreements only promoted
     particular supports (L1406).
     The other policies offer TA to every eligible organization.
     """
-    requested = uniform < request_base + request_motivation * motivation
+    requested = uniform < (request_base + request_motivation * motivation) * acceptance
     if policy == "on_request" or (policy == "mandated" and month < mandate_month):
         return requested
     return np.ones_like(requested, dtype=bool)

@@ -89,6 +89,47 @@ def is_contact_month(month, periodicity):
     return month % PERIOD_MONTHS[periodicity] == 0
 
 
+def ta_fit(*, expertise, specific):
+    """How well TA is aimed at an organization's needs: sum_k e_k (1 - S_k) / sum_k (1 - S_k),
+    the provider's expertise weighted by the organization's gaps, in [0, 1].
+
+    Source: seed-thesis.md M3 (thesis L372-374: TA value depends on the overlap of capacity
+    gaps and provider expertise); L1407, L1523 (matching needs was a challenge).
+    """
+    need = 1.0 - np.asarray(specific, float)
+    aimed = np.einsum("...k,...k->...", np.asarray(expertise, float), need)
+    return aimed / np.maximum(need.sum(axis=-1), 1e-12)
+
+
+def satisfaction(*, fit, overload):
+    """Satisfaction with the month's TA: its fit times (1 - min(1, overload)).
+
+    TA that fits the need satisfies; TA that adds to an overloaded staff's demands is "just a
+    burden" (seed 004 L162). Source: thesis L425 (individual outputs: what was provided and
+    received); the form is an assumption.
+    """
+    strain = np.minimum(1.0, np.asarray(overload, float))
+    return np.asarray(fit, float) * (1.0 - strain)
+
+
+def acceptability_update(acceptability, *, satisfied, received, rate):
+    """A += rate * (satisfaction - A) in a month with TA: acceptability of the transformation
+    follows how well the support fits and how much it burdens.
+
+    One of the logic model's three short-term outcomes (thesis L439); burden lowers it (seed
+    004 L162). The rate is an assumption.
+    """
+    return np.where(received, acceptability + rate * (satisfied - acceptability), acceptability)
+
+
+def acceptance_factor(acceptability):
+    """0.5 + A: how acceptability scales the chance to ask for TA (1 at A = 0.5); retention
+    uses 1.5 - A on the discontinuation hazard. Source: thesis L439 (acceptability goes with
+    uptake); the form is an assumption.
+    """
+    return 0.5 + np.asarray(acceptability, float)
+
+
 def trust_update(
     trust, *, relationship_hours, contacts, contact, build, half_hours, decay, modality_trust
 ):

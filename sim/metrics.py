@@ -45,6 +45,8 @@ SYSTEM_COLUMNS = (
     "p10_F",
     "p90_F",
     "mean_R",
+    "mean_acceptability",
+    "satisfaction",
     "navigation_hours",
     *FLOW_COLUMNS,
     "budget",
@@ -54,7 +56,7 @@ SYSTEM_COLUMNS = (
     "gap_adoption_capacity",
     "gap_fidelity_capacity",
 )
-STATE_MEANS = ("M", "G", "T", "O", "W", "P", "F", "R", "navigation")
+STATE_MEANS = ("M", "G", "T", "O", "W", "P", "F", "R", "A", "navigation")
 TEAM_COLUMNS = ("adoption", "mean_P", "mean_F", *OUTCOMES, "ta_hours", "hands_on")
 
 
@@ -201,6 +203,7 @@ def system_row(model) -> dict[str, float]:
         )
     )
     region_gap, capacity_gap = model.equity_contrasts @ adopting
+    by_block = model.S.mean(axis=0).tolist()
     row = {
         "month": model.steps,
         "n_orgs": model.n_orgs,
@@ -210,18 +213,15 @@ def system_row(model) -> dict[str, float]:
         },
         "adoption": float(adopting.mean()),
         **{f"mean_{name}": means[name] for name in ("M", "G")},
-        "mean_S": float(model.S.mean()),
-        **dict(
-            zip(
-                (f"mean_S_{block}" for block in BUILDING_BLOCKS),
-                model.S.mean(axis=0).tolist(),
-                strict=True,
-            )
-        ),
+        "mean_S": sum(by_block) / len(by_block),
+        **dict(zip((f"mean_S_{block}" for block in BUILDING_BLOCKS), by_block, strict=True)),
         **{f"mean_{name}": means[name] for name in ("T", "O", "W", "P", "F")},
         "p10_F": float(p10_F),
         "p90_F": float(p90_F),
         "mean_R": means["R"],
+        "mean_acceptability": means["A"],
+        # hours-weighted over the organizations that received TA (0 in a month without any)
+        "satisfaction": float(model.H @ model.satisfaction / max(model.H.sum(), 1e-12)),
         "navigation_hours": means["navigation"],
         **model.month_flows,
         "budget": float(model.funder.budget),

@@ -209,6 +209,9 @@ class TransformationModel(mesa.Model):
         self.stage = np.full(self.n_orgs, mech.NOT_ENGAGED, dtype=np.int64)
         self.months_without_ta = np.full(self.n_orgs, NEVER)
         self.feedback = np.zeros(self.n_orgs)  # a provider's feedback, fading after contact
+        self.A = np.full(self.n_orgs, scenario.initial.acceptability)  # of the transformation
+        self.satisfaction = np.zeros(self.n_orgs)  # with this month's TA (0 without TA)
+        self._month_satisfaction_inputs = (np.zeros(0), self.S, np.zeros(self.n_orgs))
         self.R = mech.readiness(
             motivation=self.M,
             general_capacity=self.G,
@@ -462,6 +465,7 @@ class TransformationModel(mesa.Model):
         reinforced = mech.reinforcement(
             feedback=self.feedback, peer_exposure=ties.exposure, working=self.adopting
         )
+        specific = self.S
         self.S = mech.specific_capacity_update(
             self.S,
             absorbed=absorbed,
@@ -523,13 +527,49 @@ class TransformationModel(mesa.Model):
             navigation=self.navigation,
             change_hours=change_hours,
         )
+        overload = mech.overload(self.W, threshold=mp.overload_threshold)
+        self._satisfaction_and_acceptability(delivery, specific, overload)
         return Uptake(
             absorbed=absorbed,
             relationship_absorbed=relationship_absorbed,
             substituted=substituted,
-            overload=mech.overload(self.W, threshold=mp.overload_threshold),
+            overload=overload,
             peer_hours=delivery.peer,
         )
+
+    def _satisfaction_and_acceptability(self, delivery: Delivery, specific, overload) -> None:
+        """Satisfaction with the month's TA per organization, and the acceptability it moves
+        (thesis L425, L439; 004 L162).
+
+        ``specific`` is the capacity the TA met, before this month's update. Fit is linear in
+        expertise, so an organization's satisfaction is the hours-weighted mean of its links'
+        (``link_satisfaction``, worked out from the month's inputs kept here when asked for).
+        """
+        self._month_satisfaction_inputs = (delivery.delivered, specific, overload)
+        received = self.H > 0
+        satisfied = mech.satisfaction(
+            fit=mech.ta_fit(expertise=delivery.expertise, specific=specific), overload=overload
+        )
+        self.satisfaction = np.where(received, satisfied, 0.0)
+        self.A = mech.acceptability_update(
+            self.A,
+            satisfied=satisfied,
+            received=received,
+            rate=self.scenario.validated.mechanisms.acceptability_rate,
+        )
+
+    def link_satisfaction(self) -> np.ndarray:
+        """Satisfaction with last month's TA on each (organization, provider) link that
+        delivered hours, 0 on the others (thesis L425: what was provided and received)."""
+        delivered, specific, overload = self._month_satisfaction_inputs
+        served = np.flatnonzero(delivered > 0)
+        orgs = self.providers.link_org[served]
+        result = np.zeros(len(delivered))
+        result[served] = mech.satisfaction(
+            fit=mech.ta_fit(expertise=self.link_expertise[served], specific=specific[orgs]),
+            overload=overload[orgs],
+        )
+        return result
 
     def _peer_exchange(self, month: Month, uptake: Uptake, ties: Ties) -> None:
         """Phase 4: motivation from peers and TA (rule 8), a crisis as a burning platform for those
@@ -768,6 +808,7 @@ class TransformationModel(mesa.Model):
             uniform=self.rng.random(self.n_orgs),
             request_base=funder.request_base,
             request_motivation=funder.request_motivation,
+            acceptance=mech.acceptance_factor(self.A),
         )
         period = mech.PERIOD_MONTHS[funder.periodicity]
         contact_month = mech.is_contact_month(month.number, funder.periodicity)
@@ -877,6 +918,7 @@ class TransformationModel(mesa.Model):
         stop = at_risk & (
             self.rng.random(self.n_orgs)
             < mech.discontinuation_hazard(base=mp.discontinuation, ownership=self.O, general=self.G)
+            * (2.0 - mech.acceptance_factor(self.A))  # 1.5 - A: acceptable changes are kept
         )
         self.stage = np.where(stop, mech.DISCONTINUED, stage)
         self.adopting = mech.is_adopting(self.stage)

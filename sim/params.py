@@ -310,6 +310,14 @@ class InitialState(Section):
         "initial motivation and trust gained per year of prior collaboration",
         "004 L93-97 (prior ties predict progress)",
     )
+    acceptability: float = param(
+        0.5,
+        0,
+        1,
+        "index",
+        "initial acceptability of the transformation to each organization",
+        "thesis L439 (a short-term outcome of TA); assumption",
+    )
     primary_care_motivation_gap: float = param(
         0.1,
         0,
@@ -905,6 +913,14 @@ class MechanismParams(Section):
         "1/month",
         "delta_O: ownership lost in a month without reinforcement (contact or peers)",
         "anchor-ta-evidence.md 4.7 (Cooper 2015; Katz & Wandersman 2016); assumption",
+    )
+    acceptability_rate: float = param(
+        0.1,
+        0,
+        1,
+        "1/month",
+        "how fast acceptability follows satisfaction with the TA received",
+        "thesis L425, L439; seed 004 L162 (burden); assumption",
     )
     tie_transmission: float = param(
         0.3,

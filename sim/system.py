@@ -179,6 +179,7 @@ class PeerNetwork:
     cross_pairs: tuple[np.ndarray, np.ndarray]
     edges: tuple[np.ndarray, np.ndarray]  # every tie once, for the graph Mesa's Network holds
     mean_weights: sparse.csr_matrix  # row-normalised initial strengths, for neighbour means
+    cross_log: sparse.csr_matrix  # log(1 - tau w) of the cross-team ties (see _cross)
     _cross_cache: dict = field(default_factory=dict, repr=False)
 
     def exposure(self, adopting, *, team_strength, transmission):
@@ -210,24 +211,21 @@ class PeerNetwork:
         self._cross_cache.clear()
 
     def _cross(self, transmission):
-        """log(1 - tau w) of the cross-team ties as a matrix, and its row sums."""
-        if transmission not in self._cross_cache:
-            rows = self.cross_pairs[0]
-            n = len(self.org_team)
-            log = sparse.csr_matrix(
-                (
-                    mech.tie_log_complement(self.cross.data, transmission=transmission),
-                    self.cross.indices,
-                    self.cross.indptr,
+        """log(1 - tau w) of the cross-team ties as a matrix, and its row sums.
+
+        Refreshed in place (same sparsity, new values) when the strengths or tau changed.
+        """
+        if self._cross_cache.get("transmission") != transmission:
+            self.cross_log.data[:] = mech.tie_log_complement(
+                self.cross.data, transmission=transmission
+            )
+            self._cross_cache.update(
+                transmission=transmission,
+                total=np.bincount(
+                    self.cross_pairs[0], weights=self.cross_log.data, minlength=len(self.org_team)
                 ),
-                shape=self.cross.shape,
             )
-            self._cross_cache.clear()
-            self._cross_cache[transmission] = (
-                log,
-                np.bincount(rows, weights=log.data, minlength=n),
-            )
-        return self._cross_cache[transmission]
+        return self.cross_log, self._cross_cache["total"]
 
 
 def _symmetric(n: int, sources, targets, weights) -> sparse.csr_matrix:
@@ -288,6 +286,7 @@ def build_ties(
             np.concatenate([inner_targets, cross_targets]),
         ),
         mean_weights=mean_weights.tocsr(),
+        cross_log=cross.copy(),
     )
 
 

@@ -317,3 +317,39 @@ def test_a_provider_event_keeps_every_existing_provider_and_link():
     old_links = len(before.link_org)
     assert np.array_equal(after.link_org[:old_links], before.link_org)
     assert np.array_equal(after.link_provider[:old_links], before.link_provider)
+
+
+# ------------------------------------------------------------------ acceptability and satisfaction
+
+
+def test_burdensome_ta_lowers_acceptability_for_low_capacity_organizations():
+    """Small, low-capacity organizations in the lab: a heavy dose overloads them, so the same
+    transformation becomes less acceptable than under a moderate dose (seed 004 L162)."""
+    low_capacity = {"system.size_median": 8.0, "initial.general_capacity_mean": 0.15}
+
+    def acceptability(dose):
+        return [
+            simulate(lab(dose, months=36, **low_capacity), seed=seed)
+            .system["mean_acceptability"]
+            .iloc[-1]
+            for seed in SEEDS
+        ]
+
+    greater(acceptability(4.0), acceptability(20.0), "acceptability: moderate dose > heavy dose")
+
+
+def test_satisfaction_is_recorded_per_link_and_summed_to_the_system():
+    model = TransformationModel(load_scenario("baseline"), rng=5)
+    for _ in range(30):
+        model.step()
+    links = model.link_satisfaction()
+    delivered = model.providers.link_org.shape == links.shape and model.H.sum() > 0
+    assert delivered and np.all((links >= 0) & (links <= 1))
+    # each organization's satisfaction is the hours-weighted mean over its links
+    hours = model._month_satisfaction_inputs[0]
+    by_org = np.bincount(model.providers.link_org, weights=hours * links, minlength=model.n_orgs)
+    served = model.H > 0
+    assert by_org[served] / model.H[served] == pytest.approx(model.satisfaction[served])
+    system = model.system_frame().iloc[-1]
+    assert system["satisfaction"] == pytest.approx(model.H @ model.satisfaction / model.H.sum())
+    assert np.all(model.satisfaction[~served] == 0)

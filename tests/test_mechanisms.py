@@ -1405,3 +1405,38 @@ def test_outcome_gain_bounded_and_needs_reach_and_fidelity():
         mech.outcome_gain(penetration=p, fidelity_value=f, gamma=BASELINE.outcomes.fidelity_gamma)
         <= p * f + 1e-15
     )  # gamma > 1 punishes low fidelity
+
+
+# ------------------------------------------------------------------ acceptability and satisfaction
+
+
+def test_ta_fit_is_expertise_weighted_by_the_gaps_and_rises_when_aimed_at_them():
+    g = rng(40)
+    expertise, specific = g.uniform(0, 1, (2, N, 8))
+    fit = mech.ta_fit(expertise=expertise, specific=specific)
+    assert in_unit(fit)
+    assert mech.ta_fit(expertise=np.full((N, 8), 0.7), specific=specific) == pytest.approx(0.7)
+    weakest = np.argmin(specific, axis=1)
+    aimed = expertise.copy()
+    aimed[np.arange(N), weakest] = np.minimum(1, aimed[np.arange(N), weakest] + 0.3)
+    assert np.all(mech.ta_fit(expertise=aimed, specific=specific) >= fit)
+
+
+def test_satisfaction_falls_with_burden_and_acceptability_follows_it_only_with_ta():
+    g = rng(41)
+    fit, acceptability = g.uniform(0, 1, (2, N))
+    overload = g.exponential(0.5, N)
+    satisfied = mech.satisfaction(fit=fit, overload=overload)
+    assert in_unit(satisfied) and np.all(satisfied <= fit)
+    assert np.all(mech.satisfaction(fit=fit, overload=0.0) == fit)
+    assert np.all(mech.satisfaction(fit=fit, overload=overload + 0.2) <= satisfied)
+    rate = draw(g, "mechanisms.acceptability_rate")
+    received = g.uniform(0, 1, N) < 0.5
+    after = mech.acceptability_update(
+        acceptability, satisfied=satisfied, received=received, rate=rate
+    )
+    assert in_unit(after) and np.all(after[~received] == acceptability[~received])
+    closer = np.abs(after - satisfied) <= np.abs(acceptability - satisfied) + 1e-15
+    assert np.all(closer[received])
+    factor = mech.acceptance_factor(np.linspace(0, 1, 11))
+    assert factor[5] == pytest.approx(1.0) and np.all(np.diff(factor) > 0)
