@@ -75,7 +75,7 @@ def _sustained(table: pd.DataFrame, settings) -> pd.Series:
     return (1 - stopped / adopters).clip(0, 1)
 
 
-def _implementing_fidelity(table: pd.DataFrame, month: int) -> pd.Series:
+def _operating_fidelity(table: pd.DataFrame, month: int) -> pd.Series:
     """Mean fidelity of the organizations operating: implementing, sustaining or at a reduced
     level (F is 0 in other stages)."""
     implementing = (
@@ -114,8 +114,8 @@ def fidelity_gain(arms, settings) -> np.ndarray:
     """
     month = int(settings["month"])
     return (
-        _implementing_fidelity(arms["enabling"], month)
-        - _implementing_fidelity(arms["comparison"], month)
+        _operating_fidelity(arms["enabling"], month)
+        - _operating_fidelity(arms["comparison"], month)
     ).to_numpy()
 
 
@@ -137,14 +137,17 @@ def discontinued_share_of_adopters(arms, settings) -> np.ndarray:
 
 @statistic(settings=("month",))
 def implementing_share_of_adopters(arms, settings) -> np.ndarray:
-    """Share of adopters implementing or sustaining at a month.
+    """Share of adopters implementing or sustaining at a month (adopters include those at a
+    reduced level).
 
     Fixsen 2005: full implementation in 2-4 years.
     """
     table = _only(arms)
     month = int(settings["month"])
     implementing = _at(table, "stage_implementing", month) + _at(table, "stage_sustaining", month)
-    adopters = implementing + _at(table, "stage_preparing", month)
+    adopters = (
+        implementing + _at(table, "stage_preparing", month) + _at(table, "stage_reduced", month)
+    )
     return (implementing / adopters.clip(lower=1)).to_numpy()
 
 

@@ -85,7 +85,7 @@ SCENARIO_LEVERS = (
     Lever("shocks.pandemic.start_month", "Pandemic starts (month)", "pandemic start", 0, 120, 1),
     Lever("funder.withdraw_month", "TA withdrawn at month (0 = never)", "TA withdrawal", 0, 120, 1),
     Lever("funder.graduation", "Who graduates from TA", "graduation", values=GRADUATIONS),
-    Lever("funder.taper_months", "Months TA fades over when withdrawn", "tapering", 0, 36, 1),
+    Lever("funder.taper_months", "TA fades out over (months)", "tapering", 0, 36, 1),
 )
 BY_PATH = {lever.path: lever for lever in SCENARIO_LEVERS}
 

@@ -123,11 +123,18 @@ def acceptability_update(acceptability, *, satisfied, received, rate):
 
 
 def acceptance_factor(acceptability):
-    """0.5 + A: how acceptability scales the chance to ask for TA (1 at A = 0.5); retention
-    uses 1.5 - A on the discontinuation hazard. Source: thesis L439 (acceptability goes with
-    uptake); the form is an assumption.
+    """0.5 + A: how acceptability scales the chance to ask for TA (1 at A = 0.5).
+
+    Source: thesis L439 (acceptability goes with uptake); the form is an assumption.
     """
     return 0.5 + np.asarray(acceptability, float)
+
+
+def retention_factor(acceptability):
+    """1.5 - A: how acceptability scales the discontinuation hazard (1 at A = 0.5): an
+    acceptable change is kept. Source: thesis L439; the form is an assumption.
+    """
+    return 1.5 - np.asarray(acceptability, float)
 
 
 def trust_update(
@@ -299,8 +306,9 @@ def tie_log_complement(strength, *, transmission):
     """log(1 - tau * w): a tie of strength w passes the practice on with chance tau * w a month.
 
     Kept as a logarithm so that exposure over many ties is a sum (a sparse product). Source:
-    anchor-ta-evidence.md 4.3 (network threshold and cascade models: exposure grows with the
-    number and strength of ties); ``transmission`` is an assumption.
+    anchor-ta-evidence.md 4.3 and 6.2 rule 8 (diffusion along ties); the independent-chance
+    form, in which exposure grows with the number and strength of ties rather than being
+    Valente's share of adopting neighbours, and ``transmission`` are assumptions.
     """
     return np.log1p(-transmission * np.asarray(strength, float))
 
@@ -309,7 +317,8 @@ def peer_exposure(log_complement):
     """1 - prod_j (1 - tau * w_ij * x_j): the chance that at least one adopting tie reaches i.
 
     Unlike a share of neighbours, it grows with how many ties an organization has and how
-    strong they are (anchor-ta-evidence.md 4.3; thesis L936, M21). ``log_complement`` is
+    strong they are (thesis L936, M21: peers learn through their ties; the form is an
+    assumption, see ``tie_log_complement``). ``log_complement`` is
     sum_j x_j * log(1 - tau * w_ij).
     """
     return -np.expm1(log_complement)
@@ -326,7 +335,8 @@ def peer_gap(*, neighbour_mean, values, connectedness):
 
 
 def tie_growth(strength, *, joint, rate):
-    """w += rate * joint * (1 - w): ties strengthen with joint work.
+    """w += rate * joint * (1 - w): ties strengthen with joint work (in the model: both ends
+    taking part in peer exchange in the same month, as in a shared community of practice).
 
     Source: seed-oht.md M1 and M3 (004 L93, L104: relationships built by working together;
     "informal collaboration" improved relationships, 001 L362); the rate is an assumption.
@@ -505,7 +515,8 @@ def fidelity(specific_mean, *, exponent, substituted, operating):
 
 
 def discontinuation_hazard(*, base, ownership, general):
-    """h = h0 * (1 - O) * (1 - G) per month after TA ends: 5-8 %/year at median O and G.
+    """h = h0 * (1 - O) * (1 - G) per month after TA ends: 5-8 %/year at median O and G (the
+    model multiplies it by ``retention_factor``, 1 at neutral acceptability).
 
     Source: anchor-ta-evidence.md 4.7 and 6.4 (Tibbits 2010 7.7 %; Johnson 2017 4.9 %).
     """
@@ -551,8 +562,9 @@ def taper_factor(months_since, *, taper_months):
 def shock_slack_cut(*, cut, support, mutual_aid):
     """Share of change slack a shock takes: cut * (1 - mutual aid * support along ties).
 
-    Strongly tied partners "lean in to support one another" (seed-oht.md M20: 004 L226);
-    the size of the relief is an assumption.
+    Whether strongly tied partners could "lean in to support one another" is the question
+    seed 004 L226 asks of the pandemic response (seed-oht.md M20); the relief is an
+    assumption.
     """
     return cut * (1.0 - mutual_aid * np.asarray(support, float))
 

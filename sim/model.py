@@ -32,7 +32,7 @@ VIRTUAL = MODALITIES.index("virtual")
 ROLE_FIELDS = ("substitution", "capacity_transfer", "ownership_gain", "readiness_dependence")
 SUSTAIN_HYSTERESIS = 0.15  # fidelity margin below which sustaining falls back (assumption)
 NEVER = 10**6  # the month of something that has not happened
-BINDING_SHARE = 0.99  # spending at this share of the budget means the budget binds
+BINDING_SHARE = 0.99  # spending at this share of the budget means it binds (assumption)
 
 
 class ModelScenario(MesaScenario):
@@ -76,6 +76,7 @@ class FunderState:
     hands_on: np.ndarray  # per team: moved to hands-on coaching, for good
     graduated: np.ndarray  # per organization: month its graduation from TA began (NEVER)
     raised: float = 1.0  # product of the review's budget raises
+    peak_share: float = 0.0  # most of the budget spent in a month since the last review
     local_providers: list[ProviderGroup] = field(default_factory=list)  # added by the review
 
     @classmethod
@@ -93,9 +94,15 @@ class FunderState:
         return {region for group in self.local_providers for region in group.regions}
 
     def follow(self, scenario: Scenario, changes: dict) -> None:
-        """After a scheduled event: the budget it sets, with the raises so far; its coordination."""
+        """After a scheduled event: the budget it sets, with the raises so far; its coordination.
+
+        The composed budget is validated like a scheduled one, so past its allowed range it
+        stops the run with the same one-line error.
+        """
         if _sets(changes, "funder.budget_per_month"):
-            self.budget = scenario.funder.budget_per_month * self.raised
+            budget = scenario.funder.budget_per_month * self.raised
+            events.apply_changes(scenario, {"funder.budget_per_month": budget})
+            self.budget = budget
         if _sets(changes, "funder.coordinated"):
             self.coordinated = scenario.funder.coordinated
 
@@ -209,9 +216,9 @@ class TransformationModel(mesa.Model):
         self.stage = np.full(self.n_orgs, mech.NOT_ENGAGED, dtype=np.int64)
         self.months_without_ta = np.full(self.n_orgs, NEVER)
         self.feedback = np.zeros(self.n_orgs)  # a provider's feedback, fading after contact
+        self.prop = np.zeros(self.n_orgs)  # a doer's substitution, until the TA has ended
         self.A = np.full(self.n_orgs, scenario.initial.acceptability)  # of the transformation
         self.satisfaction = np.zeros(self.n_orgs)  # with this month's TA (0 without TA)
-        self._month_satisfaction_inputs = (np.zeros(0), self.S, np.zeros(self.n_orgs))
         self.R = mech.readiness(
             motivation=self.M,
             general_capacity=self.G,
@@ -252,6 +259,11 @@ class TransformationModel(mesa.Model):
         self.funder = FunderState.from_scenario(scenario, len(self.teams.size), self.n_orgs)
         self.provider_blocks = []
         self._set_providers()
+        self._month_satisfaction_inputs = (
+            np.zeros(len(self.providers.link_org)),
+            self.S,
+            np.zeros(self.n_orgs),
+        )
         self.month_flows = metrics.empty_flows()
         self.team_history: list[np.ndarray] = []
 
@@ -649,6 +661,9 @@ class TransformationModel(mesa.Model):
             self.org_team[p.link_org], weights=cost, minlength=len(self.teams.size)
         )
         self.outcomes = metrics.update_outcomes(self, uptake.overload)
+        self.funder.peak_share = max(
+            self.funder.peak_share, cost.sum() / max(self.funder.budget, 1e-12)
+        )
         self.month_flows = metrics.flows(
             self,
             delivered=delivery.delivered,
@@ -677,7 +692,8 @@ class TransformationModel(mesa.Model):
         providers for under-served regions, more budget for either, coordination once the
         navigation burden shows.
 
-        The budget is raised only while spending reaches it: when the providers' hours are what
+        The budget is raised only if spending reached it in some month since the last review
+        (in a contact month, whatever the periodicity): when the providers' hours are what
         limits delivery, more money would buy nothing, and the budget reported is the budget
         that can be used. The decisions go into ``self.funder``; the scenario stays as given.
         Those that are
@@ -714,7 +730,8 @@ class TransformationModel(mesa.Model):
         ]
         decisions: dict = {}
         # more money only where the budget, not the providers' hours, is what limits delivery
-        binding = self.month_flows["spent"] >= BINDING_SHARE * state.budget
+        binding = state.peak_share >= BINDING_SHARE
+        state.peak_share = 0.0
         raise_budget = binding and (newly_hands_on.any() or bool(new_regions))
         if raise_budget:
             decisions["funder.budget_per_month"] = state.budget * (1.0 + funder.budget_step)
@@ -892,9 +909,16 @@ class TransformationModel(mesa.Model):
             threshold=self.threshold,
             uniform=self.rng.random(self.n_orgs),
         )
+        # a doer's substitution props the organization up until its TA has ended, not only in
+        # the months it has hours (a skipped or non-contact month is no withdrawal)
+        self.prop = np.where(
+            self.H > 0,
+            uptake.substituted,
+            np.where(self.months_without_ta >= mp.ta_gap_months, 0.0, self.prop),
+        )
         shortfall = mech.capacity_shortfall(
             specific_mean=specific_mean,
-            substituted=uptake.substituted,
+            substituted=self.prop,
             needed=mp.implement_capacity,
         )
         implement = (stage == mech.PREPARING) & (shortfall == 0)
@@ -918,7 +942,7 @@ class TransformationModel(mesa.Model):
         stop = at_risk & (
             self.rng.random(self.n_orgs)
             < mech.discontinuation_hazard(base=mp.discontinuation, ownership=self.O, general=self.G)
-            * (2.0 - mech.acceptance_factor(self.A))  # 1.5 - A: acceptable changes are kept
+            * mech.retention_factor(self.A)
         )
         self.stage = np.where(stop, mech.DISCONTINUED, stage)
         self.adopting = mech.is_adopting(self.stage)

@@ -181,8 +181,8 @@ class SystemParams(Section):
         "share",
         "share of teams approved in the first cohort",
         (
-            "seed-oht.md 3.1 (004 L75, L83): 30 teams invited to the first full applications, "
-            "most selected, so about 22 of 55; assumption"
+            "seed-oht.md 3.1 (004 L75): 30 teams invited to the first full applications; the "
+            "share approved in the first cohort is an assumption"
         ),
     )
     region_shares: RegionShares = Field(
@@ -324,7 +324,7 @@ class InitialState(Section):
         0.5,
         "index",
         "how much lower M starts in primary care (engagement weakest at the onset)",
-        "seed-oht.md M8 (004 L150-164: payment model, lost income, weakest engagement at onset)",
+        "seed-oht.md M8 (004 L150-164: weakest engagement at onset); assumption for the size",
     )
     threshold_a: float = param(
         2.0,
@@ -505,9 +505,9 @@ class FunderParams(Section):
         "none",
         (
             "who graduates from TA on reaching a milestone: none, each organization on reaching "
-            "sustaining, or a whole team once graduation_share of its members operate"
+            "sustaining, or a whole team once graduation_share of its members implement or sustain"
         ),
-        "thesis M32 (L1730: capacity outgrowing the need for TA), M30 (L1525)",
+        "thesis M32 (L1730: capacity outgrowing the need for TA), M30 (L1525); milestones assumed",
     )
     graduation_share: float = param(
         0.5,
@@ -526,7 +526,7 @@ class FunderParams(Section):
             "months over which the dose falls to nothing once withdrawal or graduation begins "
             "(0 = TA stops at once)"
         ),
-        "anchor-ta-evidence.md 6.2 rule 1, P8 (Aldridge 2023b: sustaining and fading); thesis M30",
+        "anchor-ta-evidence.md 6.2 rule 1, P8 (Aldridge 2023b); thesis M30; linear form assumed",
     )
     request_base: float = param(
         0.15,
@@ -927,15 +927,18 @@ class MechanismParams(Section):
         0,
         0.99,
         "1/month",
-        "tau: chance a full-strength tie to an adopter passes the practice on in a month",
-        "anchor-ta-evidence.md 4.3 (cascade models); assumption",
+        (
+            "tau: chance a full-strength tie to an adopter passes the practice on in a month; it "
+            "also sets connectedness, through which peer hours, spillover and shocks act"
+        ),
+        "anchor-ta-evidence.md 4.3 (diffusion along ties); assumption",
     )
     tie_growth: float = param(
         0.05,
         0,
         1,
         "1/month",
-        "strengthening of a cross-team tie per month of joint peer exchange",
+        "strengthening of a cross-team tie per month in which both ends take part in peer exchange",
         "seed-oht.md M1, M3 (004 L93, L104; 001 L362); assumption",
     )
     coordinator_weight: float = param(
@@ -1091,7 +1094,7 @@ class MechanismParams(Section):
         1,
         "index",
         "penetration at which implementing becomes sustaining (with sustain_fidelity)",
-        "assumption: about the top quarter of implementers' reach at the defaults",
+        "assumption: low enough that some implementers reach it within the horizon",
     )
     sustain_fidelity: float = param(
         0.5,
@@ -1099,7 +1102,7 @@ class MechanismParams(Section):
         1,
         "index",
         "fidelity needed to enter sustaining",
-        "assumption: about the top third of implementers' fidelity at the defaults",
+        "assumption: low enough that some implementers reach it within the horizon",
     )
     penetration_rate: float = param(
         0.08,
@@ -1207,7 +1210,7 @@ class PandemicParams(Section):
         1,
         "share",
         "share of the slack cut that strong ties to partners absorb (at full connectedness)",
-        "seed-oht.md M20 (004 L226: strong networks lean in to support one another); assumption",
+        "seed-oht.md M20 (004 L226 asks whether partners could lean in); assumption",
     )
 
 

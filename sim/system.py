@@ -373,7 +373,7 @@ def combine_providers(blocks: Sequence[ProviderBlock], teams: Teams) -> Provider
     thesis L1351-1369 and L1385-1387; providers share their hours across their teams (M16).
     """
     counts = [block.group.count for block in blocks]
-    first_id = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+    first_id = (np.cumsum([0, *counts])[:-1]).astype(int)
 
     def per_provider(value) -> np.ndarray:
         return np.repeat(np.array([value(block.group) for block in blocks]), counts, axis=0)

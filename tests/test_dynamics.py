@@ -353,3 +353,29 @@ def test_satisfaction_is_recorded_per_link_and_summed_to_the_system():
     system = model.system_frame().iloc[-1]
     assert system["satisfaction"] == pytest.approx(model.H @ model.satisfaction / model.H.sum())
     assert np.all(model.satisfaction[~served] == 0)
+
+
+def test_the_adaptive_funder_raises_the_budget_whatever_the_periodicity():
+    """Spending reaches the budget only in contact months; a quarterly rhythm still binds."""
+    for periodicity in ("monthly", "quarterly"):
+        model = TransformationModel(
+            load_scenario("adaptive", {"funder.periodicity": periodicity}), rng=1
+        )
+        while model.running:
+            model.step()
+        assert model.funder.raised > 1.0, periodicity
+
+
+def test_a_doers_prop_lasts_through_months_without_contact_until_ta_has_ended():
+    """Under a bimonthly rhythm every other month has no contact; organizations a doer served
+    keep its substitution as their prop in those months, and lose it once TA has ended."""
+    scenario = load_scenario("doer_heavy", {"funder.periodicity": "bimonthly"})
+    gap = scenario.mechanisms.ta_gap_months
+    model = TransformationModel(scenario, rng=2)
+    propped_between = 0
+    for _ in range(48):
+        model.step()
+        between = (model.H == 0) & (model.months_without_ta < gap)
+        propped_between += int(np.sum(model.prop[between] > 0))
+        assert np.all(model.prop[model.months_without_ta >= gap] == 0)
+    assert propped_between > 0

@@ -1440,3 +1440,5 @@ def test_satisfaction_falls_with_burden_and_acceptability_follows_it_only_with_t
     assert np.all(closer[received])
     factor = mech.acceptance_factor(np.linspace(0, 1, 11))
     assert factor[5] == pytest.approx(1.0) and np.all(np.diff(factor) > 0)
+    kept = mech.retention_factor(np.linspace(0, 1, 11))
+    assert kept[5] == pytest.approx(1.0) and np.all(np.diff(kept) < 0) and np.all(kept > 0)

@@ -144,3 +144,8 @@ def test_a_group_naming_no_domains_is_equally_expert_in_every_block():
     focused = plain.model_copy(update={"domains": ["digital_health"], "outside_domain": 0.5})
     means = expertise_means(focused)
     assert means[4] == plain.expertise_mean and np.delete(means, 4) == pytest.approx(0.3)
+
+
+def test_a_scenario_without_providers_runs_with_no_ta():
+    result = simulate(load_scenario("baseline", {"providers": [], "months": 12}), seed=0)
+    assert result.system["ta_hours"].sum() == 0
