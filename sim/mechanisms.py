@@ -40,6 +40,11 @@ def is_operating(stage):
     return (stage >= IMPLEMENTING) & (stage <= REDUCED)
 
 
+def is_fully_operating(stage):
+    """Implementing or sustaining: operating, and not at a reduced level."""
+    return (stage >= IMPLEMENTING) & (stage <= SUSTAINING)
+
+
 # Months between contacts for each periodicity (thesis L419, M14): weekly and biweekly are
 # several contacts in every month, bimonthly and quarterly bunch the dose into fewer months.
 PERIOD_MONTHS = {"weekly": 1, "biweekly": 1, "monthly": 1, "bimonthly": 2, "quarterly": 3}

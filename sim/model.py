@@ -638,7 +638,7 @@ class TransformationModel(mesa.Model):
             weights=mp.readiness_weights,
         )
         self._transitions(month, uptake, ties, specific_mean)
-        full = (self.stage == mech.IMPLEMENTING) | (self.stage == mech.SUSTAINING)
+        full = mech.is_fully_operating(self.stage)
         self.P = mech.penetration_update(
             self.P,
             specific_mean=specific_mean,
@@ -766,8 +766,9 @@ class TransformationModel(mesa.Model):
         if funder.graduation == "organization":
             reached = self.stage == mech.SUSTAINING
         else:
-            operating = (self.stage == mech.IMPLEMENTING) | (self.stage == mech.SUSTAINING)
-            reached = (self.team_average(operating) >= funder.graduation_share)[self.org_team]
+            reached = (
+                self.team_average(mech.is_fully_operating(self.stage)) >= funder.graduation_share
+            )[self.org_team]
         graduated = self.funder.graduated
         graduated[reached & (graduated == NEVER)] = month
 
@@ -909,12 +910,13 @@ class TransformationModel(mesa.Model):
             threshold=self.threshold,
             uniform=self.rng.random(self.n_orgs),
         )
+        ta_ended = self.months_without_ta >= mp.ta_gap_months
         # a doer's substitution props the organization up until its TA has ended, not only in
         # the months it has hours (a skipped or non-contact month is no withdrawal)
         self.prop = np.where(
             self.H > 0,
             uptake.substituted,
-            np.where(self.months_without_ta >= mp.ta_gap_months, 0.0, self.prop),
+            np.where(ta_ended, 0.0, self.prop),
         )
         shortfall = mech.capacity_shortfall(
             specific_mean=specific_mean,
@@ -931,13 +933,12 @@ class TransformationModel(mesa.Model):
             & (mp.sustain_fidelity <= self.F)
         )
         slip = (stage == mech.SUSTAINING) & (mp.sustain_fidelity - SUSTAIN_HYSTERESIS > self.F)
-        reduce = ((stage == mech.IMPLEMENTING) | (stage == mech.SUSTAINING)) & falls_back
+        reduce = mech.is_fully_operating(stage) & falls_back
         recover = (stage == mech.REDUCED) & (shortfall == 0) & (uptake.overload == 0)
         stage = np.where(adopt, mech.PREPARING, stage)
         stage = np.where(implement | slip | recover, mech.IMPLEMENTING, stage)
         stage = np.where(sustain, mech.SUSTAINING, stage)
         stage = np.where(reduce, mech.REDUCED, stage)
-        ta_ended = self.months_without_ta >= mp.ta_gap_months
         at_risk = mech.is_adopting(stage) & ta_ended
         stop = at_risk & (
             self.rng.random(self.n_orgs)

@@ -68,6 +68,10 @@ def test_adopting_and_operating_stages_are_the_contiguous_codes_they_name():
         "sustaining",
         "reduced",
     ]
+    assert [mech.STAGES[code] for code in stages[mech.is_fully_operating(stages)]] == [
+        "implementing",
+        "sustaining",
+    ]
     assert mech.STAGES[mech.REDUCED] == "reduced"
     assert mech.STAGES[mech.DISCONTINUED] == "discontinued" == mech.STAGES[-1]
 
