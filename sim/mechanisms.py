@@ -273,14 +273,44 @@ def reinforcement(*, feedback, peer_exposure, working):
     return np.where(working, reinforced, 1.0)
 
 
-def learning_by_doing(*, rate, general, working, substituted, reinforced):
-    """lambda_L * G * (1 - sub) * reinforcement while working on the change.
+def learning_by_doing(*, rate, general, data_use, working, substituted, reinforced):
+    """lambda_L * G * (0.5 + data use) * (1 - sub) * reinforcement while working on the change.
 
-    Work a doer takes over teaches nothing, and learning by doing needs feedback (coaching or
-    peers): without it practice drifts instead of improving. Source: anchor-ta-evidence.md
-    6.2 rule 9 (DSF learning term lambda_L * G * data use), 4.6 and 6.5 item 5 (dependence).
+    An organization learns from its own work as far as it can see it: ``data_use`` is its
+    capacity in digital health and in measurement and QI (``data_use``), and the factor is 1
+    at half of it. Work a doer takes over teaches nothing, and learning by doing needs
+    feedback (coaching or peers): without it practice drifts instead of improving. Source:
+    anchor-ta-evidence.md 6.2 rule 9 (DSF learning term lambda_L * G * data use), 4.6 and 6.5
+    item 5 (dependence); the 0.5 + u form is an assumption (it mirrors ``acceptance_factor``).
     """
-    return np.where(working, rate * general * (1.0 - substituted) * reinforced, 0.0)
+    return np.where(
+        working,
+        rate * general * (0.5 + np.asarray(data_use, float)) * (1.0 - substituted) * reinforced,
+        0.0,
+    )
+
+
+def data_use(specific, *, blocks):
+    """Mean capacity over the building blocks in ``blocks`` (column indices): for digital
+    health and measurement and QI, how far an organization can see and learn from what it does.
+
+    Source: anchor-ta-evidence.md 4.6 and 6.2 rule 9 (DSF: data use drives continuous
+    learning); thesis L1164-1174 (building blocks 5 and 8) and L900-902.
+    """
+    return np.asarray(specific, float)[:, list(blocks)].mean(axis=1)
+
+
+def implementation_capacity(specific, *, weakest):
+    """Mean of an organization's ``weakest`` lowest building blocks (all of them = the mean).
+
+    Population health management needs its blocks together (thesis L356-441, L1164-1174), so
+    strength in some does not make up for gaps in others: what an organization can implement
+    is set by its weakest blocks. How many count is an assumption.
+    """
+    specific = np.asarray(specific, float)
+    if weakest >= specific.shape[1]:
+        return specific.mean(axis=1)
+    return np.partition(specific, weakest - 1, axis=1)[:, :weakest].mean(axis=1)
 
 
 def capacity_drift(*, decay, extra, reinforced):
@@ -291,6 +321,24 @@ def capacity_drift(*, decay, extra, reinforced):
     the pilot ended); the size of ``extra`` is an assumption.
     """
     return decay * (1.0 + extra * (1.0 - np.asarray(reinforced, float)))
+
+
+def capacity_routes(*, absorbed, relationship_absorbed, content_specific_share):
+    """Split the absorbed dose into what builds general capacity and what builds the building
+    blocks: relationship work (coaching, peer exchange) builds transformation-specific
+    capacity, content work predominantly general capacity, ``content_specific_share`` of it
+    the blocks. Returns (general, specific).
+
+    Source: thesis L404 (content-driven approaches "focused predominantly on information
+    transfer ... to address general capacity gaps"; relationship-driven ones on
+    "transformation-specific capacities"); L902 (content such as playbooks on data and quality
+    measurement also carries block knowledge). The share is an assumption.
+    """
+    content = np.asarray(absorbed, float) - relationship_absorbed
+    return (
+        (1.0 - content_specific_share) * content,
+        relationship_absorbed + content_specific_share * content,
+    )
 
 
 def general_capacity_update(general, *, absorbed, gate, transfer, decay, resting):
@@ -367,18 +415,25 @@ def maturity_update(maturity, *, collaborating):
     return maturity + np.asarray(collaborating, float) / 12.0
 
 
-def governance_capacity(*, maturity_index, coordinator, members, coordinator_weight, party_cost):
+def governance_capacity(
+    *, maturity_index, governance_block, coordinator, members, coordinator_weight, party_cost
+):
     """A team's capacity to decide and act together, in [0, 1].
 
-    (c * coordinator + (1 - c) * maturity) / (1 + party_cost * (members - 1)): a dedicated
+    (c * coordinator + (1 - c) * joint) / (1 + party_cost * (parties - 1)), where
+    joint = 1 - (1 - maturity) * (1 - block) is what lets the members decide together: the
+    relationships of a mature team or the formal structures of the governance building block
+    (``governance_block``, the members' mean capacity in leadership, accountability and
+    governance, thesis L1164-1174, which TA concentrated on: L900-902). A dedicated
     coordinator is "an indispensable resource", usually funded by the convening hospital
     (seed-oht.md M12: 004 L142, L116); existing relationships lower the cost of coordination
     (M1: 004 L93); governance costs rise with the number of parties (M5: 001 L319). The
-    weights are assumptions.
+    weights and the either-or form are assumptions.
     """
-    own = coordinator_weight * np.asarray(coordinator, float) + (1.0 - coordinator_weight) * (
-        np.asarray(maturity_index, float)
+    joint = 1.0 - (1.0 - np.asarray(maturity_index, float)) * (
+        1.0 - np.asarray(governance_block, float)
     )
+    own = coordinator_weight * np.asarray(coordinator, float) + (1.0 - coordinator_weight) * joint
     return own / (1.0 + party_cost * (np.asarray(members, float) - 1.0))
 
 
@@ -528,15 +583,15 @@ def discontinuation_hazard(*, base, ownership, general):
     return base * (1.0 - ownership) * (1.0 - general)
 
 
-def capacity_shortfall(*, specific_mean, substituted, needed):
-    """How far own capacity plus a provider's substitution falls short of what implementing
-    needs, as a share of it (0 = none).
+def capacity_shortfall(*, implementation_capacity, substituted, needed):
+    """How far own capacity (``implementation_capacity``: its weakest blocks) plus a
+    provider's substitution falls short of what implementing needs, as a share of it (0 = none).
 
     An organization let into implementation on capacity plus a doer's substitution loses that
     prop when the doer's hours stop (anchor-ta-evidence.md 4.7 and 6.3: post-withdrawal
     fidelity drops by ``sub``; 6.5 item 5).
     """
-    return np.clip((needed - specific_mean - substituted) / needed, 0.0, 1.0)
+    return np.clip((needed - implementation_capacity - substituted) / needed, 0.0, 1.0)
 
 
 def fallback_hazard(*, shortfall, overload, rate):

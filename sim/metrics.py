@@ -25,6 +25,7 @@ FLOW_COLUMNS = (
     *(f"hours_{role}" for role in ROLES),
     *(f"hours_{activity}" for activity in ACTIVITIES),
     *(f"hours_{modality}" for modality in MODALITIES),
+    *(f"hours_{block}" for block in BUILDING_BLOCKS),
     "spent",
     "overloaded_share",
 )
@@ -68,9 +69,19 @@ def empty_flows() -> dict[str, float]:
 
 
 def flows(
-    model, *, delivered, time_used, link_mix, link_modality, role_of_link, cost, overload
+    model,
+    *,
+    delivered,
+    time_used,
+    link_mix,
+    link_modality,
+    role_of_link,
+    cost,
+    overload,
+    hours_by_block,
 ) -> dict[str, float]:
-    """TA hours received by role, activity and modality; provider time and money spent."""
+    """TA hours received by role, activity, modality and building block; provider time and
+    money spent."""
     by_role = np.bincount(role_of_link, weights=delivered, minlength=len(ROLES))
     by_activity = delivered @ link_mix
     by_modality = np.bincount(link_modality, weights=delivered, minlength=len(MODALITIES))
@@ -85,6 +96,10 @@ def flows(
         **{
             f"hours_{modality}": float(hours)
             for modality, hours in zip(MODALITIES, by_modality, strict=True)
+        },
+        **{
+            f"hours_{block}": float(hours)
+            for block, hours in zip(BUILDING_BLOCKS, hours_by_block, strict=True)
         },
         "spent": float(cost.sum()),
         "overloaded_share": float(np.count_nonzero(overload) / len(overload)),

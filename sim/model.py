@@ -16,7 +16,15 @@ from scipy import sparse
 from sim import allocation, events, metrics, paths
 from sim import mechanisms as mech
 from sim.agents import Organization, TAProvider, Team
-from sim.params import MODALITIES, REGIONS, ROLES, ProviderGroup, Scenario, load_scenario
+from sim.params import (
+    BUILDING_BLOCKS,
+    MODALITIES,
+    REGIONS,
+    ROLES,
+    ProviderGroup,
+    Scenario,
+    load_scenario,
+)
 from sim.system import (
     MATURITY_SATURATION,
     build_organizations,
@@ -29,6 +37,8 @@ from sim.system import (
 )
 
 VIRTUAL = MODALITIES.index("virtual")
+DATA_BLOCKS = tuple(BUILDING_BLOCKS.index(b) for b in ("digital_health", "measurement_qi"))
+GOVERNANCE_BLOCK = BUILDING_BLOCKS.index("leadership_governance")
 ROLE_FIELDS = ("substitution", "capacity_transfer", "ownership_gain", "readiness_dependence")
 SUSTAIN_HYSTERESIS = 0.15  # fidelity margin below which sustaining falls back (assumption)
 NEVER = 10**6  # the month of something that has not happened
@@ -164,6 +174,7 @@ class Uptake:
     substituted: np.ndarray
     overload: np.ndarray
     peer_hours: np.ndarray  # peer-exchange hours received, for the ties they strengthen
+    hours_by_block: np.ndarray  # the month's TA hours, each split over the blocks it aimed at
 
 
 class TransformationModel(mesa.Model):
@@ -478,14 +489,20 @@ class TransformationModel(mesa.Model):
             feedback=self.feedback, peer_exposure=ties.exposure, working=self.adopting
         )
         specific = self.S
+        match = mech.expertise_match(
+            specific=self.S, expertise=delivery.expertise, focus=mp.expertise_focus
+        )
+        to_general, to_specific = mech.capacity_routes(
+            absorbed=absorbed,
+            relationship_absorbed=relationship_absorbed,
+            content_specific_share=mp.content_specific_share,
+        )
         self.S = mech.specific_capacity_update(
             self.S,
-            absorbed=absorbed,
+            absorbed=to_specific,
             gate=gate,
             transfer=mp.capacity_rate * delivery.transfer,
-            match=mech.expertise_match(
-                specific=self.S, expertise=delivery.expertise, focus=mp.expertise_focus
-            ),
+            match=match,
             spillover=mp.peer_spillover,
             peer_gap=mech.peer_gap(
                 neighbour_mean=self.network.neighbour_mean(self.S),
@@ -498,6 +515,7 @@ class TransformationModel(mesa.Model):
             learning=mech.learning_by_doing(
                 rate=mp.learning_rate,
                 general=self.G,
+                data_use=mech.data_use(self.S, blocks=DATA_BLOCKS),
                 working=self.adopting,
                 substituted=substituted,
                 reinforced=reinforced,
@@ -505,7 +523,7 @@ class TransformationModel(mesa.Model):
         )
         self.G = mech.general_capacity_update(
             self.G,
-            absorbed=absorbed,
+            absorbed=to_general,
             gate=gate,
             transfer=mp.general_rate * delivery.transfer,
             decay=mp.general_decay,
@@ -547,6 +565,7 @@ class TransformationModel(mesa.Model):
             substituted=substituted,
             overload=overload,
             peer_hours=delivery.peer,
+            hours_by_block=H @ (match / np.maximum(match.sum(axis=1, keepdims=True), 1e-12)),
         )
 
     def _satisfaction_and_acceptability(self, delivery: Delivery, specific, overload) -> None:
@@ -637,7 +656,7 @@ class TransformationModel(mesa.Model):
             specific_mean=specific_mean,
             weights=mp.readiness_weights,
         )
-        self._transitions(month, uptake, ties, specific_mean)
+        self._transitions(month, uptake, ties)
         full = mech.is_fully_operating(self.stage)
         self.P = mech.penetration_update(
             self.P,
@@ -673,6 +692,7 @@ class TransformationModel(mesa.Model):
             role_of_link=self.link_role,
             cost=cost,
             overload=uptake.overload,
+            hours_by_block=uptake.hours_by_block,
         )
         self._record()
 
@@ -880,7 +900,7 @@ class TransformationModel(mesa.Model):
         )
         return delivered, time_used, link_mix, link_modality
 
-    def _transitions(self, month: Month, uptake: Uptake, ties: Ties, specific_mean) -> None:
+    def _transitions(self, month: Month, uptake: Uptake, ties: Ties) -> None:
         """Adoption, stage progress, operating at a reduced level, discontinuation after TA ends.
 
         Rules 11, 13 and 15. Every transition mask is computed from the stage at the start of
@@ -891,6 +911,7 @@ class TransformationModel(mesa.Model):
         stage = self.stage
         governance = mech.governance_capacity(
             maturity_index=np.minimum(1.0, self.team_maturity / MATURITY_SATURATION),
+            governance_block=self.team_average(self.S[:, GOVERNANCE_BLOCK]),
             coordinator=self.team_coordinator,
             members=self.teams.size,
             coordinator_weight=mp.coordinator_weight,
@@ -919,7 +940,7 @@ class TransformationModel(mesa.Model):
             np.where(ta_ended, 0.0, self.prop),
         )
         shortfall = mech.capacity_shortfall(
-            specific_mean=specific_mean,
+            implementation_capacity=mech.implementation_capacity(self.S, weakest=mp.weakest_blocks),
             substituted=self.prop,
             needed=mp.implement_capacity,
         )

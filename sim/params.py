@@ -269,8 +269,19 @@ class InitialState(Section):
         0.01,
         0.99,
         "index",
-        "mean initial capacity per building block S",
-        "thesis L902 (PHM blocks are largely new capacities)",
+        "mean initial capacity over the building blocks S",
+        "thesis L902 (PHM blocks are largely new capacities); the level is an assumption",
+    )
+    new_block_gap: float = param(
+        0.1,
+        0,
+        0.5,
+        "index",
+        (
+            "how much lower digital health, leadership and governance, and measurement and QI "
+            "start than the other building blocks (their mean stays specific_capacity_mean)"
+        ),
+        "thesis L900-902 (M51: these three are largely new capacities); the size is an assumption",
     )
     trust_mean: float = param(
         0.3, 0.01, 0.99, "index", "mean initial trust in TA providers T", "assumption"
@@ -858,6 +869,17 @@ class MechanismParams(Section):
         "alpha: base capacity growth at full absorption (facilitator)",
         "anchor-ta-evidence.md 6.4: alpha 0.2 (0.1-0.3)",
     )
+    content_specific_share: float = param(
+        0.25,
+        0,
+        1,
+        "share",
+        (
+            "share of the absorbed content dose that builds the building blocks; the rest builds "
+            "general capacity (relationship work builds the blocks)"
+        ),
+        "thesis L404 (content 'predominantly' for general capacity gaps), L902; assumption",
+    )
     general_rate: float = param(
         0.08,
         0,
@@ -875,7 +897,7 @@ class MechanismParams(Section):
         "thesis L936 (M21)",
     )
     learning_rate: float = param(
-        0.02,
+        0.03,
         0,
         0.2,
         "1/month",
@@ -1081,11 +1103,11 @@ class MechanismParams(Section):
         "anchor-ta-evidence.md 6.2 rule 8",
     )
     implement_capacity: float = param(
-        0.35,
+        0.25,
         0,
         1,
         "index",
-        "mean specific capacity at which preparing becomes implementing",
+        "capacity in the weakest building blocks at which preparing becomes implementing",
         "assumption (EPIS-like stages)",
     )
     sustain_penetration: float = param(
@@ -1152,8 +1174,26 @@ class MechanismParams(Section):
         0,
         10,
         "exponent",
-        "how strongly TA targets the organization's weakest building blocks",
-        "thesis L372-374 (M3)",
+        (
+            "how strongly TA is aimed at each organization's weakest building blocks: 0 = every "
+            "provider delivers its own package whatever the need (pitched), higher = matched"
+        ),
+        (
+            "thesis L372-374 (M3: value depends on matching expertise to gaps); in Ontario "
+            "legacy partners pitched their packages (L1439-1447) and matching needs was a "
+            "listed challenge (L1407, L1523)"
+        ),
+    )
+    weakest_blocks: int = param(
+        4,
+        1,
+        8,
+        "blocks",
+        (
+            "implementation needs this many of an organization's weakest building blocks at "
+            "implement_capacity (8 = the mean of all blocks)"
+        ),
+        "thesis L356-441, L1164-1174 (the blocks together make PHM capacity); assumption",
     )
 
     @field_validator("readiness_weights")

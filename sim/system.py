@@ -154,7 +154,7 @@ def build_organizations(
             rng, initial.motivation_mean + maturity_boost - engagement_gap, concentration, n
         ),
         G=beta_with_mean(rng, initial.general_capacity_mean - capacity_gap, concentration, n),
-        S=beta_with_mean(rng, initial.specific_capacity_mean, concentration, (n, N_BLOCKS)),
+        S=beta_with_mean(rng, block_means(initial), concentration, (n, N_BLOCKS)),
         T=beta_with_mean(rng, initial.trust_mean + maturity_boost, concentration, n),
         O=beta_with_mean(rng, initial.ownership_mean, concentration, n),
     )
@@ -236,6 +236,21 @@ def _symmetric(n: int, sources, targets, weights) -> sparse.csr_matrix:
         ),
         shape=(n, n),
     )
+
+
+NEW_BLOCKS = ("digital_health", "leadership_governance", "measurement_qi")  # thesis L902
+
+
+def block_means(initial) -> np.ndarray:
+    """Mean initial capacity per building block: the three largely new blocks
+    ``new_block_gap`` below the other five, the mean over all eight ``specific_capacity_mean``.
+
+    Source: thesis L900-902 (M51).
+    """
+    new = np.isin(BUILDING_BLOCKS, NEW_BLOCKS)
+    share_new = new.mean()
+    offset = np.where(new, -(1.0 - share_new), share_new) * initial.new_block_gap
+    return np.clip(initial.specific_capacity_mean + offset, 0.01, 0.99)
 
 
 def build_ties(

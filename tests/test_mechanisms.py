@@ -835,7 +835,8 @@ def test_governance_rises_with_a_coordinator_and_maturity_falls_with_the_number_
     g = rng(28)
     maturity, members = g.uniform(0, 1, N), g.integers(2, 60, N)
     weight, cost = draw(g, "mechanisms.coordinator_weight"), draw(g, "mechanisms.party_cost")
-    inputs = dict(coordinator_weight=weight, party_cost=cost)
+    block = g.uniform(0, 1, N)
+    inputs = dict(coordinator_weight=weight, party_cost=cost, governance_block=block)
     without = mech.governance_capacity(
         maturity_index=maturity, coordinator=False, members=members, **inputs
     )
@@ -851,6 +852,25 @@ def test_governance_rises_with_a_coordinator_and_maturity_falls_with_the_number_
         maturity_index=maturity, coordinator=False, members=members + 10, **inputs
     )
     assert np.all(bigger <= without)
+    # formal governance structures (the governance building block) stand in for maturity
+    structured = mech.governance_capacity(
+        maturity_index=maturity,
+        coordinator=False,
+        members=members,
+        coordinator_weight=weight,
+        party_cost=cost,
+        governance_block=np.minimum(1, block + 0.1),
+    )
+    assert np.all(structured >= without)
+    neither = mech.governance_capacity(
+        maturity_index=0.0,
+        coordinator=False,
+        members=members,
+        coordinator_weight=weight,
+        party_cost=cost,
+        governance_block=0.0,
+    )
+    assert np.all(neither == 0)
     pace = mech.decision_pace(with_one)
     assert (
         np.all(pace >= 0.5)
@@ -897,15 +917,20 @@ def test_reinforcement_combines_feedback_and_peers_and_is_full_when_not_working(
 def test_learning_by_doing_only_while_working_needs_reinforcement_and_not_when_substituted():
     g = rng(22)
     rate, general, sub = draw(g, "mechanisms.learning_rate"), g.uniform(0, 1, N), g.uniform(0, 1, N)
-    reinforced = g.uniform(0, 1, N)
-    inputs = dict(rate=rate, general=general, reinforced=reinforced)
+    reinforced, data = g.uniform(0, 1, (2, N))
+    inputs = dict(rate=rate, general=general, reinforced=reinforced, data_use=data)
     learning = mech.learning_by_doing(working=True, substituted=sub, **inputs)
-    assert np.all(learning >= 0) and np.all(learning <= rate * general + 1e-15)
+    assert np.all(learning >= 0) and np.all(learning <= 1.5 * rate * general + 1e-15)
+    # an organization that can measure its work learns more from it
+    seeing = mech.learning_by_doing(
+        working=True, substituted=sub, **(inputs | {"data_use": np.minimum(1, data + 0.1)})
+    )
+    assert np.all(seeing >= learning) and np.any(seeing > learning)
     assert np.all(mech.learning_by_doing(working=False, substituted=sub, **inputs) == 0)
     assert np.all(mech.learning_by_doing(working=True, substituted=np.ones(N), **inputs) == 0)
     assert np.all(mech.learning_by_doing(working=True, substituted=sub * 0.5, **inputs) >= learning)
     unreinforced = mech.learning_by_doing(
-        rate=rate, general=general, working=True, substituted=sub, reinforced=0.0
+        rate=rate, general=general, data_use=data, working=True, substituted=sub, reinforced=0.0
     )
     assert np.all(unreinforced == 0)
 
@@ -1275,15 +1300,19 @@ def test_capacity_shortfall_is_zero_when_capacity_and_substitution_suffice():
     g = rng(33)
     specific, sub = g.uniform(0, 1, (2, N))
     needed = draw(g, "mechanisms.implement_capacity").clip(0.01)
-    shortfall = mech.capacity_shortfall(specific_mean=specific, substituted=sub, needed=needed)
+    shortfall = mech.capacity_shortfall(
+        implementation_capacity=specific, substituted=sub, needed=needed
+    )
     assert in_unit(shortfall)
     assert np.all((shortfall == 0) == (specific + sub >= needed))
     # a doer's prop gone: the shortfall can only grow
-    unpropped = mech.capacity_shortfall(specific_mean=specific, substituted=0.0, needed=needed)
+    unpropped = mech.capacity_shortfall(
+        implementation_capacity=specific, substituted=0.0, needed=needed
+    )
     assert np.all(unpropped >= shortfall)
     assert np.all(
         mech.capacity_shortfall(
-            specific_mean=np.minimum(1, specific + 0.1), substituted=sub, needed=needed
+            implementation_capacity=np.minimum(1, specific + 0.1), substituted=sub, needed=needed
         )
         <= shortfall
     )
@@ -1446,3 +1475,45 @@ def test_satisfaction_falls_with_burden_and_acceptability_follows_it_only_with_t
     assert factor[5] == pytest.approx(1.0) and np.all(np.diff(factor) > 0)
     kept = mech.retention_factor(np.linspace(0, 1, 11))
     assert kept[5] == pytest.approx(1.0) and np.all(np.diff(kept) < 0) and np.all(kept > 0)
+
+
+def test_implementation_capacity_is_set_by_the_weakest_blocks():
+    g = rng(41)
+    specific = g.uniform(0, 1, (N, 8))
+    capacity = {k: mech.implementation_capacity(specific, weakest=k) for k in range(1, 9)}
+    assert capacity[1] == pytest.approx(specific.min(axis=1))
+    assert capacity[8] == pytest.approx(specific.mean(axis=1))
+    assert all(np.all(capacity[k] <= capacity[k + 1] + 1e-12) for k in range(1, 8))
+    # raising a strong block does not make up for a weak one
+    strong = specific.argmax(axis=1)
+    raised = specific.copy()
+    raised[np.arange(N), strong] = 1.0
+    assert mech.implementation_capacity(raised, weakest=4) == pytest.approx(capacity[4])
+
+
+def test_data_use_is_the_mean_of_the_named_blocks():
+    g = rng(42)
+    specific = g.uniform(0, 1, (N, 8))
+    data = mech.data_use(specific, blocks=(4, 7))
+    assert data == pytest.approx((specific[:, 4] + specific[:, 7]) / 2)
+    assert in_unit(data)
+
+
+def test_relationship_work_builds_the_blocks_and_content_mostly_general_capacity():
+    g = rng(43)
+    absorbed = g.uniform(0, 1, N)
+    relationship = absorbed * g.uniform(0, 1, N)
+    share = draw(g, "mechanisms.content_specific_share")
+    general, specific = mech.capacity_routes(
+        absorbed=absorbed, relationship_absorbed=relationship, content_specific_share=share
+    )
+    assert general + specific == pytest.approx(absorbed)  # nothing absorbed is lost or made
+    assert np.all(general >= 0) and np.all(specific >= relationship - 1e-15)
+    content_only, _ = mech.capacity_routes(
+        absorbed=absorbed, relationship_absorbed=0.0, content_specific_share=0.0
+    )
+    assert content_only == pytest.approx(absorbed)
+    _, coaching_only = mech.capacity_routes(
+        absorbed=absorbed, relationship_absorbed=absorbed, content_specific_share=share
+    )
+    assert coaching_only == pytest.approx(absorbed)

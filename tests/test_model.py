@@ -11,7 +11,7 @@ from test_patterns import lab
 from sim import ScenarioError, TransformationModel, events, load_scenario, simulate
 from sim import model as model_module
 from sim.params import BUILDING_BLOCKS
-from sim.system import HOURS_PER_FTE, expertise_means
+from sim.system import HOURS_PER_FTE, NEW_BLOCKS, block_means, expertise_means
 
 SMALL = {"system.n_teams": 15}
 
@@ -144,6 +144,18 @@ def test_a_group_naming_no_domains_is_equally_expert_in_every_block():
     focused = plain.model_copy(update={"domains": ["digital_health"], "outside_domain": 0.5})
     means = expertise_means(focused)
     assert means[4] == plain.expertise_mean and np.delete(means, 4) == pytest.approx(0.3)
+
+
+def test_the_three_largely_new_blocks_start_lower_and_the_mean_is_kept():
+    initial = load_scenario("baseline").initial
+    means = block_means(initial)
+    new = np.isin(BUILDING_BLOCKS, NEW_BLOCKS)
+    assert means.mean() == pytest.approx(initial.specific_capacity_mean)
+    assert means[new] == pytest.approx(means[~new].min() - initial.new_block_gap)
+    model = TransformationModel("baseline", rng=3)
+    assert np.all(model.S[:, new].mean(axis=0) < model.S[:, ~new].mean(axis=0).min())
+    even = load_scenario("baseline", {"initial.new_block_gap": 0.0}).initial
+    assert block_means(even) == pytest.approx(np.full(len(BUILDING_BLOCKS), 0.2))
 
 
 def test_a_scenario_without_providers_runs_with_no_ta():

