@@ -28,7 +28,15 @@ from sim import (
     parameter_info,
     paths,
 )
-from sim.params import GRADUATIONS, MODALITIES, PERIODICITIES, POLICIES, ROLES, Scenario
+from sim.params import (
+    GRADUATIONS,
+    MODALITIES,
+    PERIODICITIES,
+    PHASINGS,
+    POLICIES,
+    ROLES,
+    Scenario,
+)
 
 AS_SCENARIO = "as in scenario"
 GROUP_WIDE = {"provider_role": "role", "provider_modality": "modality"}  # lever -> group field
@@ -86,6 +94,7 @@ SCENARIO_LEVERS = (
     Lever("funder.withdraw_month", "TA withdrawn at month (0 = never)", "TA withdrawal", 0, 120, 1),
     Lever("funder.graduation", "Who graduates from TA", "graduation", values=GRADUATIONS),
     Lever("funder.taper_months", "TA fades out over (months)", "tapering", 0, 36, 1),
+    Lever("funder.phasing", "Support phases", "support phasing", values=PHASINGS),
 )
 BY_PATH = {lever.path: lever for lever in SCENARIO_LEVERS}
 
@@ -132,6 +141,7 @@ ORDER = (  # as the levers appear on the page
     "funder.withdraw_month",
     "funder.graduation",
     "funder.taper_months",
+    "funder.phasing",
 )
 
 

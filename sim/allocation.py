@@ -65,11 +65,13 @@ def allocate(
     caseload_limit,
     budget,
     proportional=False,
+    caseload_weight=None,
 ):
     """Share provider time and the budget among the links (organization, provider) that want TA.
 
     Each organization's demand is split equally among the providers linked to it, and each
-    provider serves at most its caseload limit of organizations, in priority order. Then
+    provider serves at most its caseload limit of organizations, in priority order (counting
+    each link as ``caseload_weight``, 1 by default: a team served together counts once). Then
     provider hours and the budget are rationed: in priority order (the first served get
     their full dose), or, with ``proportional``, pro rata so that everyone gets the same
     share of what was asked (the ``universal`` policy: equal light touch for all).
@@ -93,7 +95,13 @@ def allocate(
     sorted_provider = provider[by_provider]
     first = np.searchsorted(sorted_provider, np.arange(len(provider_hours)))[sorted_provider]
     rank = np.arange(len(sorted_provider)) - first
-    sorted_time = time_wanted[by_provider] * (rank < caseload_limit[sorted_provider])
+    if caseload_weight is None:
+        within_limit = rank < caseload_limit[sorted_provider]
+    else:
+        load = np.cumsum(caseload_weight[active][by_provider])
+        before = load[first] - caseload_weight[active][by_provider][first]
+        within_limit = load - before <= caseload_limit[sorted_provider] + 1e-9
+    sorted_time = time_wanted[by_provider] * within_limit
     if proportional:
         asked = np.bincount(sorted_provider, weights=sorted_time, minlength=len(provider_hours))
         share = np.minimum(
@@ -125,9 +133,12 @@ def allocate(
     return delivered, time_used
 
 
-def caseloads(link_provider, delivered, n_providers):
-    """Organizations each provider actually served this month (for caseload dilution)."""
-    return np.bincount(link_provider, weights=(delivered > 0).astype(float), minlength=n_providers)
+def caseloads(link_provider, delivered, n_providers, caseload_weight=1.0):
+    """Organizations each provider actually served this month (for caseload dilution), each
+    link counted as ``caseload_weight`` (a team served together counts once)."""
+    return np.bincount(
+        link_provider, weights=(delivered > 0) * caseload_weight, minlength=n_providers
+    )
 
 
 def lagging_teams(

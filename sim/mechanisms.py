@@ -30,6 +30,11 @@ STAGES = (
 )
 
 
+# Phases of a team's support when it is responsive (seed 003 L11; anchor-ta-evidence.md P8).
+FOUNDATIONAL, CAPACITY_BUILDING, FADING = range(3)
+SUPPORT_PHASES = ("foundational", "capacity_building", "fading")
+
+
 def is_adopting(stage):
     """Preparing, implementing, sustaining or reduced (the adopting stages are contiguous codes)."""
     return (stage >= PREPARING) & (stage <= REDUCED)
@@ -87,6 +92,36 @@ def provider_time_per_hour(*, content, relationship, peer, content_reach, travel
     thesis L421 (M15: face-to-face is resource intensive); travel shares are assumptions.
     """
     return (content / content_reach + relationship + peer) / (1.0 - travel_share)
+
+
+def shared_session_time(time_per_hour, *, together):
+    """Provider time per hour received when ``together`` members of a team meet the provider at
+    once: the session's time is shared among them.
+
+    Team-based coaching and working groups (thesis L1363, L1375) serve a team's members
+    together; one member alone (``together`` = 1) is one-to-one TA.
+    """
+    return np.asarray(time_per_hour, float) / np.maximum(together, 1)
+
+
+def support_phase(*, adopting_share, operating_share, building_share, fading_share):
+    """The phase of a team's support: foundational and co-design work until ``building_share``
+    of its members adopt, capacity building until ``fading_share`` implement or sustain, then
+    fading. Worked out each month from the team's state, so support that has moved on goes
+    back when the team slips: responsive, not a fixed schedule.
+
+    Source: seed 003 L11 ("sequential support processes", practice "in dynamic and responsive
+    ways"); anchor-ta-evidence.md P8 (Aldridge 2023b: foundational and co-design work at high
+    dose early, then a blended mix; support fell year over year) and 6.2 rule 1; thesis L1383
+    (didactic learning first, "once they kind of got that we could move into different
+    approaches"). The thresholds are assumptions: no source gives the triggers.
+    """
+    adopting_share = np.asarray(adopting_share, float)
+    return np.where(
+        adopting_share < building_share,
+        FOUNDATIONAL,
+        np.where(np.asarray(operating_share, float) < fading_share, CAPACITY_BUILDING, FADING),
+    )
 
 
 def is_contact_month(month, periodicity):

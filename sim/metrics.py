@@ -49,6 +49,7 @@ SYSTEM_COLUMNS = (
     "mean_acceptability",
     "satisfaction",
     "navigation_hours",
+    *(f"teams_{phase}" for phase in mech.SUPPORT_PHASES),
     *FLOW_COLUMNS,
     "budget",
     "population",
@@ -58,7 +59,15 @@ SYSTEM_COLUMNS = (
     "gap_fidelity_capacity",
 )
 STATE_MEANS = ("M", "G", "T", "O", "W", "P", "F", "R", "A", "navigation")
-TEAM_COLUMNS = ("adoption", "mean_P", "mean_F", *OUTCOMES, "ta_hours", "hands_on")
+TEAM_COLUMNS = (
+    "adoption",
+    "mean_P",
+    "mean_F",
+    *OUTCOMES,
+    "ta_hours",
+    "hands_on",
+    "support_phase",
+)
 
 
 # ------------------------------------------------------------------ TA flows
@@ -238,6 +247,17 @@ def system_row(model) -> dict[str, float]:
         # hours-weighted over the organizations that received TA (0 in a month without any)
         "satisfaction": float(model.H @ model.satisfaction / max(model.H.sum(), 1e-12)),
         "navigation_hours": means["navigation"],
+        # approved teams by the phase of their support (all in capacity building when fixed)
+        **dict(
+            zip(
+                (f"teams_{phase}" for phase in mech.SUPPORT_PHASES),
+                np.bincount(
+                    model.team_phase[model.teams.approval_month <= model.steps],
+                    minlength=len(mech.SUPPORT_PHASES),
+                ).tolist(),
+                strict=True,
+            )
+        ),
         **model.month_flows,
         "budget": float(model.funder.budget),
         "population": float(model.team_population.sum()),
@@ -259,6 +279,7 @@ def team_row(model) -> np.ndarray:
             *(model.outcomes[name] for name in OUTCOMES),
             np.bincount(model.org_team, weights=model.H, minlength=len(model.teams.size)),
             model.funder.hands_on.astype(float),
+            model.team_phase.astype(float),
         ]
     )
 
@@ -280,6 +301,9 @@ def team_frame(model) -> pd.DataFrame:
     )
     frame.insert(4, "members", np.tile(model.teams.size, n_months))
     frame["hands_on"] = frame["hands_on"].astype(bool)
+    frame["support_phase"] = pd.Categorical.from_codes(
+        frame["support_phase"].astype(int), categories=mech.SUPPORT_PHASES
+    )
     return frame
 
 

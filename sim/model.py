@@ -163,6 +163,7 @@ class Delivery:
     ownership_gain: np.ndarray
     readiness_dependence: np.ndarray
     expertise: np.ndarray
+    in_team_session: np.ndarray  # received team-based TA together with fellow members
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ class Uptake:
     overload: np.ndarray
     peer_hours: np.ndarray  # peer-exchange hours received, for the ties they strengthen
     hours_by_block: np.ndarray  # the month's TA hours, each split over the blocks it aimed at
+    in_team_session: np.ndarray  # worked with fellow members in a team session this month
 
 
 class TransformationModel(mesa.Model):
@@ -210,6 +212,7 @@ class TransformationModel(mesa.Model):
         self.teams = build_teams(scenario, self.rng)
         orgs = build_organizations(scenario, self.teams, self.rng)
         self.n_orgs = len(orgs.team)
+        self.n_teams = len(self.teams.size)
         self.org_team, self.org_region, self.org_sector, self.org_size = (
             orgs.team,
             orgs.region,
@@ -243,10 +246,11 @@ class TransformationModel(mesa.Model):
         self.equity_contrasts = metrics.equity_contrasts(self)
         self.adopting = mech.is_adopting(self.stage)
         self.months_adopting = np.zeros(self.n_orgs, dtype=np.int64)
+        self.team_phase = np.full(self.n_teams, mech.CAPACITY_BUILDING)
 
         self.network = build_ties(scenario, self.teams, orgs, self.rng)
         self.team_maturity = self.teams.maturity.copy()  # years of collaboration, growing
-        self.team_coordinator = team_has_coordinator(orgs, len(self.teams.size))
+        self.team_coordinator = team_has_coordinator(orgs, self.n_teams)
         graph = nx.Graph()
         graph.add_nodes_from(range(self.n_orgs))
         sources, targets = self.network.edges
@@ -256,18 +260,16 @@ class TransformationModel(mesa.Model):
         self.organizations = Organization.create_agents(
             self, self.n_orgs, list(range(self.n_orgs)), cells
         )
-        self.team_agents = Team.create_agents(
-            self, len(self.teams.size), list(range(len(self.teams.size)))
-        )
+        self.team_agents = Team.create_agents(self, self.n_teams, list(range(self.n_teams)))
 
         self.org_population = (
             scenario.system.population_per_org * self.org_size / scenario.system.size_median
         )
         self.team_population = np.bincount(self.org_team, weights=self.org_population)
         self.hours_received = np.zeros(self.n_orgs)  # cumulative TA hours, for the adaptive review
-        self.outcomes = metrics.initial_outcomes(scenario.outcomes, len(self.teams.size))
-        self.ta_cost_by_team = np.zeros(len(self.teams.size))
-        self.funder = FunderState.from_scenario(scenario, len(self.teams.size), self.n_orgs)
+        self.outcomes = metrics.initial_outcomes(scenario.outcomes, self.n_teams)
+        self.ta_cost_by_team = np.zeros(self.n_teams)
+        self.funder = FunderState.from_scenario(scenario, self.n_teams, self.n_orgs)
         self.provider_blocks = []
         self._set_providers()
         self._month_satisfaction_inputs = (
@@ -352,10 +354,10 @@ class TransformationModel(mesa.Model):
         """
         params = self.scenario.validated
         mp = params.mechanisms
-        delivered, time_used, link_mix, link_modality = self._allocate(month)
+        delivered, time_used, link_mix, link_modality, together = self._allocate(month)
         p = self.providers
         n = self.n_orgs
-        self.caseload = allocation.caseloads(p.link_provider, delivered, p.count)
+        self.caseload = allocation.caseloads(p.link_provider, delivered, p.count, 1.0 / together)
         role_table = np.array(
             [
                 [getattr(getattr(params.roles, role), field) for field in ROLE_FIELDS]
@@ -371,7 +373,8 @@ class TransformationModel(mesa.Model):
                     self.caseload[p.link_provider[served]],
                     penalty=mp.caseload_penalty,
                     free_caseload=mp.caseload_free,
-                ),
+                )
+                * np.where(together[served] > 1, mp.group_tailoring, 1.0),
                 _by_modality(mp.virtual_effect)[link_modality[served]],
                 _by_modality(mp.virtual_trust)[link_modality[served]],
                 role_table[self.link_role[served]],
@@ -414,6 +417,10 @@ class TransformationModel(mesa.Model):
             ownership_gain=hours_weighted[:, 5],
             readiness_dependence=hours_weighted[:, 6],
             expertise=hours_weighted[:, 7:],
+            in_team_session=np.bincount(
+                p.link_org[served], weights=together[served] > 1, minlength=n
+            )
+            > 0,
         )
 
     def _ties(self) -> Ties:
@@ -566,6 +573,7 @@ class TransformationModel(mesa.Model):
             overload=overload,
             peer_hours=delivery.peer,
             hours_by_block=H @ (match / np.maximum(match.sum(axis=1, keepdims=True), 1e-12)),
+            in_team_session=delivery.in_team_session,
         )
 
     def _satisfaction_and_acceptability(self, delivery: Delivery, specific, overload) -> None:
@@ -640,7 +648,8 @@ class TransformationModel(mesa.Model):
                 urgency=params.shocks.pandemic.urgency,
             )
         self.team_maturity = mech.maturity_update(
-            self.team_maturity, collaborating=self.team_average(self.adopting)
+            self.team_maturity,
+            collaborating=self.team_average(self.adopting | uptake.in_team_session),
         )
         in_exchange = uptake.peer_hours > 0
         if in_exchange.any():
@@ -677,7 +686,7 @@ class TransformationModel(mesa.Model):
         p = self.providers
         cost = delivery.time_used * p.cost_per_hour[p.link_provider]
         self.ta_cost_by_team = np.bincount(
-            self.org_team[p.link_org], weights=cost, minlength=len(self.teams.size)
+            self.org_team[p.link_org], weights=cost, minlength=self.n_teams
         )
         self.outcomes = metrics.update_outcomes(self, uptake.overload)
         self.funder.peak_share = max(
@@ -820,7 +829,9 @@ class TransformationModel(mesa.Model):
         """Who asks, in which order, and how much each link (organization, provider) delivers.
 
         Returns per link the hours delivered, the provider time they used, the activity mix
-        and the modality of the month (hands-on teams and a pandemic change the last two).
+        and the modality of the month (the support's phase, hands-on teams and a pandemic
+        change the last two), and how many of the team's members meet the provider together
+        (1 for one-to-one TA).
         """
         params = self.scenario.validated
         funder, mp, p = params.funder, params.mechanisms, self.providers
@@ -851,7 +862,13 @@ class TransformationModel(mesa.Model):
         period = mech.PERIOD_MONTHS[funder.periodicity]
         contact_month = mech.is_contact_month(month.number, funder.periodicity)
         hands_on = self.funder.hands_on[self.org_team]
-        dosage = np.where(hands_on, funder.hands_on_dosage, funder.dosage_hours) * period * support
+        self.team_phase = self._support_phases()
+        dosage = (
+            np.where(hands_on, funder.hands_on_dosage, funder.dosage_hours)
+            * period
+            * support
+            * np.where(self.team_phase == mech.FADING, funder.fading_dose, 1.0)[self.org_team]
+        )
         demand = np.where(eligible & (takes_up | hands_on) & contact_month, dosage, 0.0)
 
         order_key = allocation.priority(
@@ -862,15 +879,15 @@ class TransformationModel(mesa.Model):
             cohort=self.teams.cohort[self.org_team].astype(float),
         )
         link_mix = self.link_activity_mix
-        if self.funder.hands_on.any():
-            hands_on_mix = np.array(
-                [
-                    funder.hands_on_mix.content,
-                    funder.hands_on_mix.relationship,
-                    funder.hands_on_mix.peer,
-                ]
+        if funder.phasing == "responsive":
+            foundational = self.team_phase[self.org_team[links]] == mech.FOUNDATIONAL
+            link_mix = np.where(
+                foundational[:, None], _activity_shares(funder.foundation_mix), link_mix
             )
-            link_mix = np.where(hands_on[links][:, None], hands_on_mix, link_mix)
+        if self.funder.hands_on.any():
+            link_mix = np.where(
+                hands_on[links][:, None], _activity_shares(funder.hands_on_mix), link_mix
+            )
         link_modality = p.modality[p.link_provider]
         if month.pandemic and not params.shocks.pandemic.in_person_allowed:
             link_modality = np.full_like(link_modality, VIRTUAL)
@@ -885,6 +902,15 @@ class TransformationModel(mesa.Model):
             content_reach=mp.content_reach,
             travel_share=travel,
         )
+        together = np.ones(len(links))
+        if p.team_based.any():
+            # the members a team-based provider serves in a team this month meet it together
+            shared = p.team_based[p.link_provider] & (demand[links] > 0)
+            session = p.link_provider * self.n_teams + self.org_team[links]
+            together = np.where(
+                shared, np.bincount(session[shared], minlength=p.count * self.n_teams)[session], 1
+            ).astype(float)
+            time_per_hour = mech.shared_session_time(time_per_hour, together=together)
         standdown = params.shocks.pandemic.ta_standdown if month.pandemic else 0.0
         delivered, time_used = allocation.allocate(
             link_org=links,
@@ -897,8 +923,22 @@ class TransformationModel(mesa.Model):
             caseload_limit=p.caseload_limit,
             budget=self.funder.budget,
             proportional=funder.policy == "universal",
+            caseload_weight=1.0 / together if p.team_based.any() else None,
         )
-        return delivered, time_used, link_mix, link_modality
+        return delivered, time_used, link_mix, link_modality, together
+
+    def _support_phases(self) -> np.ndarray:
+        """Each team's support phase this month (``mechanisms.support_phase``); with fixed
+        phasing every team is in capacity building, its providers' own mix."""
+        funder = self.scenario.validated.funder
+        if funder.phasing == "fixed":
+            return np.full(self.n_teams, mech.CAPACITY_BUILDING)
+        return mech.support_phase(
+            adopting_share=self.team_average(self.adopting),
+            operating_share=self.team_average(mech.is_fully_operating(self.stage)),
+            building_share=funder.building_share,
+            fading_share=funder.fading_share,
+        )
 
     def _transitions(self, month: Month, uptake: Uptake, ties: Ties) -> None:
         """Adoption, stage progress, operating at a reduced level, discontinuation after TA ends.
@@ -981,6 +1021,11 @@ class TransformationModel(mesa.Model):
 
     def team_frame(self) -> pd.DataFrame:
         return metrics.team_frame(self)
+
+
+def _activity_shares(mix) -> np.ndarray:
+    """An activity mix as shares in the order of ``ACTIVITIES`` (content, relationship, peer)."""
+    return np.array([mix.content, mix.relationship, mix.peer])
 
 
 def _by_modality(virtual_value: float) -> np.ndarray:

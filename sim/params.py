@@ -57,12 +57,15 @@ Modality = Literal["in_person", "hybrid", "virtual"]
 Periodicity = Literal["weekly", "biweekly", "monthly", "bimonthly", "quarterly"]
 Policy = Literal["universal", "on_request", "need", "readiness", "cohort", "mandated"]
 Graduation = Literal["none", "organization", "team"]
+Phasing = Literal["fixed", "responsive"]
+DeliveryFormat = Literal["organization", "team"]
 REGIONS: tuple[str, ...] = get_args(Region)
 ROLES: tuple[str, ...] = get_args(Role)
 MODALITIES: tuple[str, ...] = get_args(Modality)
 PERIODICITIES: tuple[str, ...] = get_args(Periodicity)
 POLICIES: tuple[str, ...] = get_args(Policy)
 GRADUATIONS: tuple[str, ...] = get_args(Graduation)
+PHASINGS: tuple[str, ...] = get_args(Phasing)
 ACTIVITIES = ("content", "relationship", "peer")  # the fields of ActivityMix, in array order
 SHARE_TOLERANCE = 1e-6
 
@@ -440,6 +443,14 @@ class ProviderGroup(Section):
             "source": "thesis L1080-1103, L1351-1369 (partners' domains), L900-902 (M51)",
         },
     )
+    delivery: DeliveryFormat = choice(
+        "organization",
+        (
+            "organization: one-to-one with each member; team: team-based coaching and working "
+            "groups, the members a provider serves in a team meet together and share its time"
+        ),
+        "thesis L1343, L1363 (working groups), L1375 (team-based coaching in years 2-3)",
+    )
     outside_domain: float = param(
         0.3,
         0,
@@ -538,6 +549,52 @@ class FunderParams(Section):
             "(0 = TA stops at once)"
         ),
         "anchor-ta-evidence.md 6.2 rule 1, P8 (Aldridge 2023b); thesis M30; linear form assumed",
+    )
+    phasing: Phasing = choice(
+        "fixed",
+        (
+            "fixed: each provider group's own activity mix throughout; responsive: each team's "
+            "support moves from foundational and co-design work to capacity building to fading "
+            "as its members progress, and back if they slip"
+        ),
+        (
+            "seed 003 L11 (sequential, responsive support); anchor-ta-evidence.md P8 (Aldridge "
+            "2023b: foundational and co-design work at high dose first, then a blended mix); "
+            "thesis L1383 (didactic first, then other approaches)"
+        ),
+    )
+    building_share: float = param(
+        0.25,
+        0,
+        1,
+        "share",
+        "share of a team's members adopting at which its support moves on to capacity building",
+        "thesis L1383 ('once they kind of got that we could move into different approaches'); "
+        "assumption",
+    )
+    fading_share: float = param(
+        0.5,
+        0,
+        1,
+        "share",
+        "share of a team's members implementing or sustaining at which its support fades",
+        "anchor-ta-evidence.md 6.2 rule 1 (support fades as ownership is established); assumption",
+    )
+    foundation_mix: ActivityMix = Field(
+        default_factory=lambda: ActivityMix(content=0.5, relationship=0.5, peer=0.0),
+        description=(
+            "activity mix of the foundational phase: didactic content and co-design work "
+            "(thesis L1383; Aldridge 2023b, anchor-ta-evidence.md P8); the split is an assumption"
+        ),
+    )
+    fading_dose: float = param(
+        0.5,
+        0,
+        1,
+        "share",
+        "share of the dose a team receives once its support fades",
+        "anchor-ta-evidence.md P8 (Aldridge 2023b: monthly support fell year over year); "
+        "assumption",
     )
     request_base: float = param(
         0.15,
@@ -1168,6 +1225,15 @@ class MechanismParams(Section):
         "share",
         "share of full penetration an organization operating at a reduced level aims at",
         "anchor-ta-evidence.md 4.7 (Tibbits 2010; Wiltsey Stirman 2012); assumption",
+    )
+    group_tailoring: float = param(
+        0.8,
+        0,
+        1,
+        "factor",
+        "quality of a team session for each member relative to one-to-one TA (less tailored)",
+        "thesis L1381 (meeting teams 'where they are at'); no source compares the formats: "
+        "assumption",
     )
     expertise_focus: float = param(
         2.0,

@@ -84,6 +84,7 @@ class Providers:
     cost_per_hour: np.ndarray
     caseload_limit: np.ndarray
     expertise: np.ndarray  # (n_providers, N_BLOCKS)
+    team_based: np.ndarray  # bool: serves a team's members together (team-based coaching)
     link_org: np.ndarray  # one entry per (organization, provider) link
     link_provider: np.ndarray
 
@@ -416,6 +417,7 @@ def combine_providers(blocks: Sequence[ProviderBlock], teams: Teams) -> Provider
         cost_per_hour=per_provider(lambda group: group.cost_per_hour).astype(float),
         caseload_limit=per_provider(lambda group: group.caseload_limit).astype(int),
         expertise=np.concatenate([np.zeros((0, N_BLOCKS)), *(block.expertise for block in blocks)]),
+        team_based=per_provider(lambda group: group.delivery == "team").astype(bool),
         link_org=link_org.astype(int),
         link_provider=np.repeat(link_provider, teams.size[link_team]).astype(int),
     )

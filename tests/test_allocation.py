@@ -14,7 +14,7 @@ DEMAND = np.full(N, 4.0)
 PRIORITY = np.linspace(1, 0, N)  # organization 0 first
 
 
-def run(provider_hours=20.0, budget=1e9, caseload=100, proportional=False):
+def run(provider_hours=20.0, budget=1e9, caseload=100, proportional=False, caseload_weight=None):
     return allocate(
         link_org=LINK_ORG,
         link_provider=LINK_PROVIDER,
@@ -26,6 +26,7 @@ def run(provider_hours=20.0, budget=1e9, caseload=100, proportional=False):
         caseload_limit=np.array([caseload]),
         budget=budget,
         proportional=proportional,
+        caseload_weight=caseload_weight,
     )
 
 
@@ -47,6 +48,19 @@ def test_budget_and_caseload_bind_in_both_modes(proportional):
     assert (used * 100.0).sum() == pytest.approx(1000.0)
     delivered, _ = run(caseload=3, proportional=proportional)
     assert np.count_nonzero(delivered) == 3 and np.all(delivered[3:] == 0)
+
+
+@pytest.mark.parametrize("proportional", [False, True])
+def test_a_team_served_together_counts_once_against_the_caseload(proportional):
+    plain = run(caseload=3, proportional=proportional)
+    ones = run(caseload=3, proportional=proportional, caseload_weight=np.ones(N))
+    assert all(np.array_equal(a, b) for a, b in zip(plain, ones, strict=True))
+    # five members meeting together count as one: a caseload of 2 serves ten of them
+    shared = {"provider_hours": 100.0, "proportional": proportional}
+    delivered, _ = run(caseload=2, caseload_weight=np.full(N, 0.2), **shared)
+    assert np.count_nonzero(delivered) == N
+    delivered, _ = run(caseload=1, caseload_weight=np.full(N, 0.2), **shared)
+    assert np.count_nonzero(delivered) == 5
 
 
 def test_only_lagging_teams_with_limited_capacity_are_moved_to_hands_on_coaching():

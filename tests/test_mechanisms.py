@@ -1517,3 +1517,37 @@ def test_relationship_work_builds_the_blocks_and_content_mostly_general_capacity
         absorbed=absorbed, relationship_absorbed=absorbed, content_specific_share=share
     )
     assert coaching_only == pytest.approx(absorbed)
+
+
+def test_support_phase_follows_the_teams_progress_both_ways():
+    g = rng(44)
+    operating = g.uniform(0, 1, N)
+    adopting = np.minimum(1, operating + g.uniform(0, 1, N))  # operating members are adopting
+    building, fading = draw(g, "funder.building_share"), draw(g, "funder.fading_share")
+    phase = mech.support_phase(
+        adopting_share=adopting,
+        operating_share=operating,
+        building_share=building,
+        fading_share=fading,
+    )
+    assert np.all((phase == mech.FOUNDATIONAL) == (adopting < building))
+    assert np.all(phase[(adopting >= building) & (operating >= fading)] == mech.FADING)
+    # progress moves the phase on, a slip moves it back: the phase is monotone in progress
+    further = mech.support_phase(
+        adopting_share=np.minimum(1, adopting + 0.1),
+        operating_share=np.minimum(1, operating + 0.1),
+        building_share=building,
+        fading_share=fading,
+    )
+    assert np.all(further >= phase)
+    assert len(mech.SUPPORT_PHASES) == 3
+
+
+def test_a_shared_session_divides_the_providers_time_among_the_members_together():
+    g = rng(45)
+    time = g.uniform(0.2, 2, N)
+    together = g.integers(1, 40, N)
+    shared = mech.shared_session_time(time, together=together)
+    assert shared * together == pytest.approx(time)
+    assert mech.shared_session_time(time, together=1) == pytest.approx(time)
+    assert np.all(mech.shared_session_time(time, together=0) == time)  # nobody else: one-to-one

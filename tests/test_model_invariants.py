@@ -27,7 +27,7 @@ from sim import (
 )
 from sim import mechanisms as mech
 from sim.metrics import FLOW_COLUMNS, SYSTEM_COLUMNS, TEAM_COLUMNS
-from sim.params import ACTIVITIES, MODALITIES, ROLES
+from sim.params import ACTIVITIES, BUILDING_BLOCKS, MODALITIES, ROLES
 
 SCENARIOS = list_scenarios()
 SEED = 20240
@@ -77,6 +77,7 @@ class AllocationSpy:
             provider_cost=inputs["provider_cost"],
             caseload_limit=inputs["caseload_limit"],
             budget=inputs["budget"],
+            caseload_weight=inputs.get("caseload_weight"),
             delivered=delivered.copy(),
             time_used=time_used.copy(),
         )
@@ -98,10 +99,13 @@ def check_month(model, spy, capacities):
     assert call["provider_hours"] == pytest.approx(capacity), where
     used = np.bincount(call["link_provider"], weights=call["time_used"], minlength=n_providers)
     assert np.all(used <= capacity + TOL), where
+    # a team served together (team-based delivery) counts once against the caseload
+    weight = 1.0 if call["caseload_weight"] is None else call["caseload_weight"]
     served = np.bincount(
-        call["link_provider"], weights=(call["delivered"] > 0).astype(float), minlength=n_providers
+        call["link_provider"], weights=(call["delivered"] > 0) * weight, minlength=n_providers
     )
-    assert np.all(served <= providers.caseload_limit), where
+    assert np.all(served <= providers.caseload_limit + TOL), where
+    assert model.caseload == pytest.approx(served), where
     assert np.all(call["delivered"] >= 0) and np.all(call["time_used"] >= 0), where
     assert call["time_used"] == pytest.approx(call["delivered"] * call["time_per_hour"]), where
 
@@ -179,7 +183,7 @@ def test_invariants_hold_every_month_of_every_shipped_scenario(name, monkeypatch
         assert system[column].between(0, 1).all(), column
     assert (system["p10_F"] <= system["p90_F"]).all()
     assert (system["mean_W"] >= 0).all() and np.isfinite(system["mean_W"]).all()
-    for family in (ROLES, ACTIVITIES, MODALITIES):
+    for family in (ROLES, ACTIVITIES, MODALITIES, BUILDING_BLOCKS):
         parts = system[[f"hours_{part}" for part in family]].sum(axis=1)
         assert np.allclose(parts, system["ta_hours"], rtol=1e-9, atol=1e-9), family
     flows = system.iloc[1:]
