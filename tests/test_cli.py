@@ -19,6 +19,7 @@ from sim.metrics import SYSTEM_COLUMNS, TEAM_COLUMNS
 from tasim.console import print_frame
 from tasim.errors import user_message
 from tasim.overrides import parse_overrides
+from tasim.signals import terminate_as_exit
 
 TASIM = [sys.executable, "-m", "tasim"]
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -251,3 +252,16 @@ def test_a_refused_experiment_prints_its_one_line_and_no_progress_bar(tmp_path):
     refused = tasim(*sweep)
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.startswith("error: ") and "choose another folder" in refused.stderr
+
+
+def test_a_sigterm_a_library_turns_into_its_own_error_still_ends_the_command_as_an_exit():
+    with pytest.raises(SystemExit) as stopped, terminate_as_exit():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs here
+        except SystemExit:
+            # what a database layer raises when the exit interrupts a commit
+            raise RuntimeError("this session is in 'prepared' state") from None
+    assert stopped.value.code == 128 + signal.SIGTERM
+    with pytest.raises(RuntimeError), terminate_as_exit():  # without a signal errors pass
+        raise RuntimeError("not a stop")
