@@ -57,3 +57,10 @@ def turnover(*, specific, trust, uniform, monthly_probability, capacity_loss, tr
     keep_specific = np.where(hit, 1.0 - capacity_loss, 1.0)
     keep_trust = np.where(hit, 1.0 - trust_loss, 1.0)
     return specific * keep_specific[:, None], trust * keep_trust, hit
+
+
+def home_care_transition_active(home_care, month: int) -> bool:
+    """Whether the move of home and community care into the teams is under way this month:
+    from ``transfer_month`` (0 = never) for ``transition_months`` (seed 001 L109, L124-134)."""
+    start = home_care.transfer_month
+    return start > 0 and start <= month < start + home_care.transition_months

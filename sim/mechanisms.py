@@ -618,6 +618,25 @@ def discontinuation_hazard(*, base, ownership, general):
     return base * (1.0 - ownership) * (1.0 - general)
 
 
+def transition_work(*, home_care_contracts, lead_contracts, contracted, hours, support):
+    """Staff hours a month that moving home and community care into the teams takes, per
+    organization, while the transition lasts.
+
+    Under contracted delivery each HCC organization holds one contract per team it serves and
+    each team's lead one per HCC partner of the team; under direct delivery the lead brings
+    care coordination in-house (HR, unions, wages) and the HCC organizations hold no contracts.
+    ``support`` is the share legal, actuarial, consultancy and business supports take over.
+    Source: seed 001 L125-131 (direct or contracted delivery), L164 and L229 (contracting is
+    resource- and time-intensive, small organizations lack in-house legal resources), L168
+    (contracts with multiple OHTs), L211-217 (supports); 004 L200. The hours per contract are an
+    assumption.
+    """
+    contracts = np.asarray(lead_contracts, float) + (
+        np.asarray(home_care_contracts, float) if contracted else 0.0
+    )
+    return hours * (1.0 - support) * contracts
+
+
 def capacity_shortfall(*, implementation_capacity, substituted, needed):
     """How far own capacity (``implementation_capacity``: its weakest blocks) plus a
     provider's substitution falls short of what implementing needs, as a share of it (0 = none).

@@ -49,6 +49,7 @@ SYSTEM_COLUMNS = (
     "mean_acceptability",
     "satisfaction",
     "navigation_hours",
+    "transition_hours",
     *(f"teams_{phase}" for phase in mech.SUPPORT_PHASES),
     *FLOW_COLUMNS,
     "budget",
@@ -58,7 +59,7 @@ SYSTEM_COLUMNS = (
     "gap_adoption_capacity",
     "gap_fidelity_capacity",
 )
-STATE_MEANS = ("M", "G", "T", "O", "W", "P", "F", "R", "A", "navigation")
+STATE_MEANS = ("M", "G", "T", "O", "W", "P", "F", "R", "A", "navigation", "transition_hours")
 TEAM_COLUMNS = (
     "adoption",
     "mean_P",
@@ -247,6 +248,7 @@ def system_row(model) -> dict[str, float]:
         # hours-weighted over the organizations that received TA (0 in a month without any)
         "satisfaction": float(model.H @ model.satisfaction / max(model.H.sum(), 1e-12)),
         "navigation_hours": means["navigation"],
+        "transition_hours": means["transition_hours"],
         # approved teams by the phase of their support (all in capacity building when fixed)
         **dict(
             zip(

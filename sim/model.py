@@ -26,14 +26,17 @@ from sim.params import (
     load_scenario,
 )
 from sim.system import (
+    HOME_CARE,
     MATURITY_SATURATION,
     build_organizations,
+    build_partnerships,
     build_teams,
     build_ties,
     combine_providers,
     inner_tie_strength,
     reuse_provider_blocks,
     team_has_coordinator,
+    team_leads,
 )
 
 VIRTUAL = MODALITIES.index("virtual")
@@ -248,7 +251,19 @@ class TransformationModel(mesa.Model):
         self.months_adopting = np.zeros(self.n_orgs, dtype=np.int64)
         self.team_phase = np.full(self.n_teams, mech.CAPACITY_BUILDING)
 
-        self.network = build_ties(scenario, self.teams, orgs, self.rng)
+        self.partnerships = partnerships = build_partnerships(scenario, self.teams, orgs, self.rng)
+        self.network = build_ties(scenario, self.teams, orgs, self.rng, partnerships)
+        # the parties a team's governance has to bring along: members and outside HCC partners
+        self.team_parties = self.teams.size + partnerships.per_team(self.n_teams)
+        home_care = orgs.sector == HOME_CARE
+        self.home_care_contracts = np.where(
+            home_care, 1 + partnerships.per_org(self.n_orgs), 0
+        ).astype(float)
+        self.lead_contracts = np.zeros(self.n_orgs)
+        self.lead_contracts[team_leads(orgs, self.n_teams)] = np.bincount(
+            orgs.team, weights=home_care, minlength=self.n_teams
+        ) + partnerships.per_team(self.n_teams)
+        self.transition_hours = np.zeros(self.n_orgs)
         self.team_maturity = self.teams.maturity.copy()  # years of collaboration, growing
         self.team_coordinator = team_has_coordinator(orgs, self.n_teams)
         graph = nx.Graph()
@@ -340,6 +355,18 @@ class TransformationModel(mesa.Model):
         )
         approved = self.teams.approval_month[self.org_team] <= number
         self.stage[(self.stage == mech.NOT_ENGAGED) & approved] = mech.EXPLORING
+        home_care = params.home_care
+        self.transition_hours = (
+            mech.transition_work(
+                home_care_contracts=self.home_care_contracts,
+                lead_contracts=self.lead_contracts,
+                contracted=home_care.form == "contracted",
+                hours=home_care.contract_hours,
+                support=home_care.contract_support,
+            )
+            if events.home_care_transition_active(home_care, number)
+            else np.zeros(self.n_orgs)
+        )
         if params.funder.adaptive and number % params.funder.review_interval == 0:
             self._review(number)
         if params.funder.graduation != "none":
@@ -561,7 +588,7 @@ class TransformationModel(mesa.Model):
             hours=H,
             recipient_hours=mp.recipient_hours,
             internal_work=internal_work,
-            navigation=self.navigation,
+            navigation=self.navigation + self.transition_hours,
             change_hours=change_hours,
         )
         overload = mech.overload(self.W, threshold=mp.overload_threshold)
@@ -953,7 +980,7 @@ class TransformationModel(mesa.Model):
             maturity_index=np.minimum(1.0, self.team_maturity / MATURITY_SATURATION),
             governance_block=self.team_average(self.S[:, GOVERNANCE_BLOCK]),
             coordinator=self.team_coordinator,
-            members=self.teams.size,
+            members=self.team_parties,
             coordinator_weight=mp.coordinator_weight,
             party_cost=mp.party_cost,
         )

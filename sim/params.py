@@ -59,6 +59,7 @@ Policy = Literal["universal", "on_request", "need", "readiness", "cohort", "mand
 Graduation = Literal["none", "organization", "team"]
 Phasing = Literal["fixed", "responsive"]
 DeliveryFormat = Literal["organization", "team"]
+HomeCareForm = Literal["direct", "contracted"]
 REGIONS: tuple[str, ...] = get_args(Region)
 ROLES: tuple[str, ...] = get_args(Role)
 MODALITIES: tuple[str, ...] = get_args(Modality)
@@ -1368,6 +1369,76 @@ class ShockParams(Section):
     policy_uncertainty: UncertaintyParams = Field(default_factory=UncertaintyParams)
 
 
+class HomeCareParams(Section):
+    """Home and community care (HCC) in the teams: providers that serve several teams, and the
+    move of HCC funding and care coordination into the teams (O. Reg 187/22)."""
+
+    teams_served: int = param(
+        2,
+        1,
+        6,
+        "teams",
+        (
+            "teams each home and community care organization works with: its own and "
+            "teams_served - 1 others of its region"
+        ),
+        (
+            "seed 001 L168 (HCC providers 'will need to contract with multiple OHTs'), L227 "
+            "(UK providers held 1.9-2.4 contracts, US community organizations 3 on average); "
+            "the Ontario number is not known: assumption"
+        ),
+    )
+    transfer_month: int = param(
+        0,
+        0,
+        600,
+        "month",
+        "month HCC funding and care coordination move into the teams (0 = never)",
+        "seed 001 L109, L124-134 (O. Reg 187/22, in force May 2022)",
+    )
+    form: HomeCareForm = choice(
+        "contracted",
+        (
+            "direct: the team's lead takes care coordination on with its own employees; "
+            "contracted: through contracts with the HCC organizations, one per team each serves"
+        ),
+        "seed 001 L125-131 (directly and/or indirectly through contracts), L172-181",
+    )
+    contract_hours: float = param(
+        10.0,
+        0,
+        200,
+        "h/month",
+        (
+            "staff hours a month each contract (or, under direct delivery, each HCC partner "
+            "brought in-house) takes during the transition"
+        ),
+        (
+            "seed 001 L164 and L229 (contracting is resource- and time-intensive), 004 L200 "
+            "(HR, unions and wages differ across sectors); the number is an assumption"
+        ),
+    )
+    transition_months: int = param(
+        12,
+        1,
+        120,
+        "months",
+        "months the transition work lasts after the transfer",
+        "assumption (the sources give no duration)",
+    )
+    contract_support: float = param(
+        0.0,
+        0,
+        1,
+        "share",
+        (
+            "share of the transition work that legal, actuarial, consultancy and business "
+            "supports take over"
+        ),
+        "seed 001 L211-217 (the supports contracting needs); the share is an assumption",
+    )
+
+
 class OutcomeParams(Section):
     """Quadruple-aim outcomes per team, following lagged targets (rule 14)."""
 
@@ -1479,19 +1550,23 @@ class OutcomeParams(Section):
 # What the model reads only when it builds the system and starts the run, never again: the
 # horizon (sim.model.simulate), the population of teams and organizations (sim.system's
 # build_teams, build_organizations and build_ties; TransformationModel._build's populations)
-# and their initial state. A scheduled event setting one of these would do nothing, so it is
-# refused. The one exception is read every month (TransformationModel._receive_ta).
-READ_ONCE = ("months", "system", "initial")
+# and their initial state, and which teams home and community care organizations serve. A
+# scheduled event setting one of these would do nothing, so it is refused. The one exception
+# is read every month (TransformationModel._receive_ta).
+READ_ONCE = ("months", "system", "initial", "home_care.teams_served")
 READ_MONTHLY = ("system.change_hours_per_fte",)
 
 
 def read_once(path: str) -> bool:
-    """Whether the parameter (or section) at ``path`` is only read when the model is built."""
-    parts = paths.split(path)
-    dotted = ".".join(map(str, parts))
-    return parts[0] in READ_ONCE and not any(
-        dotted == kept or dotted.startswith(f"{kept}.") for kept in READ_MONTHLY
-    )
+    """Whether the parameter at ``path`` (or a section holding one) is only read when the model
+    is built."""
+    dotted = ".".join(map(str, paths.split(path)))
+
+    def within(prefix: str) -> bool:
+        return dotted == prefix or dotted.startswith(f"{prefix}.")
+
+    holds = any(once == dotted or once.startswith(f"{dotted}.") for once in READ_ONCE)
+    return (holds or any(map(within, READ_ONCE))) and not any(map(within, READ_MONTHLY))
 
 
 class ScheduledChange(Section):
@@ -1516,6 +1591,7 @@ class Scenario(Section):
     roles: Roles = Field(default_factory=Roles)
     mechanisms: MechanismParams = Field(default_factory=MechanismParams)
     shocks: ShockParams = Field(default_factory=ShockParams)
+    home_care: HomeCareParams = Field(default_factory=HomeCareParams)
     outcomes: OutcomeParams = Field(default_factory=OutcomeParams)
     events: list[ScheduledChange] = Field(default_factory=list)
 

@@ -44,6 +44,7 @@ SECTOR_SHARES = (
 )  # assumption (seed-oht.md 1.1: actor types)
 HOURS_PER_FTE = 120.0  # direct TA hours per provider FTE per month (anchor-ta-evidence.md 6.4)
 HOSPITAL, PRIMARY_CARE = SECTORS.index("hospital"), SECTORS.index("primary_care")
+HOME_CARE = SECTORS.index("home_community_care")
 WITHIN_TEAM_WEIGHT = 0.5  # tie strength inside a team before any collaboration (assumption)
 CROSS_TEAM_WEIGHT = 0.3  # initial strength of a tie to another team (assumption)
 MATURITY_SATURATION = 5.0  # years of collaboration for a team's strongest ties (assumption)
@@ -254,21 +255,83 @@ def block_means(initial) -> np.ndarray:
     return np.clip(initial.specific_capacity_mean + offset, 0.01, 0.99)
 
 
-def build_ties(
+@dataclass(frozen=True)
+class Partnerships:
+    """Home and community care organizations working with teams other than their own: one
+    entry per (organization, team) pair."""
+
+    org: np.ndarray
+    team: np.ndarray
+
+    def per_team(self, n_teams: int) -> np.ndarray:
+        """Partners each team has from outside its membership."""
+        return np.bincount(self.team, minlength=n_teams)
+
+    def per_org(self, n_orgs: int) -> np.ndarray:
+        """Teams each organization works with besides its own."""
+        return np.bincount(self.org, minlength=n_orgs)
+
+
+def build_partnerships(
     scenario: Scenario, teams: Teams, orgs: Organizations, rng: np.random.Generator
+) -> Partnerships:
+    """Each home and community care organization also works with ``teams_served - 1`` other
+    teams of its region, drawn at random (as many as there are).
+
+    Source: seed 001 L168 (HCC providers "will need to contract with multiple OHTs"), L227
+    (contracts held per provider in the UK and US).
+    """
+    extra = scenario.home_care.teams_served - 1
+    home_care = np.flatnonzero(orgs.sector == HOME_CARE)
+    pairs_org, pairs_team = [np.zeros(0, int)], [np.zeros(0, int)]
+    if extra > 0:
+        for org in home_care:
+            others = np.flatnonzero(
+                (teams.region == orgs.region[org]) & (np.arange(len(teams.size)) != orgs.team[org])
+            )
+            chosen = rng.permutation(others)[:extra]
+            pairs_org.append(np.full(len(chosen), org))
+            pairs_team.append(chosen)
+    return Partnerships(org=np.concatenate(pairs_org), team=np.concatenate(pairs_team))
+
+
+def team_leads(orgs: Organizations, n_teams: int) -> np.ndarray:
+    """Each team's lead organization: its largest hospital, else its largest member (the
+    convener that holds the team's agreements; seed-oht.md M12: 004 L116, L142)."""
+    order = np.lexsort((orgs.size, orgs.sector == HOSPITAL, orgs.team))
+    last_of_team = np.r_[orgs.team[order][1:] != orgs.team[order][:-1], True]
+    leads = np.zeros(n_teams, dtype=int)
+    leads[orgs.team[order][last_of_team]] = order[last_of_team]
+    return leads
+
+
+def build_ties(
+    scenario: Scenario,
+    teams: Teams,
+    orgs: Organizations,
+    rng: np.random.Generator,
+    partnerships: Partnerships | None = None,
 ) -> PeerNetwork:
-    """Undirected ties: dense inside teams, sparse across the teams of a region.
+    """Undirected ties: dense inside teams, sparse across the teams of a region. A home and
+    community care organization working with another team is tied inside it as its members
+    are (``partnerships``).
 
     Source: DESIGN.md section 3 (Network); seed-oht.md 4 (004 L93: formation follows prior ties).
     """
     n = len(orgs.team)
+    density = scenario.system.within_team_density
     inner_sources, inner_targets = [], []
     start = np.concatenate([[0], np.cumsum(teams.size)[:-1]])
     for first, size in zip(start, teams.size, strict=True):
         left, right = np.triu_indices(size, k=1)
-        keep = rng.random(len(left)) < scenario.system.within_team_density
+        keep = rng.random(len(left)) < density
         inner_sources.append(first + left[keep])
         inner_targets.append(first + right[keep])
+    if partnerships is not None:
+        for org, team in zip(partnerships.org, partnerships.team, strict=True):
+            members = start[team] + np.flatnonzero(rng.random(teams.size[team]) < density)
+            inner_sources.append(np.full(len(members), org))
+            inner_targets.append(members)
     cross_sources, cross_targets = [np.zeros(0, int)], [np.zeros(0, int)]
     n_cross = rng.poisson(scenario.system.cross_team_ties / 2.0, n)  # each tie has two ends
     origin = np.repeat(np.arange(n), n_cross)
@@ -283,6 +346,7 @@ def build_ties(
         cross_targets.append(partner[other_team])
     inner_sources, inner_targets = np.concatenate(inner_sources), np.concatenate(inner_targets)
     within = _symmetric(n, inner_sources, inner_targets, np.ones(len(inner_sources)))
+    within.data[:] = 1.0  # two partners tied through each other's team are tied once
     cross_sources, cross_targets = np.concatenate(cross_sources), np.concatenate(cross_targets)
     cross = _symmetric(n, cross_sources, cross_targets, np.ones(len(cross_sources)))
     cross.data[:] = CROSS_TEAM_WEIGHT  # a pair drawn twice is one tie

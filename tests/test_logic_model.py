@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from test_patterns import COACHING, LIGHT_TOUCH, greater, lab
 
-from sim import TransformationModel, load_scenario, simulate
+from sim import ScenarioError, TransformationModel, load_scenario, simulate
 from sim import mechanisms as mech
 from sim.params import BUILDING_BLOCKS
+from sim.system import HOME_CARE, HOSPITAL
 
 SEEDS = range(10)
 ALL_APPROVED = {
@@ -183,3 +184,88 @@ def test_team_sessions_are_joint_work_that_matures_the_team():
             rows.append((model.team_maturity - start).mean())
         grown[delivery] = rows
     greater(grown["team"], grown["organization"], "team maturity gained: team sessions > none")
+
+
+# ------------------------------------------------------------------ home and community care
+
+
+def test_home_care_organizations_work_with_other_teams_of_their_region():
+    model = TransformationModel("baseline", rng=5)
+    partners = model.partnerships
+    home_care = np.flatnonzero(model.org_sector == HOME_CARE)
+    assert set(partners.org) <= set(home_care)
+    assert np.all(model.teams.region[partners.team] == model.org_region[partners.org])
+    assert np.all(partners.team != model.org_team[partners.org])
+    assert np.all(partners.per_org(model.n_orgs) <= model.scenario.home_care.teams_served - 1)
+    assert len(set(partners.org)) > 0.8 * len(home_care)  # nearly all have a second team
+    within = model.network.within
+    tied = [
+        np.any(model.org_team[within.indices[within.indptr[org] : within.indptr[org + 1]]] == team)
+        for org, team in zip(partners.org, partners.team, strict=True)
+    ]
+    assert np.mean(tied) > 0.9  # tied inside the partner team as its members are
+    assert np.all(model.team_parties >= model.teams.size)
+    assert model.team_parties.sum() > model.teams.size.sum()
+    single = TransformationModel(load_scenario("baseline", {"home_care.teams_served": 1}), rng=5)
+    assert np.array_equal(single.team_parties, single.teams.size)
+    assert single.home_care_contracts.max() == 1
+
+
+def test_each_team_has_one_lead_a_hospital_where_it_has_one():
+    model = TransformationModel("baseline", rng=6)
+    leads = team_leads_of(model)
+    assert np.array_equal(model.org_team[leads], np.arange(model.n_teams))
+    has_hospital = model.team_coordinator
+    assert np.all(model.org_sector[leads][has_hospital] == HOSPITAL)
+
+
+def team_leads_of(model):
+    return np.flatnonzero(model.lead_contracts > 0)[
+        np.argsort(model.org_team[model.lead_contracts > 0])
+    ]
+
+
+def test_the_home_care_transfer_loads_contract_work_for_its_transition_only():
+    scenario = load_scenario("home_care_into_teams")
+    home_care = scenario.home_care
+    system = simulate(scenario, seed=2, months=home_care.transfer_month + 15).system
+    during = system.set_index("month")["transition_hours"]
+    start, end = home_care.transfer_month, home_care.transfer_month + home_care.transition_months
+    assert np.all(during.loc[start : end - 1] > 0)
+    assert np.all(during.drop(range(start, end)) == 0)
+    rows = []
+    for seed in SEEDS:
+        contracted, direct, supported = (
+            stepped(load_scenario("home_care_into_teams", extra), seed, start)
+            for extra in (
+                {},
+                {"home_care.form": "direct"},
+                {"home_care.contract_support": 0.5},
+            )
+        )
+        rows.append(
+            (
+                contracted.transition_hours.sum(),
+                direct.transition_hours.sum(),
+                supported.transition_hours.sum(),
+                contracted.W.mean(),
+                stepped(load_scenario("baseline"), seed, start).W.mean(),
+            )
+        )
+    contracted, direct, supported, loaded, calm = np.array(rows).T
+    assert np.all(direct < contracted) and supported == pytest.approx(0.5 * contracted)
+    greater(loaded, calm, "workload in the transfer's first month: transfer > none")
+
+
+def test_which_teams_home_care_serves_cannot_be_changed_by_an_event():
+    with pytest.raises(ScenarioError, match="home_care.teams_served"):
+        load_scenario("baseline", {"events": [{"month": 5, "set": {"home_care.teams_served": 3}}]})
+    with pytest.raises(ScenarioError, match="home_care"):
+        load_scenario(
+            "baseline",
+            {"events": [{"month": 5, "set": {"home_care": {"transfer_month": 6}}}]},
+        )
+    changed = load_scenario(
+        "baseline", {"events": [{"month": 5, "set": {"home_care.transfer_month": 6}}]}
+    )
+    assert changed.events[0].set == {"home_care.transfer_month": 6}

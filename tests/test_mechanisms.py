@@ -1551,3 +1551,17 @@ def test_a_shared_session_divides_the_providers_time_among_the_members_together(
     assert shared * together == pytest.approx(time)
     assert mech.shared_session_time(time, together=1) == pytest.approx(time)
     assert np.all(mech.shared_session_time(time, together=0) == time)  # nobody else: one-to-one
+
+
+def test_transition_work_follows_the_contracts_and_the_supports_take_their_share():
+    g = rng(46)
+    home_care, lead = g.integers(0, 4, N), g.integers(0, 8, N)
+    hours, support = draw(g, "home_care.contract_hours"), draw(g, "home_care.contract_support")
+    inputs = dict(home_care_contracts=home_care, lead_contracts=lead, hours=hours)
+    contracted = mech.transition_work(contracted=True, support=0.0, **inputs)
+    direct = mech.transition_work(contracted=False, support=0.0, **inputs)
+    assert contracted == pytest.approx(hours * (home_care + lead))
+    assert direct == pytest.approx(hours * lead)  # in-house: only the lead's work
+    supported = mech.transition_work(contracted=True, support=support, **inputs)
+    assert supported == pytest.approx((1 - support) * contracted)
+    assert np.all(mech.transition_work(contracted=True, support=1.0, **inputs) == 0)
