@@ -23,7 +23,7 @@ STAGE_COLOURS = ("#c7c7c7", "#9ecae1", "#fdae6b", "#e6550d", "#31a354", "#bcbddc
 # One colour per scenario, everywhere: a shipped scenario takes the colour at its place in the
 # shipped list (so baseline is blue and hands_on orange in every figure, whatever is compared
 # with them); another scenario (a file) the colour its name hashes to among the last six.
-SCENARIO_COLOURS = (
+SCENARIO_COLOURS = (  # the shipped scenarios in alphabetical order, then the others
     "#9467bd",  # adaptive
     "#1f77b4",  # baseline
     "#d62728",  # budget_cut
@@ -31,11 +31,15 @@ SCENARIO_COLOURS = (
     "#2ca02c",  # coordinated
     "#8c564b",  # doer_heavy
     "#e377c2",  # facilitator_heavy
+    "#6b6ecf",  # graduate_and_taper
     "#ff7f0e",  # hands_on
+    "#b5cf6b",  # home_care_into_teams
     "#bcbd22",  # mandate_year3
     "#393b79",  # need_targeted
     "#637939",  # no_pandemic
     "#8c6d31",  # northern_boots_on_ground
+    "#e7ba52",  # ontario_partners
+    "#d6616b",  # phased_team_coaching
     "#843c39",  # readiness_targeted
     "#7b4173",  # withdraw_at_24
     "#3182bd",
