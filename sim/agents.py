@@ -45,10 +45,20 @@ class Organization(FixedAgent):
     ta_hours = StateView("H")
     team_index = StateView("org_team")
 
-    def __init__(self, model, index: int, cell):
+    def __init__(self, model, index: int):
         super().__init__(model)
         self.index = index
-        self.cell = cell
+
+    @property
+    def cell(self):
+        """The organization's cell on the network (``TransformationModel.grid``)."""
+        if self._mesa_cell is None:
+            self.model.grid  # noqa: B018 (builds the network and places every organization)
+        return self._mesa_cell
+
+    @cell.setter
+    def cell(self, cell) -> None:
+        FixedAgent.cell.fset(self, cell)
 
     @property
     def stage(self) -> str:

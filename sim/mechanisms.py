@@ -259,9 +259,12 @@ def expertise_match(*, specific, expertise, focus):
     Source: seed-thesis.md M3 (thesis L372-374): TA value depends on the overlap of capacity
     gaps and provider expertise.
     """
-    need = (1.0 - specific) ** focus
-    weights = need / np.maximum(need.mean(axis=1, keepdims=True), 1e-12)
-    return expertise * weights
+    need = np.subtract(1.0, specific)
+    need **= focus
+    norm = need.mean(axis=1, keepdims=True)
+    need /= np.maximum(norm, 1e-12, out=norm)
+    need *= expertise  # in place: this runs on (organizations x blocks) every month
+    return need
 
 
 def specific_capacity_update(
@@ -277,9 +280,14 @@ def specific_capacity_update(
     anchor-ta-evidence.md 6.2 rules 6 and 9 (DSF learning term); peer spillover: thesis L936
     (M21).
     """
-    growth = ((transfer * absorbed * gate)[:, None] * match + learning[:, None]) * (1.0 - specific)
-    loss = np.reshape(decay, (-1, 1)) * specific
-    return np.clip(specific + growth + spillover * peer_gap - loss, 0.0, 1.0)
+    # in place, in the order of the formula: this runs on (organizations x blocks) every month
+    updated = np.asarray(transfer * absorbed * gate)[:, None] * match
+    updated += learning[:, None]
+    updated *= 1.0 - specific
+    updated += specific
+    updated += spillover * peer_gap
+    updated -= np.reshape(decay, (-1, 1)) * specific
+    return np.clip(updated, 0.0, 1.0, out=updated)
 
 
 def feedback_update(feedback, *, hours, half_hours, fade_months):
@@ -419,7 +427,10 @@ def peer_gap(*, neighbour_mean, values, connectedness):
     isolated one gains nothing and dense, strong ties carry more. Source: thesis L936 (M21);
     anchor-ta-evidence.md 6.2 rule 6 (phi * peer_gap) and 4.4 (learning collaboratives).
     """
-    return np.asarray(connectedness, float)[:, None] * np.maximum(0.0, neighbour_mean - values)
+    gap = np.subtract(neighbour_mean, values)
+    np.maximum(gap, 0.0, out=gap)
+    gap *= np.asarray(connectedness, float)[:, None]
+    return gap
 
 
 def tie_growth(strength, *, joint, rate):

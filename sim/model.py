@@ -266,15 +266,8 @@ class TransformationModel(mesa.Model):
         self.transition_hours = np.zeros(self.n_orgs)
         self.team_maturity = self.teams.maturity.copy()  # years of collaboration, growing
         self.team_coordinator = team_has_coordinator(orgs, self.n_teams)
-        graph = nx.Graph()
-        graph.add_nodes_from(range(self.n_orgs))
-        sources, targets = self.network.edges
-        graph.add_edges_from(zip(sources.tolist(), targets.tolist(), strict=True))
-        self.grid = Network(graph, random=self.random, layout=None)
-        cells = [self.grid[node] for node in range(self.n_orgs)]
-        self.organizations = Organization.create_agents(
-            self, self.n_orgs, list(range(self.n_orgs)), cells
-        )
+        self._grid: Network | None = None  # built when first asked for (``grid``)
+        self.organizations = Organization.create_agents(self, self.n_orgs, list(range(self.n_orgs)))
         self.team_agents = Team.create_agents(self, self.n_teams, list(range(self.n_teams)))
 
         self.org_population = (
@@ -294,6 +287,24 @@ class TransformationModel(mesa.Model):
         )
         self.month_flows = metrics.empty_flows()
         self.team_history: list[np.ndarray] = []
+
+    @property
+    def grid(self) -> Network:
+        """The organizations on Mesa's network space, one cell per organization, the peer
+        ties as its edges.
+
+        Built the first time it is asked for (the network view does, experiments never do):
+        it costs about 6 % of a baseline run and nothing in the month reads it.
+        """
+        if self._grid is None:
+            graph = nx.Graph()
+            graph.add_nodes_from(range(self.n_orgs))
+            sources, targets = self.network.edges
+            graph.add_edges_from(zip(sources.tolist(), targets.tolist(), strict=True))
+            self._grid = Network(graph, random=self.random, layout=None)
+            for organization in self.organizations:
+                organization.cell = self._grid[organization.index]
+        return self._grid
 
     @property
     def provider_groups(self) -> list[ProviderGroup]:
@@ -384,7 +395,9 @@ class TransformationModel(mesa.Model):
         delivered, time_used, link_mix, link_modality, together = self._allocate(month)
         p = self.providers
         n = self.n_orgs
-        self.caseload = allocation.caseloads(p.link_provider, delivered, p.count, 1.0 / together)
+        self.caseload = allocation.caseloads(
+            p.link_provider, delivered, p.count, 1.0 / together if p.team_based.any() else 1.0
+        )
         role_table = np.array(
             [
                 [getattr(getattr(params.roles, role), field) for field in ROLE_FIELDS]
@@ -599,7 +612,7 @@ class TransformationModel(mesa.Model):
             substituted=substituted,
             overload=overload,
             peer_hours=delivery.peer,
-            hours_by_block=H @ (match / np.maximum(match.sum(axis=1, keepdims=True), 1e-12)),
+            hours_by_block=(H / np.maximum(match.sum(axis=1), 1e-12)) @ match,
             in_team_session=delivery.in_team_session,
         )
 
@@ -901,7 +914,7 @@ class TransformationModel(mesa.Model):
         order_key = allocation.priority(
             funder.policy,
             uniform=self.rng.random(self.n_orgs),
-            capacity=self.capacity(),
+            capacity=self.capacity() if funder.policy == "need" else None,  # only need reads it
             ready=self.R,
             cohort=self.teams.cohort[self.org_team].astype(float),
         )
@@ -1006,8 +1019,14 @@ class TransformationModel(mesa.Model):
             uptake.substituted,
             np.where(ta_ended, 0.0, self.prop),
         )
+        # only adopting organizations implement, fall back or recover
+        capacity = np.zeros(self.n_orgs)
+        adopting = np.flatnonzero(self.adopting)
+        capacity[adopting] = mech.implementation_capacity(
+            self.S[adopting], weakest=mp.weakest_blocks
+        )
         shortfall = mech.capacity_shortfall(
-            implementation_capacity=mech.implementation_capacity(self.S, weakest=mp.weakest_blocks),
+            implementation_capacity=capacity,
             substituted=self.prop,
             needed=mp.implement_capacity,
         )
