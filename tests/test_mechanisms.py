@@ -857,18 +857,14 @@ def test_governance_rises_with_a_coordinator_and_maturity_falls_with_the_number_
         maturity_index=maturity,
         coordinator=False,
         members=members,
-        coordinator_weight=weight,
-        party_cost=cost,
-        governance_block=np.minimum(1, block + 0.1),
+        **(inputs | {"governance_block": np.minimum(1, block + 0.1)}),
     )
     assert np.all(structured >= without)
     neither = mech.governance_capacity(
         maturity_index=0.0,
         coordinator=False,
         members=members,
-        coordinator_weight=weight,
-        party_cost=cost,
-        governance_block=0.0,
+        **(inputs | {"governance_block": 0.0}),
     )
     assert np.all(neither == 0)
     pace = mech.decision_pace(with_one)
