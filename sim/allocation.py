@@ -65,43 +65,104 @@ def allocate(
     caseload_limit,
     budget,
     proportional=False,
-    caseload_weight=None,
+    sessions=None,
 ):
     """Share provider time and the budget among the links (organization, provider) that want TA.
 
     Each organization's demand is split equally among the providers linked to it, and each
-    provider serves at most its caseload limit of organizations, in priority order (counting
-    each link as ``caseload_weight``, 1 by default: a team served together counts once). Then
+    provider serves at most its caseload limit of organizations, in priority order. Then
     provider hours and the budget are rationed: in priority order (the first served get
     their full dose), or, with ``proportional``, pro rata so that everyone gets the same
     share of what was asked (the ``universal`` policy: equal light touch for all).
+
+    ``sessions`` (one id per link, -1 for one-to-one TA) groups the links a team-based
+    provider serves together: a session is rationed whole, as one organization against the
+    caseload, at the priority of its first member and for the longest dose among its members,
+    and its provider time is shared among them in proportion to their hours (``share_session``).
     Returns the hours each link delivers to the organization and the provider time it uses.
     """
     n_links_per_org = np.bincount(link_org, minlength=len(demand))
     wanted = demand[link_org] / np.maximum(n_links_per_org[link_org], 1)
-    active = np.flatnonzero(wanted * time_per_hour > 0)
-    time_used = np.zeros(len(link_org))
-    if len(active) == 0:
-        return time_used.copy(), time_used
-    provider = link_provider[active]
-    time_wanted = (wanted * time_per_hour)[active]
     # Integer ranks (highest priority first, ties by organization) make every sort key unique,
     # so plain integer argsorts replace a lexsort of floats: this is the hot path of a month.
     rank_of_org = np.empty(len(order_key), dtype=np.int64)
     rank_of_org[np.argsort(-order_key, kind="stable")] = np.arange(len(order_key))
-    link_rank = rank_of_org[link_org[active]]
+    rationing = dict(
+        provider_hours=provider_hours,
+        provider_cost=provider_cost,
+        caseload_limit=caseload_limit,
+        budget=budget,
+        proportional=proportional,
+    )
+    link_rank = rank_of_org[link_org]
+    if sessions is None:
+        return _ration(link_provider, link_rank, wanted, time_per_hour, **rationing)
+    asking = np.flatnonzero(wanted > 0)
+    unit, first = _units(sessions[asking], link_rank[asking])
+    unit_wanted = np.zeros(len(first))
+    np.maximum.at(unit_wanted, unit, wanted[asking])  # a session lasts as long as its longest dose
+    unit_delivered, unit_time = _ration(
+        link_provider[asking][first],
+        link_rank[asking][first],
+        unit_wanted,
+        time_per_hour[asking][first],
+        **rationing,
+    )
+    delivered, time_used = np.zeros(len(link_org)), np.zeros(len(link_org))
+    delivered[asking], time_used[asking] = share_session(
+        unit=unit, wanted=wanted[asking], delivered=unit_delivered, time=unit_time
+    )
+    return delivered, time_used
 
-    by_provider = np.argsort(provider * len(order_key) + link_rank)
+
+def _units(sessions, link_rank):
+    """Each link's rationing unit (its session, or itself for one-to-one TA) and each unit's
+    first member, the one of highest priority, which sets the unit's place."""
+    one_to_one = sessions < 0
+    key = np.where(
+        one_to_one, np.max(sessions, initial=-1) + 1 + np.arange(len(sessions)), sessions
+    )
+    _, unit = np.unique(key, return_inverse=True)
+    order = np.lexsort((link_rank, unit))  # by unit, best first
+    first = order[np.r_[True, unit[order][1:] != unit[order][:-1]]]
+    return unit, first
+
+
+def share_session(*, unit, wanted, delivered, time):
+    """Each member's hours (what it wanted, up to its session's) and its share of the session's
+    provider time, in proportion to its hours: the members a team-based provider meets together
+    share its time (thesis L1363, L1375)."""
+    hours = np.minimum(wanted, delivered[unit])
+    total = np.bincount(unit, weights=hours, minlength=len(delivered))
+    share = np.divide(hours, total[unit], out=np.zeros(len(unit)), where=total[unit] > 0)
+    return hours, time[unit] * share
+
+
+def _ration(
+    link_provider,
+    link_rank,
+    wanted,
+    time_per_hour,
+    *,
+    provider_hours,
+    provider_cost,
+    caseload_limit,
+    budget,
+    proportional,
+):
+    """Caseloads, provider hours and the budget rationed over links ranked by ``link_rank``."""
+    active = np.flatnonzero(wanted * time_per_hour > 0)
+    time_used = np.zeros(len(link_provider))
+    if len(active) == 0:
+        return time_used.copy(), time_used
+    provider = link_provider[active]
+    time_wanted = (wanted * time_per_hour)[active]
+    link_rank = link_rank[active]
+    by_provider = np.argsort(provider * (int(link_rank.max()) + 1) + link_rank)
     sorted_provider = provider[by_provider]
     first = np.searchsorted(sorted_provider, np.arange(len(provider_hours)))[sorted_provider]
     rank = np.arange(len(sorted_provider)) - first
-    if caseload_weight is None:
-        within_limit = rank < caseload_limit[sorted_provider]
-    else:
-        load = np.cumsum(caseload_weight[active][by_provider])
-        before = load[first] - caseload_weight[active][by_provider][first]
-        within_limit = load - before <= caseload_limit[sorted_provider] + 1e-9
-    sorted_time = time_wanted[by_provider] * within_limit
+    sorted_time = time_wanted[by_provider] * (rank < caseload_limit[sorted_provider])
     if proportional:
         asked = np.bincount(sorted_provider, weights=sorted_time, minlength=len(provider_hours))
         share = np.minimum(
@@ -128,14 +189,15 @@ def allocate(
             affordable, ordered_cost, out=np.zeros_like(ordered_cost), where=ordered_cost > 0
         )
     time_used[active] = granted_active
-    delivered = np.zeros(len(link_org))
+    delivered = np.zeros(len(link_provider))
     delivered[active] = granted_active / time_per_hour[active]
     return delivered, time_used
 
 
 def caseloads(link_provider, delivered, n_providers, caseload_weight=1.0):
     """Organizations each provider actually served this month (for caseload dilution), each
-    link counted as ``caseload_weight`` (a team served together counts once)."""
+    link counted as ``caseload_weight`` (1 / the members served together: a session counts
+    once)."""
     return np.bincount(
         link_provider, weights=(delivered > 0) * caseload_weight, minlength=n_providers
     )

@@ -94,16 +94,6 @@ def provider_time_per_hour(*, content, relationship, peer, content_reach, travel
     return (content / content_reach + relationship + peer) / (1.0 - travel_share)
 
 
-def shared_session_time(time_per_hour, *, together):
-    """Provider time per hour received when ``together`` members of a team meet the provider at
-    once: the session's time is shared among them.
-
-    Team-based coaching and working groups (thesis L1363, L1375) serve a team's members
-    together; one member alone (``together`` = 1) is one-to-one TA.
-    """
-    return np.asarray(time_per_hour, float) / np.maximum(together, 1)
-
-
 def support_phase(*, adopting_share, operating_share, building_share, fading_share):
     """The phase of a team's support: foundational and co-design work until ``building_share``
     of its members adopt, capacity building until ``fading_share`` implement or sustain, then

@@ -259,10 +259,14 @@ class TransformationModel(mesa.Model):
         self.home_care_contracts = np.where(
             home_care, 1 + partnerships.per_org(self.n_orgs), 0
         ).astype(float)
+        # a lead holds one contract per HCC party of its team, none with itself
+        leads = team_leads(orgs, self.n_teams)
         self.lead_contracts = np.zeros(self.n_orgs)
-        self.lead_contracts[team_leads(orgs, self.n_teams)] = np.bincount(
-            orgs.team, weights=home_care, minlength=self.n_teams
-        ) + partnerships.per_team(self.n_teams)
+        self.lead_contracts[leads] = (
+            np.bincount(orgs.team, weights=home_care, minlength=self.n_teams)
+            + partnerships.per_team(self.n_teams)
+            - home_care[leads]
+        )
         self.transition_hours = np.zeros(self.n_orgs)
         self.team_maturity = self.teams.maturity.copy()  # years of collaboration, growing
         self.team_coordinator = team_has_coordinator(orgs, self.n_teams)
@@ -612,7 +616,7 @@ class TransformationModel(mesa.Model):
             substituted=substituted,
             overload=overload,
             peer_hours=delivery.peer,
-            hours_by_block=(H / np.maximum(match.sum(axis=1), 1e-12)) @ match,
+            hours_by_block=_hours_by_block(H, match),
             in_team_session=delivery.in_team_session,
         )
 
@@ -942,15 +946,16 @@ class TransformationModel(mesa.Model):
             content_reach=mp.content_reach,
             travel_share=travel,
         )
-        together = np.ones(len(links))
-        if p.team_based.any():
-            # the members a team-based provider serves in a team this month meet it together
-            shared = p.team_based[p.link_provider] & (demand[links] > 0)
-            session = p.link_provider * self.n_teams + self.org_team[links]
-            together = np.where(
-                shared, np.bincount(session[shared], minlength=p.count * self.n_teams)[session], 1
-            ).astype(float)
-            time_per_hour = mech.shared_session_time(time_per_hour, together=together)
+        # the members a team-based provider serves in a team meet it together, in one session
+        sessions = (
+            np.where(
+                p.team_based[p.link_provider],
+                p.link_provider * self.n_teams + self.org_team[links],
+                -1,
+            )
+            if p.team_based.any()
+            else None
+        )
         standdown = params.shocks.pandemic.ta_standdown if month.pandemic else 0.0
         delivered, time_used = allocation.allocate(
             link_org=links,
@@ -963,8 +968,13 @@ class TransformationModel(mesa.Model):
             caseload_limit=p.caseload_limit,
             budget=self.funder.budget,
             proportional=funder.policy == "universal",
-            caseload_weight=1.0 / together if p.team_based.any() else None,
+            sessions=sessions,
         )
+        together = np.ones(len(links))  # members served together on each link, 1 if one-to-one
+        if sessions is not None:
+            attended = (sessions >= 0) & (delivered > 0)
+            counts = np.bincount(sessions[attended], minlength=p.count * self.n_teams)
+            together[attended] = counts[sessions[attended]]
         return delivered, time_used, link_mix, link_modality, together
 
     def _support_phases(self) -> np.ndarray:
@@ -1067,6 +1077,17 @@ class TransformationModel(mesa.Model):
 
     def team_frame(self) -> pd.DataFrame:
         return metrics.team_frame(self)
+
+
+def _hours_by_block(hours, match) -> np.ndarray:
+    """The month's TA hours split over the blocks in proportion to where each organization's
+    TA was aimed (``match``); hours aimed nowhere (every block full) are split evenly, so the
+    blocks add up to the hours."""
+    total = match.sum(axis=1)
+    aimed = total > 0
+    return (np.where(aimed, hours, 0.0) / np.where(aimed, total, 1.0)) @ match + hours[
+        ~aimed
+    ].sum() / match.shape[1]
 
 
 def _activity_shares(mix) -> np.ndarray:

@@ -314,7 +314,8 @@ def build_ties(
 ) -> PeerNetwork:
     """Undirected ties: dense inside teams, sparse across the teams of a region. A home and
     community care organization working with another team is tied inside it as its members
-    are (``partnerships``).
+    are (``partnerships``); like every tie inside a team, each end's strength follows the
+    maturity of that end's own team (``PeerNetwork.exposure``).
 
     Source: DESIGN.md section 3 (Network); seed-oht.md 4 (004 L93: formation follows prior ties).
     """
@@ -350,6 +351,10 @@ def build_ties(
     cross_sources, cross_targets = np.concatenate(cross_sources), np.concatenate(cross_targets)
     cross = _symmetric(n, cross_sources, cross_targets, np.ones(len(cross_sources)))
     cross.data[:] = CROSS_TEAM_WEIGHT  # a pair drawn twice is one tie
+    if partnerships is not None and len(partnerships.org):
+        # a partner already tied inside the other's team is not tied across teams as well
+        cross = (cross - cross.multiply(within)).tocsr()
+        cross.eliminate_zeros()
     rows = np.repeat(np.arange(n), np.diff(cross.indptr))
     inner_strength = inner_tie_strength(teams.maturity)[orgs.team]
     initial = within.multiply(inner_strength[:, None]).tocsr() + cross
@@ -426,22 +431,37 @@ def build_provider_block(
     )
 
 
+BLOCK_FIELDS = {
+    "count",
+    "regions",
+    "domains",
+    "expertise_mean",
+    "outside_domain",
+}  # drawn per block
+
+
 def reuse_provider_blocks(
     groups: Sequence[ProviderGroup],
     built: Sequence[ProviderBlock],
     teams: Teams,
     rng: np.random.Generator,
 ) -> list[ProviderBlock]:
-    """Blocks for ``groups``: an unchanged group keeps its block, a new or changed one is built."""
+    """Blocks for ``groups``: a group whose drawn fields (``BLOCK_FIELDS``: its providers'
+    number, regions and expertise) are unchanged keeps its providers, expertise and links, with
+    its other settings (role, mix, modality, delivery, ...) updated; any other is built anew."""
+
+    def drawn(group: ProviderGroup) -> dict:
+        return group.model_dump(include=BLOCK_FIELDS)
+
     unused = list(built)
     blocks = []
     for group in groups:
-        same = next((block for block in unused if block.group == group), None)
+        same = next((block for block in unused if drawn(block.group) == drawn(group)), None)
         if same is None:
             blocks.append(build_provider_block(group, teams, rng))
         else:
             unused.remove(same)
-            blocks.append(same)
+            blocks.append(ProviderBlock(group, same.expertise, same.link_team, same.link_provider))
     return blocks
 
 

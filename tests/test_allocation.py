@@ -14,7 +14,7 @@ DEMAND = np.full(N, 4.0)
 PRIORITY = np.linspace(1, 0, N)  # organization 0 first
 
 
-def run(provider_hours=20.0, budget=1e9, caseload=100, proportional=False, caseload_weight=None):
+def run(provider_hours=20.0, budget=1e9, caseload=100, proportional=False, sessions=None):
     return allocate(
         link_org=LINK_ORG,
         link_provider=LINK_PROVIDER,
@@ -26,7 +26,7 @@ def run(provider_hours=20.0, budget=1e9, caseload=100, proportional=False, casel
         caseload_limit=np.array([caseload]),
         budget=budget,
         proportional=proportional,
-        caseload_weight=caseload_weight,
+        sessions=sessions,
     )
 
 
@@ -51,16 +51,24 @@ def test_budget_and_caseload_bind_in_both_modes(proportional):
 
 
 @pytest.mark.parametrize("proportional", [False, True])
-def test_a_team_served_together_counts_once_against_the_caseload(proportional):
-    plain = run(caseload=3, proportional=proportional)
-    ones = run(caseload=3, proportional=proportional, caseload_weight=np.ones(N))
-    assert all(np.array_equal(a, b) for a, b in zip(plain, ones, strict=True))
-    # five members meeting together count as one: a caseload of 2 serves ten of them
-    shared = {"provider_hours": 100.0, "proportional": proportional}
-    delivered, _ = run(caseload=2, caseload_weight=np.full(N, 0.2), **shared)
-    assert np.count_nonzero(delivered) == N
-    delivered, _ = run(caseload=1, caseload_weight=np.full(N, 0.2), **shared)
-    assert np.count_nonzero(delivered) == 5
+def test_a_team_session_is_rationed_whole_and_its_time_shared(proportional):
+    one_to_one = run(proportional=proportional)
+    unshared = run(proportional=proportional, sessions=np.full(N, -1))
+    assert all(np.array_equal(a, b) for a, b in zip(one_to_one, unshared, strict=True))
+    # two teams of five members meet the provider in two sessions of 4 hours
+    sessions = np.repeat([0, 1], 5)
+    delivered, used = run(
+        caseload=1, provider_hours=100.0, sessions=sessions, proportional=proportional
+    )
+    assert np.count_nonzero(delivered) == 5  # a caseload of one: one whole session
+    assert delivered[:5] == pytest.approx(4.0) and used.sum() == pytest.approx(4.0)
+    # provider hours for one session and a half: the first whole, the second cut, never split
+    delivered, used = run(provider_hours=6.0, sessions=sessions, proportional=proportional)
+    assert used.sum() == pytest.approx(6.0)
+    for session in (0, 1):
+        members = delivered[sessions == session]
+        assert np.all(members == members[0])  # every member of a session gets the same hours
+    assert delivered[:5].sum() + delivered[5:].sum() > 6.0  # shared: more hours than time
 
 
 def test_only_lagging_teams_with_limited_capacity_are_moved_to_hands_on_coaching():

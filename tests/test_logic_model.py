@@ -269,3 +269,21 @@ def test_which_teams_home_care_serves_cannot_be_changed_by_an_event():
         "baseline", {"events": [{"month": 5, "set": {"home_care.transfer_month": 6}}]}
     )
     assert changed.events[0].set == {"home_care.transfer_month": 6}
+
+
+def test_a_partner_tied_inside_another_team_is_not_also_tied_across_teams():
+    network = TransformationModel("baseline", rng=7).network
+    assert network.cross.multiply(network.within).nnz == 0
+
+
+def test_changing_a_groups_delivery_by_an_event_keeps_its_providers_and_links():
+    model = TransformationModel("ontario_partners", rng=8)
+    for _ in range(11):
+        model.step()
+    before = model.providers
+    model.step()  # month 12: RISE's coaching becomes team-based
+    after = model.providers
+    assert not before.team_based.any() and after.team_based[after.group == 5].all()
+    assert np.array_equal(before.expertise, after.expertise)
+    assert np.array_equal(before.link_org, after.link_org)
+    assert np.array_equal(before.link_provider, after.link_provider)

@@ -1539,16 +1539,6 @@ def test_support_phase_follows_the_teams_progress_both_ways():
     assert len(mech.SUPPORT_PHASES) == 3
 
 
-def test_a_shared_session_divides_the_providers_time_among_the_members_together():
-    g = rng(45)
-    time = g.uniform(0.2, 2, N)
-    together = g.integers(1, 40, N)
-    shared = mech.shared_session_time(time, together=together)
-    assert shared * together == pytest.approx(time)
-    assert mech.shared_session_time(time, together=1) == pytest.approx(time)
-    assert np.all(mech.shared_session_time(time, together=0) == time)  # nobody else: one-to-one
-
-
 def test_transition_work_follows_the_contracts_and_the_supports_take_their_share():
     g = rng(46)
     home_care, lead = g.integers(0, 4, N), g.integers(0, 8, N)

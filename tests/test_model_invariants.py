@@ -77,7 +77,7 @@ class AllocationSpy:
             provider_cost=inputs["provider_cost"],
             caseload_limit=inputs["caseload_limit"],
             budget=inputs["budget"],
-            caseload_weight=inputs.get("caseload_weight"),
+            sessions=inputs.get("sessions"),
             delivered=delivered.copy(),
             time_used=time_used.copy(),
         )
@@ -99,15 +99,28 @@ def check_month(model, spy, capacities):
     assert call["provider_hours"] == pytest.approx(capacity), where
     used = np.bincount(call["link_provider"], weights=call["time_used"], minlength=n_providers)
     assert np.all(used <= capacity + TOL), where
-    # a team served together (team-based delivery) counts once against the caseload
-    weight = 1.0 if call["caseload_weight"] is None else call["caseload_weight"]
+    # a team session (team-based delivery) counts once against the caseload, and its time is
+    # the longest dose among its members
+    sessions = call["sessions"]
+    one_to_one = np.ones(len(call["delivered"]), bool) if sessions is None else sessions < 0
+    attended = call["delivered"] > 0
     served = np.bincount(
-        call["link_provider"], weights=(call["delivered"] > 0) * weight, minlength=n_providers
-    )
-    assert np.all(served <= providers.caseload_limit + TOL), where
+        call["link_provider"][one_to_one & attended], minlength=n_providers
+    ).astype(float)
+    if sessions is not None:
+        held = np.unique(sessions[~one_to_one & attended])
+        provider_of = dict(zip(sessions, call["link_provider"], strict=True))
+        served += np.bincount([provider_of[s] for s in held], minlength=n_providers)
+        for session in held:
+            members = sessions == session
+            longest = (call["delivered"] * call["time_per_hour"])[members].max()
+            assert call["time_used"][members].sum() == pytest.approx(longest), where
+    assert np.all(served <= providers.caseload_limit), where
     assert model.caseload == pytest.approx(served), where
     assert np.all(call["delivered"] >= 0) and np.all(call["time_used"] >= 0), where
-    assert call["time_used"] == pytest.approx(call["delivered"] * call["time_per_hour"]), where
+    assert call["time_used"][one_to_one] == pytest.approx(
+        (call["delivered"] * call["time_per_hour"])[one_to_one]
+    ), where
 
     # The budget is a hard limit too, and the money reported is the money the provider time cost.
     assert call["budget"] == model.funder.budget, where
