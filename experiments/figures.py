@@ -323,3 +323,24 @@ def plot_sweep_cells(sweep: pd.DataFrame, paths: list[str], measure: str) -> Fig
         title=f"{label} at each grid point run{others}",
     )
     return figure
+
+
+def plot_ceac(curves: pd.DataFrame) -> Figure:
+    """Cost-effectiveness acceptability curves: per arm, the probability its extra cost per
+    avoided admission is worth paying, against what one is willing to pay for one."""
+    figure = Figure(figsize=(7, 4.2))
+    axis = figure.subplots()
+    for arm, curve in curves.groupby("arm", sort=False):
+        axis.plot(
+            curve["willingness_to_pay"] / 1000,
+            curve["probability_cost_effective"],
+            color=scenario_colour(arm),
+            label=arm,
+        )
+    axis.set_xlabel("willingness to pay per avoided admission ($ thousand)")
+    axis.set_ylabel("probability cost-effective")
+    axis.set_ylim(-0.02, 1.02)
+    axis.legend(frameon=False)
+    axis.set_title("Cost-effectiveness acceptability against the reference", loc="left")
+    figure.tight_layout()
+    return figure

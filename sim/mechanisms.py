@@ -638,6 +638,12 @@ def transition_work(*, home_care_contracts, lead_contracts, contracted, hours, s
     return hours * (1.0 - support) * contracts
 
 
+def discount_factor(month, *, rate):
+    """(1 + rate)^(-month / 12): the present value of a cost or effect ``month`` months on, at an
+    annual rate (0 = no discounting). A health-economic convention; the sources give no rate."""
+    return (1.0 + rate) ** (-np.asarray(month, float) / 12.0)
+
+
 def capacity_shortfall(*, implementation_capacity, substituted, needed):
     """How far own capacity (``implementation_capacity``: its weakest blocks) plus a
     provider's substitution falls short of what implementing needs, as a share of it (0 = none).

@@ -27,6 +27,7 @@ FLOW_COLUMNS = (
     *(f"hours_{modality}" for modality in MODALITIES),
     *(f"hours_{block}" for block in BUILDING_BLOCKS),
     "spent",
+    "staff_cost",
     "overloaded_share",
 )
 SYSTEM_COLUMNS = (
@@ -112,6 +113,12 @@ def flows(
             for block, hours in zip(BUILDING_BLOCKS, hours_by_block, strict=True)
         },
         "spent": float(cost.sum()),
+        # recipient staff time on TA, costed (Ritchie 2020: 35-47 % of facilitation's cost)
+        "staff_cost": float(
+            model.scenario.outcomes.staff_wage
+            * model.scenario.mechanisms.recipient_hours
+            * delivered.sum()
+        ),
         "overloaded_share": float(np.count_nonzero(overload) / len(overload)),
     }
 
@@ -327,8 +334,11 @@ def summary(system: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     else:
         sustainment = float("nan")
     base = scenario.outcomes.admissions_base
-    avoided = float(((base - system["admissions"]) * system["population"] / 1000.0 / 12.0).sum())
+    avoided_by_month = (base - system["admissions"]) * system["population"] / 1000.0 / 12.0
+    avoided = float(avoided_by_month.sum())
     cost = float(system["spent"].sum())
+    discount = mech.discount_factor(system["month"], rate=scenario.outcomes.discount_rate)
+    full_cost = system["spent"] + system["staff_cost"]
     last = system.iloc[-1]
     return {
         "time_to_50pct_adoption": float(reached.iloc[0]) if len(reached) else float("nan"),
@@ -340,6 +350,9 @@ def summary(system: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
         "ta_cost_total": cost,
         "admissions_avoided": avoided,
         "cost_per_admission_avoided": cost / avoided if avoided > 0 else float("nan"),
+        "staff_cost_total": float(system["staff_cost"].sum()),
+        "full_cost_discounted": float((full_cost * discount).sum()),
+        "admissions_avoided_discounted": float((avoided_by_month * discount).sum()),
         "gap_adoption_region": float(last["gap_adoption_region"]),
         "gap_adoption_capacity": float(last["gap_adoption_capacity"]),
     }

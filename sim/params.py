@@ -1491,6 +1491,25 @@ class OutcomeParams(Section):
     cost_base: float = param(
         3000, 0, 1e5, "$/person/yr", "per-capita cost before change", "assumption"
     )
+    staff_wage: float = param(
+        80,
+        0,
+        1000,
+        "$/h",
+        "cost of an hour of recipient staff time spent on TA (recipient_hours per TA hour)",
+        (
+            "anchor-ta-evidence.md 2.5 (Ritchie 2020: stakeholder time 35-47 % of about $260k "
+            "per network over 1,281-1,363 person-hours, about $66-97 an hour, derived)"
+        ),
+    )
+    discount_rate: float = param(
+        0.03,
+        0,
+        0.2,
+        "1/yr",
+        "annual rate at which future costs and effects are discounted (0 = none)",
+        "health-economic convention; the sources give none",
+    )
     setup_cost: float = param(
         60,
         0,

@@ -14,11 +14,13 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from experiments import sensitivity as sa
 from experiments.analysis import BAND_MEASURES, bands, compare_arms, run_summaries, sweep_means
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response
-from experiments.figures import plot_bands, plot_sweep
+from experiments.economics import cost_effectiveness
+from experiments.figures import plot_bands, plot_ceac, plot_sweep
 from experiments.output import check_destination
 from experiments.posterior import read_posterior, under_posterior
 from experiments.runner import DEFAULT_SEED, design
@@ -196,6 +198,18 @@ def compare(
         "cost_per_unit = extra TA $ per unit gained",
         plot_bands(bands(table, "arm", BAND_MEASURES), reference=scenarios[0], arms=scenarios),
     )
+    economics, curves = cost_effectiveness(table, scenarios[0])
+    economics.to_csv(out / "cost_effectiveness.csv", index=False)
+    curves.to_csv(out / "ceac.csv", index=False)
+    plot_ceac(curves).savefig(out / "ceac.png", dpi=110)
+    rate = load_scenario(scenarios[0], fixed).outcomes.discount_rate
+    console.print(
+        f"Cost-effectiveness (TA and recipient staff time; costs and admissions discounted at "
+        f"{rate:.0%} a year; {replicates} {kind}):"
+    )
+    for sentence in economics["summary"]:
+        console.print(f"- {escape(sentence)}")
+    console.print(f"Also in [bold]{out}[/bold]: cost_effectiveness.csv, ceac.csv, ceac.png")
 
 
 @user_errors

@@ -70,6 +70,7 @@ def summary_table(result) -> Table:
     """End-of-run table: stages, fidelity, outcomes, TA hours and cost, equity, time to 50 %."""
     system, summary = result.system, result.summary
     first, last = system.iloc[0], system.iloc[-1]
+    rate = result.scenario.outcomes.discount_rate
     table = Table(
         title=f"{escape(result.scenario.name)}: month {int(last['month'])}, "
         f"{int(last['n_orgs'])} organizations"
@@ -108,6 +109,11 @@ def summary_table(result) -> Table:
         ),
         ("TA hours received (total)", f"{summary['ta_hours_total']:,.0f}"),
         ("TA cost (total, $)", f"{summary['ta_cost_total']:,.0f}"),
+        ("recipient staff time on TA (total, $)", f"{summary['staff_cost_total']:,.0f}"),
+        (
+            f"TA and staff cost, discounted at {rate:.0%} a year ($)",
+            f"{summary['full_cost_discounted']:,.0f}",
+        ),
         ("TA cost per avoided admission ($)", f"{summary['cost_per_admission_avoided']:,.0f}"),
         ("equity gap: urban - rural/northern adoption", f"{summary['gap_adoption_region']:+.1%}"),
         ("equity gap: top - bottom capacity quintile", f"{summary['gap_adoption_capacity']:+.1%}"),

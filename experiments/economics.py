@@ -1,0 +1,151 @@
+"""Cost-effectiveness of one arm against a reference over paired replicates.
+
+Replicates share their seed across arms (common random numbers), so each replicate gives one
+paired difference in cost and in effect. From those: the incremental cost and effect with 95 %
+t-intervals, the incremental cost-effectiveness ratio (ICER) where it means something, and the
+cost-effectiveness acceptability curve (CEAC): the share of paired replicates (or posterior
+draws) whose net monetary benefit ``wtp * effect - cost`` is positive at each willingness to pay
+(as dampack's and BCEA's CEACs, from the joint distribution of the differences).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from experiments.analysis import difference_interval, run_summaries
+
+# willingness to pay per avoided admission for the CEAC ($): the sources give no threshold
+WILLINGNESS = np.linspace(0, 200_000, 41)
+
+
+@dataclass(frozen=True)
+class Increment:
+    """A mean paired difference with its 95 % interval."""
+
+    mean: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class CostEffect:
+    """One arm against the reference: incremental cost and effect, and what they make."""
+
+    cost: Increment
+    effect: Increment
+    icer: float | None  # cost per unit of effect; None where no ratio means anything
+    verdict: str  # in words: "dominant", "dominated", "ratio", "no difference in effect"
+
+
+def increment(differences) -> Increment:
+    """Mean of paired differences with a 95 % t-interval (``analysis.difference_interval``); with
+    a single replicate the interval is the mean itself."""
+    values = pd.Series(np.asarray(differences, float))
+    interval = difference_interval(values, 0.0 * values, 0.95, paired=True)
+    mean = float(interval["difference"])
+    if len(values) < 2:
+        return Increment(mean, mean, mean)
+    return Increment(mean, float(interval["low"]), float(interval["high"]))
+
+
+def cost_effect(delta_cost, delta_effect) -> CostEffect:
+    """Incremental cost and effect, and the ICER when the effect interval excludes 0.
+
+    More effect at no more cost is dominant and less at no less cost dominated (no ratio is
+    reported for either: a negative ICER misleads); an effect whose interval includes 0 gives
+    no ratio ("no difference in effect"), where a raw division would be a huge or undefined
+    number.
+    """
+    cost, effect = increment(delta_cost), increment(delta_effect)
+    if effect.low <= 0 <= effect.high:
+        return CostEffect(cost, effect, None, "no difference in effect")
+    if effect.mean > 0 and cost.mean <= 0:
+        return CostEffect(cost, effect, None, "dominant")
+    if effect.mean < 0 and cost.mean >= 0:
+        return CostEffect(cost, effect, None, "dominated")
+    return CostEffect(cost, effect, cost.mean / effect.mean, "ratio")
+
+
+def acceptability(delta_cost, delta_effect, willingness) -> np.ndarray:
+    """CEAC: at each willingness to pay per unit of effect, the share of paired replicates (or
+    draws) whose net monetary benefit ``wtp * delta_effect - delta_cost`` is positive."""
+    cost = np.asarray(delta_cost, float)[None, :]
+    effect = np.asarray(delta_effect, float)[None, :]
+    wtp = np.asarray(willingness, float)[:, None]
+    return (wtp * effect - cost > 0).mean(axis=1)
+
+
+def cost_effectiveness(table: pd.DataFrame, reference: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each arm of a ``tasim compare`` table against ``reference`` over paired replicates: the
+    incremental discounted cost of TA and recipient staff time, the incremental discounted
+    admissions avoided, the ICER or the verdict in words, and the CEAC over ``WILLINGNESS``."""
+    summaries = run_summaries(table, ["arm"])
+    base = summaries[summaries["arm"] == reference].set_index("replicate")
+    rows, curves = [], []
+    for arm, group in summaries.groupby("arm", sort=False):
+        if arm == reference:
+            continue
+        other = group.set_index("replicate").reindex(base.index)
+        delta_cost = other["full_cost_discounted"] - base["full_cost_discounted"]
+        delta_effect = (
+            other["admissions_avoided_discounted"] - base["admissions_avoided_discounted"]
+        )
+        result = cost_effect(delta_cost, delta_effect)
+        rows.append(
+            {
+                "arm": arm,
+                "extra_cost": result.cost.mean,
+                "extra_cost_low": result.cost.low,
+                "extra_cost_high": result.cost.high,
+                "extra_admissions_avoided": result.effect.mean,
+                "extra_admissions_avoided_low": result.effect.low,
+                "extra_admissions_avoided_high": result.effect.high,
+                "cost_per_admission_avoided": result.icer,
+                "verdict": result.verdict,
+                "summary": describe(arm, reference, result),
+            }
+        )
+        curves.append(
+            pd.DataFrame(
+                {
+                    "arm": arm,
+                    "willingness_to_pay": WILLINGNESS,
+                    "probability_cost_effective": acceptability(
+                        delta_cost, delta_effect, WILLINGNESS
+                    ),
+                }
+            )
+        )
+    return pd.DataFrame(rows), pd.concat(curves, ignore_index=True)
+
+
+def describe(arm: str, reference: str, result: CostEffect) -> str:
+    """One sentence in words for a policymaker: extra cost and effect with their intervals,
+    and what they make (a cost per avoided admission, or why there is none)."""
+    cost, effect = result.cost, result.effect
+    spend = "more" if cost.mean >= 0 else "less"
+    text = (
+        f"{arm} against {reference}: {money(abs(cost.mean))} {spend} on TA and staff time "
+        f"(95 % CI {money(cost.low)} to {money(cost.high)}, discounted), "
+        f"{effect.mean:,.0f} more admissions avoided ({effect.low:,.0f} to {effect.high:,.0f})"
+    )
+    if result.verdict == "ratio":
+        return f"{text}; about {money(result.icer)} per avoided admission."
+    if result.verdict == "dominant":
+        return f"{text}; it avoids more admissions at no extra cost."
+    if result.verdict == "dominated":
+        return f"{text}; it avoids fewer admissions at no saving."
+    return f"{text}; the effect is not distinguishable from none, so no cost per avoided admission."
+
+
+def money(value: float) -> str:
+    """Dollars to three significant figures (what a mean over a few replicates carries), in
+    millions from a million."""
+    sign = "-" if value < 0 else ""
+    size = abs(value)
+    if size >= 1e6:
+        return f"{sign}${size / 1e6:,.1f} M"
+    return f"{sign}${float(f'{size:.3g}'):,.0f}"
