@@ -1,4 +1,7 @@
-"""Economics against hand computations: discounting, paired increments, ICER and CEAC."""
+"""Economics against hand computations: paired increments, ICER, CEAC, costs of a run.
+
+Discounting, a rule, is tested with the other mechanisms in ``test_mechanisms.py``.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +18,6 @@ from experiments.economics import (
 )
 from sim import load_scenario, simulate
 from sim import mechanisms as mech
-
-
-def test_discounting_at_three_percent_a_year_and_none():
-    assert mech.discount_factor(12, rate=0.03) == pytest.approx(1 / 1.03)
-    assert mech.discount_factor(120, rate=0.03) == pytest.approx(1.03**-10)
-    assert mech.discount_factor(np.arange(60), rate=0.0) == pytest.approx(np.ones(60))
-    later = mech.discount_factor(np.arange(1, 61), rate=0.05)
-    assert np.all(np.diff(later) < 0) and np.all(later < 1)
 
 
 def test_a_paired_increment_has_the_t_interval_of_its_differences():

@@ -1551,3 +1551,11 @@ def test_transition_work_follows_the_contracts_and_the_supports_take_their_share
     supported = mech.transition_work(contracted=True, support=support, **inputs)
     assert supported == pytest.approx((1 - support) * contracted)
     assert np.all(mech.transition_work(contracted=True, support=1.0, **inputs) == 0)
+
+
+def test_discounting_at_three_percent_a_year_and_none():
+    assert mech.discount_factor(12, rate=0.03) == pytest.approx(1 / 1.03)
+    assert mech.discount_factor(120, rate=0.03) == pytest.approx(1.03**-10)
+    assert mech.discount_factor(np.arange(60), rate=0.0) == pytest.approx(np.ones(60))
+    later = mech.discount_factor(np.arange(1, 61), rate=0.05)
+    assert np.all(np.diff(later) < 0) and np.all(later < 1)
