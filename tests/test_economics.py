@@ -17,7 +17,6 @@ from experiments.economics import (
     money,
 )
 from sim import load_scenario, simulate
-from sim import mechanisms as mech
 
 
 def test_a_paired_increment_has_the_t_interval_of_its_differences():
