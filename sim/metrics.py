@@ -59,6 +59,8 @@ SYSTEM_COLUMNS = (
     "gap_adoption_region",
     "gap_adoption_capacity",
     "gap_fidelity_capacity",
+    "gap_admissions_region",
+    "gap_admissions_capacity",
 )
 STATE_MEANS = ("M", "G", "T", "O", "W", "P", "F", "R", "A", "navigation", "transition_hours")
 TEAM_COLUMNS = (
@@ -274,6 +276,14 @@ def system_row(model) -> dict[str, float]:
         "gap_adoption_region": float(region_gap),
         "gap_adoption_capacity": float(capacity_gap),
         "gap_fidelity_capacity": float(model.equity_contrasts[1] @ model.F),
+        # equity on outcomes: the same contrasts of the avoidable admissions of each one's team
+        **dict(
+            zip(
+                ("gap_admissions_region", "gap_admissions_capacity"),
+                (model.equity_contrasts @ model.outcomes["admissions"][model.org_team]).tolist(),
+                strict=True,
+            )
+        ),
     }
     return row
 
@@ -355,4 +365,6 @@ def summary(system: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
         "admissions_avoided_discounted": float((avoided_by_month * discount).sum()),
         "gap_adoption_region": float(last["gap_adoption_region"]),
         "gap_adoption_capacity": float(last["gap_adoption_capacity"]),
+        "gap_admissions_region": float(last["gap_admissions_region"]),
+        "gap_admissions_capacity": float(last["gap_admissions_capacity"]),
     }

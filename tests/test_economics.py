@@ -16,7 +16,7 @@ from experiments.economics import (
     increment,
     money,
 )
-from sim import load_scenario, simulate
+from sim import TransformationModel, load_scenario, simulate
 
 
 def test_a_paired_increment_has_the_t_interval_of_its_differences():
@@ -83,3 +83,19 @@ def test_money_is_rounded_to_what_it_can_carry():
     assert money(12_251_380.0) == "$12.3 M"
     assert money(29_990.31) == "$30,000"
     assert money(-1234.5) == "-$1,230"
+
+
+def test_equity_on_outcomes_contrasts_the_admissions_of_each_ones_team():
+    model = TransformationModel(load_scenario("baseline", {"months": 48}), rng=4)
+    for _ in range(48):
+        model.step()
+    row = model.system_frame().iloc[-1]
+    admissions = model.outcomes["admissions"][model.org_team]
+    urban = model.org_region == 0
+    by_hand = admissions[urban].mean() - admissions[~urban].mean()
+    assert row["gap_admissions_region"] == pytest.approx(by_hand)
+    top, bottom = model.capacity_quintile == 4, model.capacity_quintile == 0
+    assert row["gap_admissions_capacity"] == pytest.approx(
+        admissions[top].mean() - admissions[bottom].mean()
+    )
+    assert model.system_frame()["gap_admissions_region"].iloc[0] == pytest.approx(0.0)

@@ -117,6 +117,14 @@ def summary_table(result) -> Table:
         ("TA cost per avoided admission ($)", f"{summary['cost_per_admission_avoided']:,.0f}"),
         ("equity gap: urban - rural/northern adoption", f"{summary['gap_adoption_region']:+.1%}"),
         ("equity gap: top - bottom capacity quintile", f"{summary['gap_adoption_capacity']:+.1%}"),
+        (
+            "equity gap in avoidable admissions: urban - rural/northern (per 1,000/yr)",
+            f"{summary['gap_admissions_region']:+.2f}",
+        ),
+        (
+            "equity gap in avoidable admissions: top - bottom capacity quintile (per 1,000/yr)",
+            f"{summary['gap_admissions_capacity']:+.2f}",
+        ),
     ]
     for name, value in rows:
         table.add_row(name, value)
