@@ -253,8 +253,9 @@ class TransformationModel(mesa.Model):
 
         self.partnerships = partnerships = build_partnerships(scenario, self.teams, orgs, self.rng)
         self.network = build_ties(scenario, self.teams, orgs, self.rng, partnerships)
+        outside_partners = partnerships.per_team(self.n_teams)
         # the parties a team's governance has to bring along: members and outside HCC partners
-        self.team_parties = self.teams.size + partnerships.per_team(self.n_teams)
+        self.team_parties = self.teams.size + outside_partners
         home_care = orgs.sector == HOME_CARE
         self.home_care_contracts = np.where(
             home_care, 1 + partnerships.per_org(self.n_orgs), 0
@@ -264,7 +265,7 @@ class TransformationModel(mesa.Model):
         self.lead_contracts = np.zeros(self.n_orgs)
         self.lead_contracts[leads] = (
             np.bincount(orgs.team, weights=home_care, minlength=self.n_teams)
-            + partnerships.per_team(self.n_teams)
+            + outside_partners
             - home_care[leads]
         )
         self.transition_hours = np.zeros(self.n_orgs)
