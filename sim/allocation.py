@@ -207,19 +207,28 @@ def lagging_teams(
     *,
     adoption_by_team,
     capacity_by_team,
+    admissions_fall_by_team,
     months_approved,
     review_interval,
     lagging_share,
     capacity_quantile,
+    outcome_share,
 ):
-    """Teams approved for a full review period, still adopting little, and of limited capacity.
+    """Teams approved for a full review period, of limited capacity, and lagging on adoption
+    or on outcomes.
 
     It was limited recipient capacity that turned light-touch TA into hands-on coaching
     (thesis L1375-1377, M5); without the capacity condition nearly every young team lags and
-    coaching is not targeted at all.
+    coaching is not targeted at all. A funder monitors outcomes as well as uptake (thesis
+    L1730, M32): a team lags on outcomes when its fall in avoidable admissions (a share of its
+    starting rate) is below ``outcome_share`` of the mean fall of the teams reviewed, once
+    that mean is above 0.
     """
+    reviewed = months_approved >= review_interval
     limited = capacity_by_team <= np.quantile(capacity_by_team, capacity_quantile)
-    return (months_approved >= review_interval) & (adoption_by_team < lagging_share) & limited
+    mean_fall = admissions_fall_by_team[reviewed].mean() if reviewed.any() else 0.0
+    behind_on_outcomes = (mean_fall > 0) & (admissions_fall_by_team < outcome_share * mean_fall)
+    return reviewed & limited & ((adoption_by_team < lagging_share) | behind_on_outcomes)
 
 
 def underserved_regions(*, hours_received, months_approved, org_region, n_regions, share):

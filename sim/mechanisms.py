@@ -710,12 +710,104 @@ def lagged(value, *, target, delay):
     return value + (target - value) / delay
 
 
-def outcome_gain(*, penetration, fidelity_value, gamma):
-    """P * F^gamma: outcomes need reach and high fidelity.
+# The building blocks through which a change in practice acts on each outcome, with their
+# weights (in sim.params.BUILDING_BLOCKS order: population, in_scope_services,
+# patient_partnership, patient_care, digital_health, leadership_governance, funding_incentives,
+# measurement_qi). The blocks are the evidence's; the weights are assumptions on its emphasis.
+# Avoidable admissions: care coordination and multidisciplinary teams (patient_care, realist
+# synthesis L1815), risk stratification and case-finding (population, L1837, L595), telehealth
+# and integrated pathways (digital_health, L1754), self-management (patient_partnership,
+# L1588-1590).
+ADMISSION_BLOCKS = (0.3, 0.0, 0.15, 0.4, 0.15, 0.0, 0.0, 0.0)
+# Patient experience: continuity and coordination (patient_care, OHT synthesis L339-340, realist
+# synthesis L1344), partnership with patients (patient_partnership, L1602, L1632), routinely
+# collected patient-reported feedback (measurement_qi, L1770).
+EXPERIENCE_BLOCKS = (0.0, 0.0, 0.4, 0.4, 0.0, 0.0, 0.0, 0.2)
 
-    Source: anchor-ta-evidence.md 6.2 rule 11 (gamma 1-2).
+
+def operating_level(stage, *, reduced_level):
+    """1 while implementing or sustaining, ``reduced_level`` at a reduced level, 0 otherwise:
+    how much of the change an organization is delivering.
+
+    Source: anchor-ta-evidence.md 4.7 (Tibbits 2010; Wiltsey Stirman 2012).
     """
-    return penetration * np.asarray(fidelity_value, float) ** gamma
+    return np.where(is_fully_operating(stage), 1.0, np.where(stage == REDUCED, reduced_level, 0.0))
+
+
+def block_support(specific, *, weights, needed):
+    """min(1, S . w / needed): how far the building blocks that act on an outcome carry an
+    organization's change in practice, against the capacity implementing needs.
+
+    An organization whose acting blocks are at ``needed`` (``implement_capacity``) delivers the
+    full effect of what it practises; weaker blocks deliver less. Source: thesis L356-441 (the
+    blocks make population-health-management capacity); the proportional form is an assumption.
+    """
+    weights = np.asarray(weights, float)
+    return np.minimum(1.0, (specific @ (weights / weights.sum())) / max(needed, 1e-9))
+
+
+def practice_change(*, level, fidelity_value, gamma, support):
+    """level * F^gamma * support: the change in care an organization delivers, in [0, 1].
+
+    Outcomes need the change delivered (``level``), delivered faithfully (gamma 1-2: low fidelity
+    buys little, anchor-ta-evidence.md 6.2 rule 11, Durlak & DuPre) and carried by the blocks
+    that act on the outcome (``block_support``).
+    """
+    return level * np.asarray(fidelity_value, float) ** gamma * support
+
+
+def avoidable_admissions(*, base_rate, change, max_cut):
+    """base_rate * (1 - max_cut * change): avoidable emergency admissions per 1,000 a year.
+
+    ``base_rate`` carries the risk of the population an organization serves (larger effects in
+    people with at least moderate disease, realist synthesis L1815); ``max_cut`` is the share
+    avoided at full change (at most about 20 % in the sources, L1588-1590, L1815; a wide
+    documented range, since pooled schemes mostly showed none, L1450).
+    """
+    return base_rate * (1.0 - max_cut * np.asarray(change, float))
+
+
+def patient_experience_target(*, base, gain, change, overload, strain_loss):
+    """base + gain * change - strain_loss * overload: a patient-experience score.
+
+    Continuity, coordination and partnership raise it (OHT synthesis L339-340: +8.6 % on
+    continuity; realist synthesis L1326-1344, L1602); staff under continuous pressure lower it
+    (L1878-1880, L1894). The size of the strain effect is an assumption.
+    """
+    return base + gain * np.asarray(change, float) - strain_loss * np.asarray(overload, float)
+
+
+def provider_experience_target(
+    *, base, gain, working_change, workload, workload_loss, overload, overload_loss
+):
+    """base + gain * working change - workload_loss * W - overload_loss * overload.
+
+    Working in new roles with autonomy raises staff satisfaction (realist synthesis L1336-1338,
+    L1374, L1880); running services while building new ones, the pace of change and overload
+    lower it (L1886, L1894, L1900; OHT staff work "off the side of their desks", case studies
+    L104). No source gives a magnitude: the three sizes are assumptions.
+    """
+    return (
+        base
+        + gain * np.asarray(working_change, float)
+        - workload_loss * np.asarray(workload, float)
+        - overload_loss * np.asarray(overload, float)
+    )
+
+
+def kept_savings(*, savings, change, months_sustained, after, kept_base, funding_support):
+    """Per-capita savings from avoided use an organization keeps: ``savings * change`` once it
+    has sustained the change for ``after`` months, times the share kept.
+
+    Savings come only after sustained implementation and stabilisation (realist synthesis
+    L1398; 5-7 years, L1474); how much turns into lower cost rather than induced demand or
+    reinvestment depends on the funding and incentives in place (L1348, L1452, L1484; case
+    studies L208: whether OHTs may keep savings is unresolved): ``kept_base`` without that
+    block, all with it at the capacity implementing needs (``funding_support``).
+    """
+    sustained = np.asarray(months_sustained) >= after
+    kept = kept_base + (1.0 - kept_base) * np.asarray(funding_support, float)
+    return savings * np.asarray(change, float) * sustained * kept
 
 
 def net_benefit(absorbed, benefit, overload_value, overload_cost):

@@ -14,7 +14,6 @@ from sim.params import (
     MODALITIES,
     REGIONS,
     ROLES,
-    OutcomeParams,
     Scenario,
 )
 
@@ -56,6 +55,8 @@ SYSTEM_COLUMNS = (
     "budget",
     "population",
     *OUTCOMES,
+    "setup_cost",
+    "savings",
     "gap_adoption_region",
     "gap_adoption_capacity",
     "gap_fidelity_capacity",
@@ -115,12 +116,7 @@ def flows(
             for block, hours in zip(BUILDING_BLOCKS, hours_by_block, strict=True)
         },
         "spent": float(cost.sum()),
-        # recipient staff time on TA, costed (Ritchie 2020: 35-47 % of facilitation's cost)
-        "staff_cost": float(
-            model.scenario.outcomes.staff_wage
-            * model.scenario.mechanisms.recipient_hours
-            * delivered.sum()
-        ),
+        "staff_cost": float(model.staff_cost_by_team.sum()),
         "overloaded_share": float(np.count_nonzero(overload) / len(overload)),
     }
 
@@ -128,11 +124,16 @@ def flows(
 # ------------------------------------------------------------------ outcomes (rule 14)
 
 
-def initial_outcomes(params: OutcomeParams, n_teams: int) -> dict[str, np.ndarray]:
+def initial_outcomes(model) -> dict[str, np.ndarray]:
+    """Each team's outcomes before any change; its avoidable admissions follow the risk of the
+    populations its members serve (``system.admission_risk``)."""
+    params, n_teams = model.scenario.outcomes, model.n_teams
     return {
-        "admissions": np.full(n_teams, params.admissions_base),
+        "admissions": (starting := team_mean(model, params.admissions_base * model.admission_risk)),
+        "admissions_onset": starting.copy(),
         "patient_experience": np.full(n_teams, params.experience_base),
         "provider_experience": np.full(n_teams, params.provider_base),
+        "setup": np.zeros(n_teams),
         "savings": np.zeros(n_teams),
         "per_capita_cost": np.full(n_teams, params.cost_base),
     }
@@ -145,51 +146,98 @@ def team_mean(model, values) -> np.ndarray:
     )
 
 
-def update_outcomes(model, overload) -> dict[str, np.ndarray]:
-    """Quadruple-aim outcomes follow lagged targets; per-capita cost is a J-curve.
+FUNDING_BLOCK = np.eye(len(BUILDING_BLOCKS))[BUILDING_BLOCKS.index("funding_incentives")]
 
-    Targets Y* = Y0 + dY * P * F^gamma (anchor-ta-evidence.md 6.2 rule 11). Set-up costs
-    (during an organization's set-up period after adopting) and TA costs appear at once,
-    savings only with the long cost delay (realist synthesis L1348-1398, L1460); provider
-    experience falls with overload (realist synthesis L1886).
+
+def update_outcomes(model, overload) -> dict[str, np.ndarray]:
+    """The quadruple aim, each aim from its own drivers, following its target with its lag.
+
+    Each organization's change in practice (``mech.practice_change``: delivered, at fidelity,
+    carried by the blocks acting on the aim) sets its targets: avoidable admissions at its
+    population's risk, patient experience (less the strain of overload), provider experience
+    (working change against workload and overload). Per-capita cost is a J-curve: set-up costs,
+    TA and recipient staff time at once, savings from avoided use only once the change is
+    sustained, kept as the funding and incentives allow, with the cost lag (rule 14; realist
+    synthesis L1348-1398, L1440, L1474).
     """
-    params = model.scenario.outcomes
+    params, needed = model.scenario.outcomes, model.scenario.mechanisms.implement_capacity
     previous = model.outcomes
-    gain = team_mean(
-        model,
-        mech.outcome_gain(penetration=model.P, fidelity_value=model.F, gamma=params.fidelity_gamma),
+    level = mech.operating_level(model.stage, reduced_level=model.scenario.mechanisms.reduced_level)
+
+    def change(weights):
+        return mech.practice_change(
+            level=level,
+            fidelity_value=model.F,
+            gamma=params.fidelity_gamma,
+            support=mech.block_support(model.S, weights=weights, needed=needed),
+        )
+
+    averted = change(mech.ADMISSION_BLOCKS)
+    admissions = mech.avoidable_admissions(
+        base_rate=params.admissions_base * model.admission_risk,
+        change=averted,
+        max_cut=params.admissions_cut,
     )
-    in_setup = team_mean(
-        model, (model.adopting & (model.months_adopting <= params.setup_months)).astype(float)
+    patient = mech.patient_experience_target(
+        base=params.experience_base,
+        gain=params.experience_gain,
+        change=change(mech.EXPERIENCE_BLOCKS),
+        overload=overload,
+        strain_loss=params.experience_strain,
     )
-    strain = team_mean(model, overload)
-    savings = mech.lagged(
-        previous["savings"], target=params.savings * gain, delay=params.delay_cost
+    provider = mech.provider_experience_target(
+        base=params.provider_base,
+        gain=params.provider_gain,
+        working_change=mech.practice_change(
+            level=level, fidelity_value=model.F, gamma=params.fidelity_gamma, support=1.0
+        ),
+        workload=model.W,
+        workload_loss=params.provider_workload,
+        overload=overload,
+        overload_loss=params.provider_overload,
     )
-    ta_per_capita = 12.0 * model.ta_cost_by_team / model.team_population
+    savings = mech.kept_savings(
+        savings=params.savings,
+        change=averted,
+        months_sustained=model.months_faithful,
+        after=params.savings_after,
+        kept_base=params.savings_kept,
+        funding_support=mech.block_support(model.S, weights=FUNDING_BLOCK, needed=needed),
+    )
+    in_setup = model.adopting & (model.months_adopting <= params.setup_months)
+    setup = team_mean(model, params.setup_cost * in_setup)
+    kept = mech.lagged(
+        previous["savings"], target=team_mean(model, savings), delay=params.delay_cost
+    )
     return {
+        # a second-order delay (two stages of half the delay each): fewer crises before fewer
+        # admissions, so nothing shows for a while rather than most in the first months
+        "admissions_onset": (
+            onset := mech.lagged(
+                previous["admissions_onset"],
+                target=team_mean(model, admissions),
+                delay=params.delay_health / 2,
+            )
+        ),
         "admissions": mech.lagged(
-            previous["admissions"],
-            target=params.admissions_base - params.admissions_gain * gain,
-            delay=params.delay_health,
+            previous["admissions"], target=onset, delay=params.delay_health / 2
         ),
         "patient_experience": mech.lagged(
             previous["patient_experience"],
-            target=params.experience_base + params.experience_gain * gain,
+            target=team_mean(model, patient),
             delay=params.delay_process,
         ),
         "provider_experience": mech.lagged(
             previous["provider_experience"],
-            target=params.provider_base
-            + params.provider_gain * gain
-            - params.provider_overload * strain,
+            target=team_mean(model, provider),
             delay=params.delay_process,
         ),
-        "savings": savings,
+        "setup": setup,
+        "savings": kept,
         "per_capita_cost": params.cost_base
-        + params.setup_cost * in_setup
-        + ta_per_capita
-        - savings,
+        + setup
+        + 12.0 * (model.ta_cost_by_team + model.staff_cost_by_team) / model.team_population
+        - kept,
     }
 
 
@@ -273,6 +321,11 @@ def system_row(model) -> dict[str, float]:
         "budget": float(model.funder.budget),
         "population": float(model.team_population.sum()),
         **{name: float(weights @ model.outcomes[name]) for name in OUTCOMES},
+        # this month's set-up costs and kept savings, in dollars (per-capita rates per year)
+        **{
+            column: float(model.team_population @ model.outcomes[name] / 12.0)
+            for column, name in (("setup_cost", "setup"), ("savings", "savings"))
+        },
         "gap_adoption_region": float(region_gap),
         "gap_adoption_capacity": float(capacity_gap),
         "gap_fidelity_capacity": float(model.equity_contrasts[1] @ model.F),
@@ -348,20 +401,27 @@ def summary(system: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     avoided = float(avoided_by_month.sum())
     cost = float(system["spent"].sum())
     discount = mech.discount_factor(system["month"], rate=scenario.outcomes.discount_rate)
-    full_cost = system["spent"] + system["staff_cost"]
+    # what the change costs the system: TA, recipient staff time and set-up, before savings
+    full_cost = system["spent"] + system["staff_cost"] + system["setup_cost"]
     last = system.iloc[-1]
     return {
         "time_to_50pct_adoption": float(reached.iloc[0]) if len(reached) else float("nan"),
         "final_adoption": float(last["adoption"]),
         "peak_fidelity": float(system["mean_F"].max()),
         "final_fidelity": float(last["mean_F"]),
+        "final_patient_experience": float(last["patient_experience"]),
+        "final_provider_experience": float(last["provider_experience"]),
         "sustainment_24m": sustainment,
         "ta_hours_total": float(system["ta_hours"].sum()),
         "ta_cost_total": cost,
         "admissions_avoided": avoided,
         "cost_per_admission_avoided": cost / avoided if avoided > 0 else float("nan"),
         "staff_cost_total": float(system["staff_cost"].sum()),
+        "setup_cost_total": float(system["setup_cost"].sum()),
+        "savings_total": float(system["savings"].sum()),
         "full_cost_discounted": float((full_cost * discount).sum()),
+        "savings_discounted": float((system["savings"] * discount).sum()),
+        "net_cost_discounted": float(((full_cost - system["savings"]) * discount).sum()),
         "admissions_avoided_discounted": float((avoided_by_month * discount).sum()),
         "gap_adoption_region": float(last["gap_adoption_region"]),
         "gap_adoption_capacity": float(last["gap_adoption_capacity"]),

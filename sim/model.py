@@ -28,6 +28,7 @@ from sim.params import (
 from sim.system import (
     HOME_CARE,
     MATURITY_SATURATION,
+    admission_risk,
     build_organizations,
     build_partnerships,
     build_teams,
@@ -279,9 +280,13 @@ class TransformationModel(mesa.Model):
             scenario.system.population_per_org * self.org_size / scenario.system.size_median
         )
         self.team_population = np.bincount(self.org_team, weights=self.org_population)
+        self.admission_risk = admission_risk(orgs.sector, self.org_population)
+        self.months_faithful = np.zeros(self.n_orgs, dtype=np.int64)  # at sustaining fidelity
         self.hours_received = np.zeros(self.n_orgs)  # cumulative TA hours, for the adaptive review
-        self.outcomes = metrics.initial_outcomes(scenario.outcomes, self.n_teams)
         self.ta_cost_by_team = np.zeros(self.n_teams)
+        self.staff_cost_by_team = np.zeros(self.n_teams)
+        self.outcomes = metrics.initial_outcomes(self)
+        self.starting_admissions = self.outcomes["admissions"].copy()
         self.funder = FunderState.from_scenario(scenario, self.n_teams, self.n_orgs)
         self.provider_blocks = []
         self._set_providers()
@@ -711,13 +716,12 @@ class TransformationModel(mesa.Model):
             weights=mp.readiness_weights,
         )
         self._transitions(month, uptake, ties)
-        full = mech.is_fully_operating(self.stage)
         self.P = mech.penetration_update(
             self.P,
             specific_mean=specific_mean,
             ready=self.R,
             rate=mp.penetration_rate,
-            level=np.where(full, 1.0, np.where(self.stage == mech.REDUCED, mp.reduced_level, 0.0)),
+            level=mech.operating_level(self.stage, reduced_level=mp.reduced_level),
         )
         self.F = mech.fidelity(
             specific_mean,
@@ -725,6 +729,10 @@ class TransformationModel(mesa.Model):
             substituted=uptake.substituted,
             operating=mech.is_operating(self.stage),
         )
+        # consecutive months of full operation at the fidelity sustaining needs: what savings
+        # wait for (outcomes.savings_after)
+        faithful = mech.is_fully_operating(self.stage) & (mp.sustain_fidelity <= self.F)
+        self.months_faithful = np.where(faithful, self.months_faithful + 1, 0)
 
     def _outcomes_costs_and_record(self, delivery: Delivery, uptake: Uptake) -> None:
         """Phase 6: TA cost per team, lagged outcomes (rule 14), the month's flows and record."""
@@ -732,6 +740,13 @@ class TransformationModel(mesa.Model):
         cost = delivery.time_used * p.cost_per_hour[p.link_provider]
         self.ta_cost_by_team = np.bincount(
             self.org_team[p.link_org], weights=cost, minlength=self.n_teams
+        )
+        # recipient staff time on TA, costed (Ritchie 2020: 35-47 % of facilitation's cost)
+        outcomes = self.scenario.validated.outcomes
+        self.staff_cost_by_team = (
+            outcomes.staff_wage
+            * self.scenario.validated.mechanisms.recipient_hours
+            * np.bincount(self.org_team, weights=self.H, minlength=self.n_teams)
         )
         self.outcomes = metrics.update_outcomes(self, uptake.overload)
         self.funder.peak_share = max(
@@ -780,10 +795,12 @@ class TransformationModel(mesa.Model):
         lagging = allocation.lagging_teams(
             adoption_by_team=self.team_average(self.adopting),
             capacity_by_team=self.team_average(self.capacity()),
+            admissions_fall_by_team=1.0 - self.outcomes["admissions"] / self.starting_admissions,
             months_approved=team_months,
             review_interval=funder.review_interval,
             lagging_share=funder.lagging_adoption,
             capacity_quantile=funder.lagging_capacity_quantile,
+            outcome_share=funder.lagging_outcome,
         )
         newly_hands_on = lagging & ~state.hands_on
         state.hands_on |= newly_hands_on

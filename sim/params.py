@@ -632,6 +632,17 @@ class FunderParams(Section):
         "a team whose adopting share is below this is lagging",
         "thesis L1375 (M5)",
     )
+    lagging_outcome: float = param(
+        0.5,
+        0,
+        1,
+        "share",
+        (
+            "a team whose fall in avoidable admissions is below this share of the mean fall of "
+            "the teams reviewed is lagging too (0 = the review looks at adoption only)"
+        ),
+        "thesis L1730 (M32: what the funder monitors); share an assumption",
+    )
     lagging_capacity_quantile: float = param(
         0.5,
         0,
@@ -1440,34 +1451,48 @@ class HomeCareParams(Section):
 
 
 class OutcomeParams(Section):
-    """Quadruple-aim outcomes per team, following lagged targets (rule 14)."""
+    """Quadruple-aim outcomes per team, each with its own drivers and lag (rule 14)."""
 
     admissions_base: float = param(
         12.0,
         0,
         200,
         "per 1,000/yr",
-        "avoidable emergency admissions before change",
-        "seed-realist.md 3.3; assumption",
+        "avoidable emergency admissions before change, system-wide (organizations' populations "
+        "differ by sector risk)",
+        "seed-realist.md 3.3; realist synthesis L578 (about 20 % of admissions avoidable); "
+        "assumption",
     )
-    admissions_gain: float = param(
-        3.0,
+    admissions_cut: float = param(
+        0.15,
         0,
-        100,
-        "per 1,000/yr",
-        "reduction at full penetration and fidelity",
-        "seed-realist.md 3.3 (MCP emergency admissions)",
+        0.5,
+        "share",
+        "share of avoidable admissions avoided at full change in practice, with the blocks that "
+        "act on them (care coordination, risk stratification, digital health, self-management) "
+        "at the capacity implementing needs",
+        "realist synthesis L1815, L1588-1590 (up to about 20 %), L1450 (most schemes none); "
+        "evidence range 0-0.2",
     )
     experience_base: float = param(
         70, 0, 100, "score", "patient experience before change", "assumption"
     )
     experience_gain: float = param(
-        10,
+        6,
         0,
-        100,
+        30,
         "score",
-        "patient experience gain at full penetration and fidelity",
-        "assumption",
+        "patient experience gain at full change in continuity, coordination and partnership",
+        "OHT synthesis L339-340 (+8.6 % continuity, +1.7 % coordination); realist synthesis "
+        "L1326-1344, L1602",
+    )
+    experience_strain: float = param(
+        5,
+        0,
+        30,
+        "score",
+        "patient experience lost per unit of staff overload",
+        "realist synthesis L1878-1880, L1894 (direction); size an assumption",
     )
     provider_base: float = param(
         65, 0, 100, "score", "provider experience before change", "assumption"
@@ -1475,10 +1500,18 @@ class OutcomeParams(Section):
     provider_gain: float = param(
         8,
         0,
-        100,
+        30,
         "score",
-        "provider experience gain at full penetration and fidelity",
-        "assumption",
+        "provider experience gain from working in the changed way (new roles, autonomy)",
+        "realist synthesis L1336-1338, L1374 (direction); size an assumption",
+    )
+    provider_workload: float = param(
+        5,
+        0,
+        30,
+        "score",
+        "provider experience lost per unit of change workload (share of change hours used)",
+        "realist synthesis L1886, L1900; case studies L104 (direction); size an assumption",
     )
     provider_overload: float = param(
         10,
@@ -1486,7 +1519,7 @@ class OutcomeParams(Section):
         100,
         "score",
         "provider experience lost per unit overload",
-        "realist synthesis L1886; Repenning & Sterman",
+        "realist synthesis L1886, L1894; Repenning & Sterman (direction); size an assumption",
     )
     cost_base: float = param(
         3000, 0, 1e5, "$/person/yr", "per-capita cost before change", "assumption"
@@ -1515,8 +1548,10 @@ class OutcomeParams(Section):
         0,
         1e4,
         "$/person/yr",
-        "extra per-capita cost of an organization in its set-up period after adopting",
-        "seed-realist.md 3.4 (realist synthesis L1348-1398)",
+        "extra per-capita cost of an organization in its set-up period after adopting "
+        "(supervision, backfill, longer contacts, administration)",
+        "realist synthesis L1348-1350 (the costs), L1532 (may outweigh savings); size an "
+        "assumption",
     )
     setup_months: int = param(
         24,
@@ -1527,15 +1562,34 @@ class OutcomeParams(Section):
         "seed-realist.md 3.2 (L1460: design and set-up up to 2 years)",
     )
     savings: float = param(
-        300,
+        90,
         0,
         1e4,
         "$/person/yr",
-        "per-capita savings at full penetration and fidelity",
+        "per-capita savings from avoided use at full change, sustained, all kept",
         (
-            "seed-realist.md 3.4 (L1502: 10 % cost reduction required; L1456: -$500 per person per "
-            "year)"
+            "realist synthesis L1502 (a 10 % cut was required and not met), L1456 (-$500 per "
+            "person a year for dual-eligibles only), L1450 (3 of 34 schemes cut use); 3 % of "
+            "cost_base, an assumption in a range 0-10 %"
         ),
+    )
+    savings_after: int = param(
+        24,
+        0,
+        120,
+        "months",
+        "months an organization must sustain the change before it saves",
+        "realist synthesis L1398 (savings only after sustained implementation and "
+        "stabilisation), L1474 (5-7 years); length an assumption",
+    )
+    savings_kept: float = param(
+        0.25,
+        0,
+        1,
+        "share",
+        "share of savings kept as lower cost without funding and incentives built for it (all "
+        "kept with that block at the capacity implementing needs)",
+        "realist synthesis L1348, L1452, L1484; case studies L208 (direction); share an assumption",
     )
     fidelity_gamma: float = param(
         1.5,
@@ -1550,19 +1604,28 @@ class OutcomeParams(Section):
         1,
         60,
         "months",
-        "tau for experience outcomes",
-        "anchor-ta-evidence.md 6.4: tau_Y 9 (6-12)",
+        "tau for patient and provider experience",
+        "anchor-ta-evidence.md 6.4: tau_Y 9 (6-12); realist synthesis L1490 (not in months)",
     )
     delay_health: float = param(
-        30, 1, 120, "months", "tau for population health", "realist synthesis L1440, L1474 (years)"
-    )
-    delay_cost: float = param(
         36,
         1,
         120,
         "months",
-        "tau for per-capita cost savings",
-        "realist synthesis L1348-1398 (J-curve)",
+        (
+            "mean delay of population health, in two stages of half each (a second-order "
+            "delay: little shows in the first year), after the years implementation takes"
+        ),
+        "realist synthesis L1440 (at least 5 years), L1474 (5-7 years); anchor-ta-evidence.md "
+        "L327 (McKay ABM: effects from about 2 years)",
+    )
+    delay_cost: float = param(
+        24,
+        1,
+        120,
+        "months",
+        "tau for savings once an organization has sustained the change savings_after months",
+        "realist synthesis L1348-1398 (J-curve), L1474",
     )
 
 

@@ -42,6 +42,11 @@ SECTOR_SHARES = (
     0.16,
     0.04,
 )  # assumption (seed-oht.md 1.1: actor types)
+# Relative risk of an avoidable emergency admission in the population each sector serves:
+# highest where people live with at least moderate disease or frailty (realist synthesis L1815;
+# long-term care's residents, OHT synthesis L144; the MCP's tier at risk of unscheduled care,
+# L595), lowest for public health's whole-population reach. The sizes are assumptions.
+SECTOR_ADMISSION_RISK = (1.5, 1.0, 2.0, 1.2, 2.5, 1.0, 0.5)
 HOURS_PER_FTE = 120.0  # direct TA hours per provider FTE per month (anchor-ta-evidence.md 6.4)
 HOSPITAL, PRIMARY_CARE = SECTORS.index("hospital"), SECTORS.index("primary_care")
 HOME_CARE = SECTORS.index("home_community_care")
@@ -505,3 +510,11 @@ def combine_providers(blocks: Sequence[ProviderBlock], teams: Teams) -> Provider
         link_org=link_org.astype(int),
         link_provider=np.repeat(link_provider, teams.size[link_team]).astype(int),
     )
+
+
+def admission_risk(sector, population) -> np.ndarray:
+    """Each organization's population's relative risk of an avoidable admission by its sector
+    (``SECTOR_ADMISSION_RISK``), scaled to a population-weighted mean of 1, so the system starts
+    at ``outcomes.admissions_base`` and a team's rate follows the sectors in it."""
+    risk = np.asarray(SECTOR_ADMISSION_RISK)[sector]
+    return risk / np.average(risk, weights=population)

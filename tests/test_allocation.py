@@ -78,10 +78,12 @@ def test_only_lagging_teams_with_limited_capacity_are_moved_to_hands_on_coaching
     assert lagging_teams(
         adoption_by_team=adoption,
         capacity_by_team=capacity,
+        admissions_fall_by_team=np.zeros(5),
         months_approved=months,
         review_interval=12,
         lagging_share=0.3,
         capacity_quantile=0.5,
+        outcome_share=0.5,
     ).tolist() == [
         True,
         False,
@@ -92,10 +94,12 @@ def test_only_lagging_teams_with_limited_capacity_are_moved_to_hands_on_coaching
     assert lagging_teams(
         adoption_by_team=adoption,
         capacity_by_team=capacity,
+        admissions_fall_by_team=np.zeros(5),
         months_approved=months,
         review_interval=12,
         lagging_share=0.3,
         capacity_quantile=1.0,
+        outcome_share=0.5,
     ).tolist() == [
         True,
         True,
@@ -103,6 +107,30 @@ def test_only_lagging_teams_with_limited_capacity_are_moved_to_hands_on_coaching
         False,
         False,
     ]
+
+
+def test_a_team_adopting_well_but_behind_on_outcomes_lags_too():
+    """The funder reviews outcomes as well as adoption (thesis M32): a limited team adopting
+    above the lagging share lags once its fall in admissions is under half the mean fall."""
+    common = dict(
+        adoption_by_team=np.array([0.5, 0.5, 0.5, 0.5]),
+        capacity_by_team=np.array([0.1, 0.2, 0.3, 0.9]),
+        months_approved=np.full(4, 24),
+        review_interval=12,
+        lagging_share=0.3,
+        capacity_quantile=0.75,
+    )
+    falls = np.array([0.01, 0.05, 0.06, 0.04])  # mean 0.04: the first is under half of it
+    assert lagging_teams(**common, admissions_fall_by_team=falls, outcome_share=0.5).tolist() == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert not lagging_teams(**common, admissions_fall_by_team=falls, outcome_share=0.0).any()
+    assert not lagging_teams(  # no fall anywhere yet: no team is behind on outcomes
+        **common, admissions_fall_by_team=np.zeros(4), outcome_share=0.5
+    ).any()
 
 
 def test_a_region_with_too_few_ta_hours_per_organization_month_is_underserved():

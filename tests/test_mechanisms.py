@@ -16,7 +16,7 @@ import pytest
 
 from sim import TransformationModel, load_scenario, parameter_table
 from sim import mechanisms as mech
-from sim.params import Scenario
+from sim.params import BUILDING_BLOCKS, Scenario
 
 N = 4000
 BASELINE = load_scenario("baseline")
@@ -1415,25 +1415,125 @@ def test_lagged_moves_monotonically_toward_target():
     )  # ~63 % after tau
 
 
-def test_outcome_gain_bounded_and_needs_reach_and_fidelity():
+def test_operating_level_is_full_reduced_or_none_by_stage():
+    level = mech.operating_level(np.arange(len(mech.STAGES)), reduced_level=0.4)
+    expected = np.zeros(len(mech.STAGES))
+    expected[[mech.IMPLEMENTING, mech.SUSTAINING]] = 1.0
+    expected[mech.REDUCED] = 0.4
+    assert level.tolist() == expected.tolist()
+
+
+def test_block_support_weighs_the_acting_blocks_against_the_capacity_needed():
     g = rng(35)
-    p, f = g.uniform(0, 1, (2, N))
+    specific = g.uniform(0, 1, (N, len(BUILDING_BLOCKS)))
+    weights = np.array(mech.ADMISSION_BLOCKS)
+    support = mech.block_support(specific, weights=weights, needed=MP.implement_capacity)
+    assert in_unit(support)
+    # only the acting blocks count: raising a block of weight 0 changes nothing
+    unused = int(np.flatnonzero(weights == 0)[0])
+    raised = specific.copy()
+    raised[:, unused] = 1.0
+    assert mech.block_support(raised, weights=weights, needed=0.25) == pytest.approx(
+        mech.block_support(specific, weights=weights, needed=0.25)
+    )
+    # by hand: all blocks at half the need carry half the change; at the need all of it
+    assert mech.block_support(
+        np.full((1, len(BUILDING_BLOCKS)), 0.1), weights=weights, needed=0.2
+    ) == pytest.approx([0.5])
+    assert mech.block_support(
+        np.full((1, len(BUILDING_BLOCKS)), 0.3), weights=weights, needed=0.2
+    ) == pytest.approx([1.0])
+
+
+def test_practice_change_needs_delivery_fidelity_and_the_acting_blocks():
+    g = rng(36)
+    level, fidelity, support = g.uniform(0, 1, (3, N))
     gamma = draw(g, "outcomes.fidelity_gamma")
-    gain = mech.outcome_gain(penetration=p, fidelity_value=f, gamma=gamma)
-    assert in_unit(gain)
-    assert np.all(
-        mech.outcome_gain(penetration=np.minimum(1, p + 0.1), fidelity_value=f, gamma=gamma) >= gain
+    change = mech.practice_change(
+        level=level, fidelity_value=fidelity, gamma=gamma, support=support
     )
-    assert np.all(
-        mech.outcome_gain(penetration=p, fidelity_value=np.minimum(1, f + 0.1), gamma=gamma) >= gain
+    assert in_unit(change)
+    for zero in ("level", "fidelity_value", "support"):
+        values = dict(level=level, fidelity_value=fidelity, gamma=gamma, support=support)
+        values[zero] = 0.0
+        assert np.all(mech.practice_change(**values) == 0)
+    more = mech.practice_change(
+        level=level, fidelity_value=np.minimum(1, fidelity + 0.1), gamma=gamma, support=support
     )
-    assert np.all(
-        mech.outcome_gain(penetration=0.0, fidelity_value=f, gamma=gamma) == 0
-    ) and np.all(mech.outcome_gain(penetration=p, fidelity_value=0.0, gamma=gamma) == 0)
-    assert np.all(
-        mech.outcome_gain(penetration=p, fidelity_value=f, gamma=BASELINE.outcomes.fidelity_gamma)
-        <= p * f + 1e-15
-    )  # gamma > 1 punishes low fidelity
+    assert np.all(more >= change)
+    at_default = mech.practice_change(
+        level=1.0, fidelity_value=fidelity, gamma=BASELINE.outcomes.fidelity_gamma, support=1.0
+    )
+    assert np.all(at_default <= fidelity + 1e-15)  # gamma > 1 punishes low fidelity
+
+
+def test_avoidable_admissions_fall_with_change_in_proportion_to_risk():
+    g = rng(37)
+    change, risk = g.uniform(0, 1, N), g.uniform(0.5, 2.5, N)
+    cut = BASELINE.outcomes.admissions_cut
+    rate = mech.avoidable_admissions(base_rate=12.0 * risk, change=change, max_cut=cut)
+    assert np.all(rate <= 12.0 * risk) and np.all(rate >= 12.0 * risk * (1 - cut))
+    assert mech.avoidable_admissions(base_rate=12.0, change=1.0, max_cut=0.15) == pytest.approx(
+        10.2
+    )
+    # the same change avoids more where the population is at higher risk
+    avoided = 12.0 * risk - rate
+    assert avoided == pytest.approx(12.0 * risk * cut * change)
+
+
+def test_patient_experience_rises_with_change_and_falls_with_staff_strain():
+    o = BASELINE.outcomes
+    values = dict(base=o.experience_base, gain=o.experience_gain, strain_loss=o.experience_strain)
+    none = mech.patient_experience_target(change=0.0, overload=0.0, **values)
+    assert none == o.experience_base
+    assert mech.patient_experience_target(change=1.0, overload=0.0, **values) == pytest.approx(
+        o.experience_base + o.experience_gain
+    )
+    assert mech.patient_experience_target(change=0.5, overload=0.5, **values) < (
+        mech.patient_experience_target(change=0.5, overload=0.0, **values)
+    )
+
+
+def test_provider_experience_rises_with_working_change_and_falls_with_workload():
+    o = BASELINE.outcomes
+    values = dict(
+        base=o.provider_base,
+        gain=o.provider_gain,
+        workload_loss=o.provider_workload,
+        overload_loss=o.provider_overload,
+    )
+    g = rng(38)
+    change, workload = g.uniform(0, 1, (2, N))
+    overload = mech.overload(workload, threshold=MP.overload_threshold)
+    score = mech.provider_experience_target(
+        working_change=change, workload=workload, overload=overload, **values
+    )
+    busier = mech.provider_experience_target(
+        working_change=change,
+        workload=workload + 0.5,
+        overload=mech.overload(workload + 0.5, threshold=MP.overload_threshold),
+        **values,
+    )
+    assert np.all(busier < score)
+    changed = mech.provider_experience_target(
+        working_change=np.minimum(1, change + 0.2), workload=workload, overload=overload, **values
+    )
+    assert np.all(changed >= score)
+    assert mech.provider_experience_target(
+        working_change=0.0, workload=0.0, overload=0.0, **values
+    ) == pytest.approx(o.provider_base)
+
+
+def test_savings_wait_for_sustained_change_and_are_kept_as_funding_allows():
+    o = BASELINE.outcomes
+    values = dict(savings=o.savings, change=0.5, after=o.savings_after, kept_base=o.savings_kept)
+    months = np.arange(0, 2 * o.savings_after + 1)
+    saved = mech.kept_savings(months_sustained=months, funding_support=1.0, **values)
+    assert np.all(saved[months < o.savings_after] == 0)
+    assert np.all(saved[months >= o.savings_after] == pytest.approx(o.savings * 0.5))
+    without = mech.kept_savings(months_sustained=months, funding_support=0.0, **values)
+    assert without[-1] == pytest.approx(o.savings * 0.5 * o.savings_kept)
+    assert np.all(without <= saved)
 
 
 # ------------------------------------------------------------------ acceptability and satisfaction
