@@ -188,6 +188,22 @@ def lever_values(levers: dict) -> dict:
     }
 
 
+def shown_with_value(widget: Slider | dict, value) -> Slider | dict:
+    """``widget`` at ``value``, a slider's label ending with the value it shows, so a slider says
+    where it is without being dragged (the label already carries the unit)."""
+    if isinstance(widget, Slider):
+        return Slider(
+            f"{widget.label}: {value:,g}",
+            value=value,
+            min=widget.min,
+            max=widget.max,
+            step=widget.step,
+            dtype=float if widget.is_float_slider else int,
+        )
+    label = f"{widget['label']}: {value:,}" if widget["type"] == "SliderInt" else widget["label"]
+    return widget | {"value": value, "label": label}
+
+
 def lever_changes(
     scenario: Scenario,
     provider_role: str = AS_SCENARIO,

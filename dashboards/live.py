@@ -24,17 +24,20 @@ import solara
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
-from mesa.visualization.solara_viz import ComponentsView, ModelCreator
+from mesa.visualization import Slider
+from mesa.visualization.solara_viz import UserInputs, make_initial_grid_layout
 from mesa.visualization.utils import force_update, update_counter
 
 from dashboards.levers import (
     SCENARIOS,
     DashboardModel,
     lever_notes,
+    lever_values,
     run_settings,
     scenario_levers,
     schedule_notes,
     shipped,
+    shown_with_value,
 )
 from experiments.figures import PANELS, STAGE_COLOURS
 from sim import ScenarioError
@@ -225,6 +228,20 @@ COMPONENTS = [Status, SystemView, *(panel_component(panel) for panel in PANELS)]
 
 
 @solara.component
+def Views(model):
+    """The components in Mesa's draggable two-column grid, as its ComponentsView lays out a
+    page, without the tab bar it draws even for a single page (a stray "Page 0" tab)."""
+    layout = solara.use_reactive(make_initial_grid_layout(len(COMPONENTS)))
+    solara.GridDraggable(
+        items=[component(model) for component in COMPONENTS],
+        grid_layout=layout.value,
+        resizable=True,
+        draggable=True,
+        on_grid_layout=layout.set,
+    )
+
+
+@solara.component
 def ScenarioPicker(name: str, on_pick):
     """The scenario, picked first: picking one builds it and sets every lever to its values."""
     with solara.Card("Scenario"):
@@ -376,6 +393,24 @@ def Controller(model: solara.Reactive, parameters: solara.Reactive[dict], playba
 
 
 @solara.component
+def Levers(levers: dict, parameters: solara.Reactive[dict]):
+    """The levers as Mesa's ModelCreator draws them (its ``UserInputs``), each slider labelled
+    with its value: Mesa's shows a value only in a bubble while dragged, which clips long
+    numbers ("100000" as "0000("). ``parameters`` holds what Reset builds the model from.
+    """
+    solara.use_effect(lambda: parameters.set(lever_values(levers)), [])
+    current = lever_values(levers) | parameters.value
+    UserInputs(
+        {
+            key: shown_with_value(widget, current[key])
+            for key, widget in levers.items()
+            if isinstance(widget, Slider | dict)
+        },
+        on_change=lambda key, value: parameters.set(parameters.value | {key: value}),
+    )
+
+
+@solara.component
 def LiveModel():
     """The live page: the picked scenario's run, rebuilt, levers and all, when another is picked."""
     picked = solara.use_reactive(("baseline", 1))  # scenario name and seed
@@ -414,5 +449,5 @@ def LiveRun(name: str, seed: int, on_pick):
             )
             Controller(model, parameters, playback)
         with solara.Card("Levers"):
-            ModelCreator(model, scenario_levers(name, seed), model_parameters=parameters)
-    ComponentsView([(component, 0) for component in COMPONENTS], model.value)
+            Levers(scenario_levers(name, seed), parameters)
+    Views(model.value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import tempfile
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -19,9 +20,9 @@ import solara.lab
 
 from dashboards.images import figure_png
 from dashboards.jobs import Job, Report, job_controls, job_outcome, use_job
-from dashboards.tables import readable
-from experiments.analysis import BAND_MEASURES, bands, compare_arms
-from experiments.figures import plot_bands
+from experiments.analysis import BAND_MEASURES, bands, compare_arms, plain_comparison
+from experiments.economics import cost_effectiveness
+from experiments.figures import plot_bands, plot_ceac
 from experiments.posterior import SHIPPED_POSTERIOR, read_posterior, under_posterior
 from experiments.runner import Store, design, run_experiment
 from sim import Scenario, ScenarioError, list_scenarios, load_scenario
@@ -48,11 +49,14 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Compared:
-    """A finished comparison: what was run, its figure (PNG) and its differences table."""
+    """A finished comparison: what was run, its figure (PNG), its differences table, each arm's
+    cost-effectiveness (with its summary in words) and the acceptability curves (PNG)."""
 
     asked: Comparison
     image: bytes
     differences: pd.DataFrame
+    economics: pd.DataFrame
+    ceac: bytes
 
 
 def listed(items: list[str]) -> str:
@@ -137,7 +141,14 @@ def compare(asked: Comparison, report: Report) -> Compared:
     with tempfile.TemporaryDirectory(prefix=STORE_PREFIX) as folder:
         table = run_experiment("what-if", specs, Store(Path(folder)), progress=report, chunk_size=1)
     figure = plot_bands(bands(table, "arm", BAND_MEASURES), reference=names[0], arms=names)
-    return Compared(asked, figure_png(figure), compare_arms(table, names[0]))
+    economics, curves = cost_effectiveness(table, names[0])
+    return Compared(
+        asked,
+        figure_png(figure),
+        compare_arms(table, names[0]),
+        economics,
+        figure_png(plot_ceac(curves)),
+    )
 
 
 comparison = Job(compare)
@@ -182,24 +193,46 @@ def WhatIf():
 
 @solara.component
 def Result(result: Compared):
+    """The comparison's summary in words first (the same sentences ``tasim compare`` prints),
+    then the trajectories, the table of changes and the acceptability curves."""
     asked = result.asked
-    solara.Image(result.image)
     spread = (
         "paired replicates, each at its own posterior draw"
         if asked.uncertain
         else "paired replicates"
     )
+    with solara.Card("In short"):
+        # plain HTML: solara.Markdown would fetch KaTeX from a CDN the page may not reach
+        solara.HTML(
+            tag="ul",
+            unsafe_innerHTML="".join(
+                f"<li>{escape(sentence)}</li>" for sentence in result.economics["summary"]
+            ),
+        )
+    solara.Image(result.image)
     solara.Text(
         f"{', '.join(asked.names)} over {asked.months} months, {asked.replicates} replicates. "
-        f"Each scenario minus {asked.names[0]} (the reference, dashed): mean difference and "
-        f"95 % interval over {spread}; cost_per_unit = extra TA $ per unit gained "
-        "(n/a for the TA cost itself, or where nothing was gained)."
+        f"Each scenario minus {asked.names[0]} (the reference, dashed): mean change and 95 % "
+        f"interval over {spread}. The extra TA cost per unit gained is shown only where the "
+        "gain is distinguishable from none."
     )
-    solara.DataFrame(readable(result.differences))
+    solara.DataFrame(plain_comparison(result.differences))
+    solara.Image(result.ceac)
+    solara.Text(
+        "Probability that each scenario is cost-effective against the reference, over the "
+        "willingness to pay for an avoided admission: the share of paired replicates whose "
+        "admissions avoided are worth more than their extra cost (TA, staff time and set-up "
+        "less savings, discounted)."
+    )
     with solara.Row():
         solara.FileDownload(result.image, filename="what-if.png", label="Download figure (PNG)")
         solara.FileDownload(
             result.differences.to_csv(index=False),
             filename="what-if.csv",
             label="Download differences (CSV)",
+        )
+        solara.FileDownload(
+            result.economics.to_csv(index=False),
+            filename="cost-effectiveness.csv",
+            label="Download cost-effectiveness (CSV)",
         )

@@ -6,9 +6,24 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments.wording import money, significant
+
 BAND = (0.05, 0.95)  # a 90 % band over replicates
 BAND_MEASURES = ["adoption", "mean_F", "admissions", "per_capita_cost"]  # what-if trajectories
-COMPARE_MEASURES = ["final_adoption", "final_fidelity", "admissions_avoided", "ta_cost_total"]
+# What a what-if compares, as a page or a printed table names it: the measure in words, its unit
+# and the factor from the run summary's value (shares are shown in percentage points)
+COMPARED = {
+    "final_adoption": ("Adoption at the end", "percentage points", 100.0),
+    "final_fidelity": ("Mean fidelity at the end", "points of 100", 100.0),
+    "admissions_avoided": ("Avoidable admissions avoided over the run", "admissions", 1.0),
+    "final_patient_experience": ("Patient experience at the end", "score points", 1.0),
+    "final_provider_experience": ("Provider experience at the end", "score points", 1.0),
+    "net_cost_discounted": ("Cost net of savings, discounted", "$", 1.0),
+    "ta_cost_total": ("TA cost over the run", "$", 1.0),
+}
+PER = {"admissions": "admission"}  # "per admission"; any other unit is counted in points
+COMPARE_MEASURES = list(COMPARED)
+COSTS = ("net_cost_discounted", "ta_cost_total")  # no cost per unit of a cost
 SWEEP_MEASURES = ["final_adoption", "final_fidelity", "time_to_50pct_adoption", "ta_cost_total"]
 
 
@@ -77,7 +92,7 @@ def with_cost_per_unit(differences: pd.DataFrame, by: str) -> pd.DataFrame:
         "ta_cost_total"
     ]
     cost_per_unit = (differences[by].map(extra_cost) / differences["difference"]).where(
-        differences["measure"] != "ta_cost_total"
+        ~differences["measure"].isin(COSTS)
     )
     return differences.assign(cost_per_unit=cost_per_unit)
 
@@ -111,6 +126,35 @@ def compare_arms(table: pd.DataFrame, reference: str, paired: bool = True) -> pd
     return with_cost_per_unit(
         paired_differences(summaries, "arm", reference, COMPARE_MEASURES, paired=paired), "arm"
     )
+
+
+def plain_comparison(differences: pd.DataFrame, by: str = "arm") -> pd.DataFrame:
+    """``compare_arms``' table as a page or a printed summary shows it: each measure in words
+    with its unit, changes to three significant figures with their 95 % interval, and the extra
+    TA dollars per unit gained only where the gain is distinguishable from none (a gain whose
+    interval includes 0 would give a huge or meaningless ratio)."""
+    rows = []
+    for row in differences.to_dict("records"):
+        name, unit, factor = COMPARED[row["measure"]]
+        shown = money if unit == "$" else significant
+        low, high = factor * row["low"], factor * row["high"]
+        gained = low > 0 and row["measure"] not in COSTS
+        rows.append(
+            {
+                "Scenario": row[by],
+                "Measure": name if unit == "$" else f"{name} ({unit})",
+                "Change": shown(factor * row["difference"]),
+                "95 % interval": f"{shown(low)} to {shown(high)}"
+                if np.isfinite(low)
+                else "n/a (one replicate)",
+                "Extra TA cost per unit gained": (
+                    f"{money(row['cost_per_unit'] / factor)} per {PER.get(unit, 'point')}"
+                    if gained
+                    else "n/a"
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def sweep_means(summaries: pd.DataFrame, paths: list[str]) -> pd.DataFrame:

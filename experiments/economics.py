@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis import difference_interval, run_summaries
+from experiments.wording import money, points, signed
 
 # willingness to pay per avoided admission for the CEAC ($): the sources give no threshold
 WILLINGNESS = np.linspace(0, 200_000, 41)
+CONFIDENT = 0.95  # the summary names the least willingness to pay cost-effective this often
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,11 @@ def acceptability(delta_cost, delta_effect, willingness) -> np.ndarray:
 
 
 def cost_effectiveness(table: pd.DataFrame, reference: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each arm of a ``tasim compare`` table against ``reference`` over paired replicates: the
-    incremental discounted cost of TA and recipient staff time, the incremental discounted
-    admissions avoided, the ICER or the verdict in words, and the CEAC over ``WILLINGNESS``."""
+    """Each arm of a ``tasim compare`` table against ``reference`` over paired replicates (each
+    at its own posterior draw under ``--posterior``): the incremental discounted cost net of
+    savings (TA, recipient staff time and set-up, less savings from avoided use), the
+    incremental discounted admissions avoided, the ICER or the verdict in words, the CEAC over
+    ``WILLINGNESS`` and a summary in words."""
     summaries = run_summaries(table, ["arm"])
     base = summaries[summaries["arm"] == reference].set_index("replicate")
     rows, curves = [], []
@@ -89,11 +93,13 @@ def cost_effectiveness(table: pd.DataFrame, reference: str) -> tuple[pd.DataFram
         if arm == reference:
             continue
         other = group.set_index("replicate").reindex(base.index)
-        delta_cost = other["full_cost_discounted"] - base["full_cost_discounted"]
+        delta_cost = other["net_cost_discounted"] - base["net_cost_discounted"]
         delta_effect = (
             other["admissions_avoided_discounted"] - base["admissions_avoided_discounted"]
         )
         result = cost_effect(delta_cost, delta_effect)
+        curve = acceptability(delta_cost, delta_effect, WILLINGNESS)
+        adoption = increment(other["final_adoption"] - base["final_adoption"])
         rows.append(
             {
                 "arm": arm,
@@ -105,7 +111,9 @@ def cost_effectiveness(table: pd.DataFrame, reference: str) -> tuple[pd.DataFram
                 "extra_admissions_avoided_high": result.effect.high,
                 "cost_per_admission_avoided": result.icer,
                 "verdict": result.verdict,
-                "summary": describe(arm, reference, result),
+                "summary": describe(
+                    arm, reference, result, adoption=adoption, least=least_willingness(curve)
+                ),
             }
         )
         curves.append(
@@ -113,39 +121,51 @@ def cost_effectiveness(table: pd.DataFrame, reference: str) -> tuple[pd.DataFram
                 {
                     "arm": arm,
                     "willingness_to_pay": WILLINGNESS,
-                    "probability_cost_effective": acceptability(
-                        delta_cost, delta_effect, WILLINGNESS
-                    ),
+                    "probability_cost_effective": curve,
                 }
             )
         )
     return pd.DataFrame(rows), pd.concat(curves, ignore_index=True)
 
 
-def describe(arm: str, reference: str, result: CostEffect) -> str:
-    """One sentence in words for a policymaker: extra cost and effect with their intervals,
-    and what they make (a cost per avoided admission, or why there is none)."""
+def least_willingness(curve) -> float | None:
+    """The least willingness to pay on ``WILLINGNESS`` at which the arm is cost-effective with
+    probability ``CONFIDENT`` or more, None if there is none up to the largest."""
+    reached = np.flatnonzero(np.asarray(curve) >= CONFIDENT)
+    return float(WILLINGNESS[reached[0]]) if len(reached) else None
+
+
+def describe(
+    arm: str, reference: str, result: CostEffect, *, adoption: Increment, least: float | None
+) -> str:
+    """A paragraph in words for a policymaker, the same in the CLI and on the What-if page:
+    the change in adoption, the extra admissions avoided and the extra cost net of savings,
+    each with its 95 % interval, what they make (a cost per avoided admission, or why there is
+    none) and from what willingness to pay the arm is cost-effective with 95 % probability."""
     cost, effect = result.cost, result.effect
     spend = "more" if cost.mean >= 0 else "less"
     text = (
-        f"{arm} against {reference}: {money(abs(cost.mean))} {spend} on TA and staff time "
-        f"(95 % CI {money(cost.low)} to {money(cost.high)}, discounted), "
-        f"{effect.mean:,.0f} more admissions avoided ({effect.low:,.0f} to {effect.high:,.0f})"
+        f"{arm} against {reference}: adoption {points(adoption.mean)} "
+        f"({signed(100 * adoption.low)} to {signed(100 * adoption.high)}) by the end; "
+        f"avoidable admissions avoided {signed(effect.mean)} "
+        f"({signed(effect.low)} to {signed(effect.high)}) at {money(abs(cost.mean))} {spend} "
+        f"({money(cost.low)} to {money(cost.high)}) in TA, staff time and set-up net of "
+        "savings, both discounted; 95 % intervals over paired replicates"
     )
-    if result.verdict == "ratio":
-        return f"{text}; about {money(result.icer)} per avoided admission."
-    if result.verdict == "dominant":
-        return f"{text}; it avoids more admissions at no extra cost."
-    if result.verdict == "dominated":
-        return f"{text}; it avoids fewer admissions at no saving."
-    return f"{text}; the effect is not distinguishable from none, so no cost per avoided admission."
-
-
-def money(value: float) -> str:
-    """Dollars to three significant figures (what a mean over a few replicates carries), in
-    millions from a million."""
-    sign = "-" if value < 0 else ""
-    size = abs(value)
-    if size >= 1e6:
-        return f"{sign}${size / 1e6:,.1f} M"
-    return f"{sign}${float(f'{size:.3g}'):,.0f}"
+    verdicts = {
+        "ratio": f"about {money(result.icer or 0.0)} per avoided admission",
+        "dominant": "it avoids more admissions at no extra cost",
+        "dominated": "it avoids fewer admissions at no saving",
+        "no difference in effect": (
+            "the effect is not distinguishable from none, so there is no cost per avoided admission"
+        ),
+    }
+    confident = f"{100 * CONFIDENT:.0f} % probability"
+    if least is None:
+        worth = (
+            f"not cost-effective with {confident} at any willingness to pay up to "
+            f"{money(WILLINGNESS[-1])} per avoided admission"
+        )
+    else:
+        worth = f"cost-effective with {confident} from {money(least)} per avoided admission"
+    return f"{text}. {verdicts[result.verdict].capitalize()}; {worth}."

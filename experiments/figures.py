@@ -178,6 +178,15 @@ def scenario_colour(name: str) -> str:
     return SCENARIO_COLOURS[len(SCENARIO_COLOURS) - OTHER_COLOURS + place]
 
 
+# each what-if trajectory's title in words, with its unit (analysis.BAND_MEASURES)
+BAND_TITLES = {
+    "adoption": "Adoption (share of organizations)",
+    "mean_F": "Mean fidelity (0-1)",
+    "admissions": "Avoidable admissions (per 1,000 a year)",
+    "per_capita_cost": "Per-capita cost ($ a year)",
+}
+
+
 def plot_bands(banded, reference: str | None = None, arms: list[str] | None = None):
     """Trajectories per arm with their 90 % bands over replicates (``analysis.bands``).
 
@@ -214,9 +223,10 @@ def plot_bands(banded, reference: str | None = None, arms: list[str] | None = No
                 linewidth=0,
                 zorder=3 if on_top else 1,
             )
-        axis.set(title=column, xlabel="month")
+        axis.set(title=BAND_TITLES[column], xlabel="month")
         legend = legend or lines
     axes[0, 0].legend(handles=[legend[arm] for arm in arms], fontsize=8)
+    figure.suptitle("Mean over replicates; shaded: 90 % of simulated runs", fontsize=10)
     return figure
 
 

@@ -134,12 +134,13 @@ def test_what_if_comparison_under_the_calibrated_posterior_completes_in_a_real_b
     page.get_by_role("button", name="Run comparison").click()
     page.get_by_text("Download differences (CSV)").wait_for(timeout=180_000)
     body = page.inner_text("body")
-    assert (
-        "final_adoption" in body
-        and "cost_per_unit" in body
-        and "each at its own posterior draw" in body
-        and page.locator("img").count() >= 1
-    )
+    # the summary in words comes first, then the figures and the table, all in plain words
+    summary = page.get_by_text("hands_on against baseline: adoption")
+    assert summary.count() == 1 and "per avoided admission" in summary.inner_text()
+    assert body.index("In short") < body.index("Adoption at the end (percentage points)")
+    assert "each at its own posterior draw" in body and page.locator("img").count() >= 2
+    for raw in ("final_adoption", "cost_per_unit", "nan", "NaN"):
+        assert raw not in body
     assert errors == []
 
 

@@ -171,6 +171,14 @@ def test_a_scenario_keeps_its_colour_and_the_reference_is_drawn_on_top():
         assert all(reference.get_zorder() > item.get_zorder() for item in others + bands_drawn)
 
 
+def test_what_if_trajectories_are_titled_in_words_with_units():
+    figure = plot_bands(banded(["hands_on", "baseline"]), "baseline", ["baseline", "hands_on"])
+    titles = [axis.get_title() for axis in figure.axes]
+    assert titles[2] == "Avoidable admissions (per 1,000 a year)"
+    assert all("(" in title and "_" not in title for title in titles)
+    assert "90 % of simulated runs" in figure.get_suptitle()
+
+
 def test_the_explorer_reads_nothing_outside_its_results_root(tmp_path):
     root, outside = tmp_path / "results", tmp_path / "elsewhere"
     (root / "study" / "sweep").mkdir(parents=True)

@@ -219,7 +219,9 @@ def test_compare_gives_differences_with_intervals_and_cost_per_unit_gained(tmp_p
     economics = pd.read_csv(tmp_path / "cost_effectiveness.csv")
     assert list(economics["arm"]) == ["hands_on"] and (tmp_path / "ceac.png").exists()
     sentence = economics["summary"].iloc[0]
-    assert sentence.startswith("hands_on against baseline: $") and "nan" not in sentence.lower()
+    assert (
+        sentence.startswith("hands_on against baseline: adoption") and "nan" not in sentence.lower()
+    )
     curve = pd.read_csv(tmp_path / "ceac.csv")
     assert curve["probability_cost_effective"].between(0, 1).all()
 

@@ -17,7 +17,14 @@ import typer
 from rich.markup import escape
 
 from experiments import sensitivity as sa
-from experiments.analysis import BAND_MEASURES, bands, compare_arms, run_summaries, sweep_means
+from experiments.analysis import (
+    BAND_MEASURES,
+    bands,
+    compare_arms,
+    plain_comparison,
+    run_summaries,
+    sweep_means,
+)
 from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response
 from experiments.economics import cost_effectiveness
 from experiments.figures import plot_bands, plot_ceac, plot_sweep
@@ -59,11 +66,14 @@ def common_settings(replicates: int, months: int | None, seed: int, crn: bool, f
     }
 
 
-def finish(out: Path, name: str, frame: pd.DataFrame, title: str, figure) -> None:
-    """Write the table and the figure, print the table and where they are."""
+def finish(
+    out: Path, name: str, frame: pd.DataFrame, title: str, figure, shown: pd.DataFrame | None = None
+) -> None:
+    """Write the table and the figure, print the table (or ``shown``, its form for people) and
+    where they are."""
     frame.to_csv(out / f"{name}.csv", index=False)
     figure.savefig(out / f"{name}.png", dpi=110)
-    print_frame(frame, title)
+    print_frame(frame if shown is None else shown, title)
     console.print(f"Results in [bold]{out}[/bold]: {name}.csv, {name}.png, runs/, manifest.json")
 
 
@@ -190,13 +200,17 @@ def compare(
     }
     table = run_with_progress("compare", specs, out, workers, scheduler, settings)
     kind = "paired replicates" if crn else "independent replicates"
+    if posterior:
+        kind += ", each at its own posterior draw"
+    differences = compare_arms(table, scenarios[0], paired=crn)
     finish(
         out,
         "compare",
-        compare_arms(table, scenarios[0], paired=crn),
-        f"each scenario minus {scenarios[0]}: mean and 95 % CI over {replicates} {kind}; "
-        "cost_per_unit = extra TA $ per unit gained",
+        differences,
+        f"Each scenario minus {scenarios[0]}: mean change and 95 % interval over {replicates} "
+        f"{kind}",
         plot_bands(bands(table, "arm", BAND_MEASURES), reference=scenarios[0], arms=scenarios),
+        shown=plain_comparison(differences),
     )
     economics, curves = cost_effectiveness(table, scenarios[0])
     economics.to_csv(out / "cost_effectiveness.csv", index=False)
@@ -204,8 +218,8 @@ def compare(
     plot_ceac(curves).savefig(out / "ceac.png", dpi=110)
     rate = load_scenario(scenarios[0], fixed).outcomes.discount_rate
     console.print(
-        f"Cost-effectiveness (TA and recipient staff time; costs and admissions discounted at "
-        f"{rate:.0%} a year; {replicates} {kind}):"
+        f"Cost-effectiveness (TA, recipient staff time and set-up less savings; costs and "
+        f"admissions discounted at {rate:.0%} a year; {replicates} {kind}):"
     )
     for sentence in economics["summary"]:
         console.print(f"- {escape(sentence)}")

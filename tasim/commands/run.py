@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from experiments.output import check_destination, folder_name, manifest, write_run
+from experiments.wording import money
 from sim import load_scenario
 from sim.mechanisms import STAGES
 from tasim.console import console
@@ -104,17 +105,25 @@ def summary_table(result) -> Table:
             f"{first['provider_experience']:.1f} -> {last['provider_experience']:.1f}",
         ),
         (
-            "per-capita cost ($/yr)",
+            "per-capita cost ($ a year)",
             f"{first['per_capita_cost']:.0f} -> {last['per_capita_cost']:.0f}",
         ),
         ("TA hours received (total)", f"{summary['ta_hours_total']:,.0f}"),
-        ("TA cost (total, $)", f"{summary['ta_cost_total']:,.0f}"),
-        ("recipient staff time on TA (total, $)", f"{summary['staff_cost_total']:,.0f}"),
+        ("TA cost (total)", money(summary["ta_cost_total"])),
+        ("recipient staff time on TA (total)", money(summary["staff_cost_total"])),
+        ("set-up costs of adopting organizations (total)", money(summary["setup_cost_total"])),
+        ("savings from avoided use, kept (total)", money(summary["savings_total"])),
         (
-            f"TA and staff cost, discounted at {rate:.0%} a year ($)",
-            f"{summary['full_cost_discounted']:,.0f}",
+            f"TA, staff time and set-up less savings, discounted at {100 * rate:g} % a year",
+            money(summary["net_cost_discounted"]),
         ),
-        ("TA cost per avoided admission ($)", f"{summary['cost_per_admission_avoided']:,.0f}"),
+        ("avoidable admissions avoided (total)", f"{summary['admissions_avoided']:,.0f}"),
+        (
+            "TA cost per avoided admission",
+            money(summary["cost_per_admission_avoided"])
+            if math.isfinite(summary["cost_per_admission_avoided"])
+            else "n/a (no admission avoided)",
+        ),
         ("equity gap: urban - rural/northern adoption", f"{summary['gap_adoption_region']:+.1%}"),
         ("equity gap: top - bottom capacity quintile", f"{summary['gap_adoption_capacity']:+.1%}"),
         (
