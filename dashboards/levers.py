@@ -188,12 +188,17 @@ def lever_values(levers: dict) -> dict:
     }
 
 
+def number(value: float) -> str:
+    """A lever's value as its label shows it: ``60,000``, ``3.5``, ``1,000,000``."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+
+
 def shown_with_value(widget: Slider | dict, value) -> Slider | dict:
     """``widget`` at ``value``, a slider's label ending with the value it shows, so a slider says
     where it is without being dragged (the label already carries the unit)."""
     if isinstance(widget, Slider):
         return Slider(
-            f"{widget.label}: {value:,g}",
+            f"{widget.label}: {number(value)}",
             value=value,
             min=widget.min,
             max=widget.max,

@@ -404,7 +404,7 @@ def Levers(levers: dict, parameters: solara.Reactive[dict]):
         {
             key: shown_with_value(widget, current[key])
             for key, widget in levers.items()
-            if isinstance(widget, Slider | dict)
+            if isinstance(widget, Slider) or (isinstance(widget, dict) and "type" in widget)
         },
         on_change=lambda key, value: parameters.set(parameters.value | {key: value}),
     )

@@ -136,7 +136,10 @@ def plain_comparison(differences: pd.DataFrame, by: str = "arm") -> pd.DataFrame
     rows = []
     for row in differences.to_dict("records"):
         name, unit, factor = COMPARED[row["measure"]]
-        shown = money if unit == "$" else significant
+
+        def shown(value, unit=unit):
+            return money(value, sign=True) if unit == "$" else significant(value)
+
         low, high = factor * row["low"], factor * row["high"]
         gained = low > 0 and row["measure"] not in COSTS
         rows.append(
@@ -147,7 +150,7 @@ def plain_comparison(differences: pd.DataFrame, by: str = "arm") -> pd.DataFrame
                 "95 % interval": f"{shown(low)} to {shown(high)}"
                 if np.isfinite(low)
                 else "n/a (one replicate)",
-                "Extra TA cost per unit gained": (
+                "Extra TA cost per unit gained (undiscounted)": (
                     f"{money(row['cost_per_unit'] / factor)} per {PER.get(unit, 'point')}"
                     if gained
                     else "n/a"

@@ -112,7 +112,7 @@ def cost_effectiveness(table: pd.DataFrame, reference: str) -> tuple[pd.DataFram
                 "cost_per_admission_avoided": result.icer,
                 "verdict": result.verdict,
                 "summary": describe(
-                    arm, reference, result, adoption=adoption, least=least_willingness(curve)
+                    arm, reference, result, adoption=adoption, confident=confident_range(curve)
                 ),
             }
         )
@@ -128,44 +128,71 @@ def cost_effectiveness(table: pd.DataFrame, reference: str) -> tuple[pd.DataFram
     return pd.DataFrame(rows), pd.concat(curves, ignore_index=True)
 
 
-def least_willingness(curve) -> float | None:
-    """The least willingness to pay on ``WILLINGNESS`` at which the arm is cost-effective with
-    probability ``CONFIDENT`` or more, None if there is none up to the largest."""
+def confident_range(curve) -> tuple[float, float] | None:
+    """The willingness to pay on ``WILLINGNESS`` over which the arm is cost-effective with
+    probability ``CONFIDENT`` or more: (least, most), None where it never is. A costlier, more
+    effective arm's curve rises (cost-effective from some value on); a cheaper, less effective
+    one's falls (worth its savings only up to some value)."""
     reached = np.flatnonzero(np.asarray(curve) >= CONFIDENT)
-    return float(WILLINGNESS[reached[0]]) if len(reached) else None
+    if not len(reached):
+        return None
+    return float(WILLINGNESS[reached[0]]), float(WILLINGNESS[reached[-1]])
 
 
 def describe(
-    arm: str, reference: str, result: CostEffect, *, adoption: Increment, least: float | None
+    arm: str,
+    reference: str,
+    result: CostEffect,
+    *,
+    adoption: Increment,
+    confident: tuple[float, float] | None,
 ) -> str:
     """A paragraph in words for a policymaker, the same in the CLI and on the What-if page:
-    the change in adoption, the extra admissions avoided and the extra cost net of savings,
-    each with its 95 % interval, what they make (a cost per avoided admission, or why there is
-    none) and from what willingness to pay the arm is cost-effective with 95 % probability."""
+    the change in adoption, in admissions avoided and in cost net of savings, each with its
+    95 % interval, what they make (a cost per avoided admission, savings per avoided admission
+    given up, or why there is no ratio) and over what willingness to pay the arm is
+    cost-effective with 95 % probability (``confident_range``)."""
     cost, effect = result.cost, result.effect
-    spend = "more" if cost.mean >= 0 else "less"
     text = (
         f"{arm} against {reference}: adoption {points(adoption.mean)} "
         f"({signed(100 * adoption.low)} to {signed(100 * adoption.high)}) by the end; "
         f"avoidable admissions avoided {signed(effect.mean)} "
-        f"({signed(effect.low)} to {signed(effect.high)}) at {money(abs(cost.mean))} {spend} "
-        f"({money(cost.low)} to {money(cost.high)}) in TA, staff time and set-up net of "
-        "savings, both discounted; 95 % intervals over paired replicates"
+        f"({signed(effect.low)} to {signed(effect.high)}); cost (TA, staff time and set-up "
+        f"less savings) {money(cost.mean, sign=True)} ({money(cost.low, sign=True)} to "
+        f"{money(cost.high, sign=True)}); admissions and cost discounted, 95 % intervals over "
+        "paired replicates"
     )
+    icer = money(result.icer or 0.0)
     verdicts = {
-        "ratio": f"about {money(result.icer or 0.0)} per avoided admission",
+        "ratio": f"about {icer} per avoided admission"
+        if effect.mean > 0
+        else f"it saves about {icer} per avoided admission given up",
         "dominant": "it avoids more admissions at no extra cost",
         "dominated": "it avoids fewer admissions at no saving",
         "no difference in effect": (
             "the effect is not distinguishable from none, so there is no cost per avoided admission"
         ),
     }
-    confident = f"{100 * CONFIDENT:.0f} % probability"
-    if least is None:
+    probability = f"{100 * CONFIDENT:.0f} % probability"
+    most = WILLINGNESS[-1]
+    if confident is None:
         worth = (
-            f"not cost-effective with {confident} at any willingness to pay up to "
-            f"{money(WILLINGNESS[-1])} per avoided admission"
+            f"not cost-effective with {probability} at any willingness to pay up to "
+            f"{money(most)} per avoided admission"
+        )
+    elif confident[0] > WILLINGNESS[0] and confident[1] < most:
+        worth = (
+            f"cost-effective with {probability} at {money(confident[0])} to "
+            f"{money(confident[1])} per avoided admission"
+        )
+    elif confident[1] < most:
+        worth = (
+            f"cost-effective with {probability} only at a willingness to pay up to "
+            f"{money(confident[1])} per avoided admission"
         )
     else:
-        worth = f"cost-effective with {confident} from {money(least)} per avoided admission"
-    return f"{text}. {verdicts[result.verdict].capitalize()}; {worth}."
+        worth = (
+            f"cost-effective with {probability} from {money(confident[0])} per avoided admission"
+        )
+    verdict = verdicts[result.verdict]
+    return f"{text}. {verdict[0].upper()}{verdict[1:]}; {worth}."

@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 
 
-def money(value: float) -> str:
+def money(value: float, sign: bool = False) -> str:
     """Dollars to three significant figures (what a mean over a few replicates carries), in
-    millions from a million."""
+    millions from a million; a change with its sign (``sign``): ``+$1.2 M``, ``-$300``."""
     size = float(f"{abs(value):.3g}")
     millions = size / 1e6
     if size >= 1e8:
@@ -18,7 +18,9 @@ def money(value: float) -> str:
         shown = f"${millions:g} M"
     else:
         shown = f"${size:,.0f}"
-    return f"-{shown}" if value < 0 and shown != "$0" else shown
+    if shown == "$0":
+        return shown
+    return f"-{shown}" if value < 0 else f"+{shown}" if sign else shown
 
 
 def signed(value: float) -> str:

@@ -214,21 +214,24 @@ def lagging_teams(
     capacity_quantile,
     outcome_share,
 ):
-    """Teams approved for a full review period, of limited capacity, and lagging on adoption
-    or on outcomes.
+    """Teams approved for a full review period that lag on adoption with limited capacity, or
+    lag on outcomes.
 
     It was limited recipient capacity that turned light-touch TA into hands-on coaching
-    (thesis L1375-1377, M5); without the capacity condition nearly every young team lags and
-    coaching is not targeted at all. A funder monitors outcomes as well as uptake (thesis
-    L1730, M32): a team lags on outcomes when its fall in avoidable admissions (a share of its
-    starting rate) is below ``outcome_share`` of the mean fall of the teams reviewed, once
-    that mean is above 0.
+    (thesis L1375-1377, M5); without the capacity condition nearly every young team lags on
+    adoption and coaching is not targeted at all. A funder monitors outcomes as well as uptake
+    (thesis L1730, M32): a team adopting at least ``lagging_share`` lags on outcomes when its
+    avoidable admissions avoided so far (per 1,000 a year) are below ``outcome_share`` of the
+    mean of such teams reviewed, once that mean is above 0. It adopts without results, so it
+    gets coaching whatever its capacity; a team adopting little is judged on adoption.
     """
     reviewed = months_approved >= review_interval
     limited = capacity_by_team <= np.quantile(capacity_by_team, capacity_quantile)
-    mean_fall = admissions_fall_by_team[reviewed].mean() if reviewed.any() else 0.0
+    adopting = adoption_by_team >= lagging_share
+    judged = reviewed & adopting
+    mean_fall = admissions_fall_by_team[judged].mean() if judged.any() else 0.0
     behind_on_outcomes = (mean_fall > 0) & (admissions_fall_by_team < outcome_share * mean_fall)
-    return reviewed & limited & ((adoption_by_team < lagging_share) | behind_on_outcomes)
+    return reviewed & ((limited & ~adopting) | (adopting & behind_on_outcomes))
 
 
 def underserved_regions(*, hours_received, months_approved, org_region, n_regions, share):

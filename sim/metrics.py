@@ -129,14 +129,21 @@ def initial_outcomes(model) -> dict[str, np.ndarray]:
     populations its members serve (``system.admission_risk``)."""
     params, n_teams = model.scenario.outcomes, model.n_teams
     return {
-        "admissions": (starting := team_mean(model, params.admissions_base * model.admission_risk)),
-        "admissions_onset": starting.copy(),
+        "admissions": team_mean(model, model.base_admissions),
+        "admissions_onset": team_mean(model, model.base_admissions),
         "patient_experience": np.full(n_teams, params.experience_base),
         "provider_experience": np.full(n_teams, params.provider_base),
         "setup": np.zeros(n_teams),
         "savings": np.zeros(n_teams),
         "per_capita_cost": np.full(n_teams, params.cost_base),
     }
+
+
+def admissions_fall(model) -> np.ndarray:
+    """Each team's avoidable admissions avoided so far, per 1,000 a year: its rate before change
+    less its rate now (what the funder's review and the equity gaps on outcomes compare, so a
+    team's case mix is not counted as a gap)."""
+    return team_mean(model, model.base_admissions) - model.outcomes["admissions"]
 
 
 def team_mean(model, values) -> np.ndarray:
@@ -174,7 +181,7 @@ def update_outcomes(model, overload) -> dict[str, np.ndarray]:
 
     averted = change(mech.ADMISSION_BLOCKS)
     admissions = mech.avoidable_admissions(
-        base_rate=params.admissions_base * model.admission_risk,
+        base_rate=model.base_admissions,
         change=averted,
         max_cut=params.admissions_cut,
     )
@@ -329,11 +336,12 @@ def system_row(model) -> dict[str, float]:
         "gap_adoption_region": float(region_gap),
         "gap_adoption_capacity": float(capacity_gap),
         "gap_fidelity_capacity": float(model.equity_contrasts[1] @ model.F),
-        # equity on outcomes: the same contrasts of the avoidable admissions of each one's team
+        # equity on outcomes: the same contrasts of the admissions avoided so far by each
+        # one's team (per 1,000 a year), so the case mix of teams is not counted as a gap
         **dict(
             zip(
                 ("gap_admissions_region", "gap_admissions_capacity"),
-                (model.equity_contrasts @ model.outcomes["admissions"][model.org_team]).tolist(),
+                (model.equity_contrasts @ admissions_fall(model)[model.org_team]).tolist(),
                 strict=True,
             )
         ),

@@ -280,13 +280,15 @@ class TransformationModel(mesa.Model):
             scenario.system.population_per_org * self.org_size / scenario.system.size_median
         )
         self.team_population = np.bincount(self.org_team, weights=self.org_population)
-        self.admission_risk = admission_risk(orgs.sector, self.org_population)
+        # avoidable admissions per 1,000 a year before change, at each population's risk
+        self.base_admissions = scenario.outcomes.admissions_base * admission_risk(
+            orgs.sector, self.org_population
+        )
         self.months_faithful = np.zeros(self.n_orgs, dtype=np.int64)  # at sustaining fidelity
         self.hours_received = np.zeros(self.n_orgs)  # cumulative TA hours, for the adaptive review
         self.ta_cost_by_team = np.zeros(self.n_teams)
         self.staff_cost_by_team = np.zeros(self.n_teams)
         self.outcomes = metrics.initial_outcomes(self)
-        self.starting_admissions = self.outcomes["admissions"].copy()
         self.funder = FunderState.from_scenario(scenario, self.n_teams, self.n_orgs)
         self.provider_blocks = []
         self._set_providers()
@@ -795,7 +797,7 @@ class TransformationModel(mesa.Model):
         lagging = allocation.lagging_teams(
             adoption_by_team=self.team_average(self.adopting),
             capacity_by_team=self.team_average(self.capacity()),
-            admissions_fall_by_team=1.0 - self.outcomes["admissions"] / self.starting_admissions,
+            admissions_fall_by_team=metrics.admissions_fall(self),
             months_approved=team_months,
             review_interval=funder.review_interval,
             lagging_share=funder.lagging_adoption,

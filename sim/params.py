@@ -638,8 +638,9 @@ class FunderParams(Section):
         1,
         "share",
         (
-            "a team whose fall in avoidable admissions is below this share of the mean fall of "
-            "the teams reviewed is lagging too (0 = the review looks at adoption only)"
+            "a team adopting at least lagging_adoption whose avoidable admissions avoided so "
+            "far are below this share of the mean of such teams lags too, whatever its "
+            "capacity (0 = adoption only)"
         ),
         "thesis L1730 (M32: what the funder monitors); share an assumption",
     )
@@ -1544,14 +1545,15 @@ class OutcomeParams(Section):
         "health-economic convention; the sources give none",
     )
     setup_cost: float = param(
-        60,
+        20,
         0,
         1e4,
         "$/person/yr",
         "extra per-capita cost of an organization in its set-up period after adopting "
-        "(supervision, backfill, longer contacts, administration)",
+        "(supervision, longer contacts, lower case mix, administration; staff time on TA is "
+        "costed apart)",
         "realist synthesis L1348-1350 (the costs), L1532 (may outweigh savings); size an "
-        "assumption",
+        "assumption in a range 0-200, the largest cost of change in the model",
     )
     setup_months: int = param(
         24,
@@ -1609,7 +1611,7 @@ class OutcomeParams(Section):
     )
     delay_health: float = param(
         36,
-        1,
+        2,
         120,
         "months",
         (
@@ -1632,10 +1634,17 @@ class OutcomeParams(Section):
 # What the model reads only when it builds the system and starts the run, never again: the
 # horizon (sim.model.simulate), the population of teams and organizations (sim.system's
 # build_teams, build_organizations and build_ties; TransformationModel._build's populations)
-# and their initial state, and which teams home and community care organizations serve. A
+# and their initial state, which teams home and community care organizations serve, and the
+# avoidable admissions before change (what admissions avoided are counted against). A
 # scheduled event setting one of these would do nothing, so it is refused. The one exception
 # is read every month (TransformationModel._receive_ta).
-READ_ONCE = ("months", "system", "initial", "home_care.teams_served")
+READ_ONCE = (
+    "months",
+    "system",
+    "initial",
+    "home_care.teams_served",
+    "outcomes.admissions_base",
+)
 READ_MONTHLY = ("system.change_hours_per_fte",)
 
 

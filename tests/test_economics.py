@@ -14,13 +14,16 @@ import pytest
 from scipy import stats
 
 from experiments.economics import (
+    WILLINGNESS,
     acceptability,
+    confident_range,
     cost_effect,
     cost_effectiveness,
+    describe,
     increment,
 )
 from experiments.wording import money, significant
-from sim import TransformationModel, load_scenario, simulate
+from sim import TransformationModel, load_scenario, metrics, simulate
 
 
 def test_a_paired_increment_has_the_t_interval_of_its_differences():
@@ -93,11 +96,35 @@ def test_cost_effectiveness_pairs_each_arm_with_the_reference_by_replicate():
     assert set(curves["arm"]) == {"more"} and curves["probability_cost_effective"].iloc[-1] == 1
 
 
+def test_a_cheaper_less_effective_arm_is_described_by_what_it_saves_and_up_to_what_value():
+    """Withdrawing TA saves money and avoids fewer admissions: its ratio is savings per
+    admission given up, and its acceptability curve falls, so it is worth it only up to a
+    willingness to pay (by hand: it saves $1,000 per admission given up)."""
+    delta_cost = np.array([-10_100.0, -9_900.0, -10_000.0, -10_050.0])
+    delta_effect = np.array([-10.0, -10.0, -10.0, -10.0])
+    result = cost_effect(delta_cost, delta_effect)
+    curve = acceptability(delta_cost, delta_effect, WILLINGNESS)
+    assert result.verdict == "ratio" and result.icer == pytest.approx(1_001.25)
+    assert curve[0] == 1.0 and curve[-1] == 0.0 and np.all(np.diff(curve) <= 0)
+    text = describe(
+        "withdraw",
+        "ref",
+        result,
+        adoption=increment([-0.1, -0.1]),
+        confident=confident_range(curve),
+    )
+    assert "It saves about $1,000 per avoided admission given up" in text
+    assert "only at a willingness to pay up to $0 per avoided admission" in text
+    assert "cost (TA, staff time and set-up less savings) -$10,000 (" in text
+    assert confident_range(np.zeros(len(WILLINGNESS))) is None
+
+
 def test_money_is_rounded_to_what_it_can_carry():
     assert money(12_251_380.0) == "$12.3 M" and money(137_312_000.0) == "$137 M"
     assert money(29_990.31) == "$30,000"
     assert money(-1234.5) == "-$1,230"
-    assert money(-0.2) == "$0"  # never "-$0"
+    assert money(-0.2) == "$0" and money(0.3, sign=True) == "$0"  # never "-$0" or "+$0"
+    assert money(1.2e6, sign=True) == "+$1.2 M" and money(-300, sign=True) == "-$300"
     assert significant(0.012345) == "+0.0123" and significant(-1234.5) == "-1,230"
     assert significant(-0.0001, 1) == "-0.0001" and significant(float("nan")) == "n/a"
 
@@ -107,7 +134,7 @@ def test_equity_on_outcomes_contrasts_the_admissions_of_each_ones_team():
     for _ in range(48):
         model.step()
     row = model.system_frame().iloc[-1]
-    admissions = model.outcomes["admissions"][model.org_team]
+    admissions = metrics.admissions_fall(model)[model.org_team]
     urban = model.org_region == 0
     by_hand = admissions[urban].mean() - admissions[~urban].mean()
     assert row["gap_admissions_region"] == pytest.approx(by_hand)
@@ -115,12 +142,9 @@ def test_equity_on_outcomes_contrasts_the_admissions_of_each_ones_team():
     assert row["gap_admissions_capacity"] == pytest.approx(
         admissions[top].mean() - admissions[bottom].mean()
     )
-    # before any change the gap is that of the teams' starting rates, set by their sectors' risk
-    starting = model.starting_admissions[model.org_team]
-    assert model.system_frame()["gap_admissions_region"].iloc[0] == pytest.approx(
-        model.equity_contrasts[0] @ starting
-    )
-    assert np.ptp(model.starting_admissions) > 0
+    # gaps in admissions avoided: none before any change, whatever the teams' case mix
+    assert model.system_frame()["gap_admissions_region"].iloc[0] == 0.0
+    assert np.ptp(metrics.team_mean(model, model.base_admissions)) > 0
 
 
 def final_fall(name: str, seeds) -> np.ndarray:
