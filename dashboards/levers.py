@@ -193,20 +193,26 @@ def number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
 
 
-def shown_with_value(widget: Slider | dict, value) -> Slider | dict:
-    """``widget`` at ``value``, a slider's label ending with the value it shows, so a slider says
-    where it is without being dragged (the label already carries the unit)."""
+def labelled_with_value(widget: Slider | dict, value) -> Slider | dict:
+    """``widget`` with a slider's label ending with ``value``, the value it now shows, so a
+    slider says where it is without being dragged (the label already carries the unit).
+
+    Only the label follows the value: the widget's own value stays the one it started at, so
+    the page never sends a slider back a value it has already moved past (keys pressed
+    quickly would be lost on the way).
+    """
     if isinstance(widget, Slider):
         return Slider(
             f"{widget.label}: {number(value)}",
-            value=value,
+            value=widget.value,
             min=widget.min,
             max=widget.max,
             step=widget.step,
             dtype=float if widget.is_float_slider else int,
         )
-    label = f"{widget['label']}: {value:,}" if widget["type"] == "SliderInt" else widget["label"]
-    return widget | {"value": value, "label": label}
+    if widget["type"] == "SliderInt":
+        return widget | {"label": f"{widget['label']}: {number(value)}"}
+    return widget
 
 
 def lever_changes(

@@ -31,13 +31,13 @@ from mesa.visualization.utils import force_update, update_counter
 from dashboards.levers import (
     SCENARIOS,
     DashboardModel,
+    labelled_with_value,
     lever_notes,
     lever_values,
     run_settings,
     scenario_levers,
     schedule_notes,
     shipped,
-    shown_with_value,
 )
 from experiments.figures import PANELS, STAGE_COLOURS
 from sim import ScenarioError
@@ -402,7 +402,7 @@ def Levers(levers: dict, parameters: solara.Reactive[dict]):
     current = lever_values(levers) | parameters.value
     UserInputs(
         {
-            key: shown_with_value(widget, current[key])
+            key: labelled_with_value(widget, current[key])
             for key, widget in levers.items()
             if isinstance(widget, Slider) or (isinstance(widget, dict) and "type" in widget)
         },
