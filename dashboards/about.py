@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import markdown
 import solara
 
@@ -34,9 +36,53 @@ grounded where numbers exist (e.g. half-saturation 4 h/month, 0.8 recipient hour
 hour, caseload dilution, 5-8 %/year discontinuation after support ends) and ranges are wide
 where they do not. The model is *pattern-oriented*: it should reproduce the patterns the
 evidence describes, not predict numbers. Every rule and parameter names its source; the full
-description is in `docs/odd.md` (ODD protocol), and `tasim scenarios show baseline` lists
-every parameter with its range, unit and source.
+description (ODD protocol) and the calibration are below, and `tasim scenarios show baseline`
+lists every parameter with its range, unit and source.
+
+## How to use this dashboard
+
+- **Live model**: pick a scenario, move the levers (each shows its value), press **Reset** to
+  build the run from them and **▶** to play it month by month. *Advanced playback* sets how
+  often the charts are redrawn.
+- **What-if**: pick two to four scenarios (the first is the reference the others are measured
+  against) and press **Run comparison**. It opens with a summary in words, then trajectories,
+  a table of changes with 95 % intervals and the cost-effectiveness acceptability curves.
+  Tick *parameter uncertainty* to draw each replicate's parameters from the calibrated
+  posterior.
+- **Dose-response**: the teaching curves: how the effect of TA saturates, waits on readiness,
+  needs a minimum dose, turns into overload and, for a doer, into dependence.
+- **Sensitivity**: read a stored sensitivity analysis or sweep (`tasim sensitivity`,
+  `tasim sweep`).
+
+## Glossary
+
+- **TA (technical assistance)**: coaching, facilitation, training, tools, peer learning and
+  analytics bought to help organizations change.
+- **Doer, partner, facilitator**: a provider that does the work for an organization, does it
+  with it, or helps it do the work itself.
+- **Dose**: TA hours an organization receives a month; its **absorbed dose** is what it can
+  take in (saturation, caseload, trust, modality).
+- **Readiness**: motivation times capacity (R = MC²): what lets capacity be built.
+- **Building blocks**: the eight capacities of a population-health team (population,
+  in-scope services, patient partnership, patient care, digital health, leadership and
+  governance, funding and incentives, measurement and quality improvement).
+- **Adoption**: the share of organizations preparing, implementing, sustaining or operating at
+  a reduced level. **Fidelity**: how faithfully the change is delivered (0-1).
+- **Quadruple aim**: population health (here, avoidable emergency admissions per 1,000 people
+  a year), patient experience, provider experience and per-capita cost.
+- **Replicate**: one run with its own random seed; **paired** replicates share seeds across
+  scenarios, so their differences show the scenario and not chance.
+- **90 % band**: the range of 90 % of the simulated runs (what a run may look like);
+  **95 % interval**: the uncertainty of a mean difference over paired replicates (how sure the
+  comparison is). More replicates narrow the interval, not the band.
+- **ICER**: incremental cost per avoided admission; **CEAC**: the probability that a scenario
+  is cost-effective at each willingness to pay per avoided admission.
 """
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+READ_IN_PLACE = (  # title, file: what the page lets a reader open in full
+    ("The model description (ODD protocol, with every rule and its source)", "odd.md"),
+    ("Calibration: the targets, the fit and what it leaves out", "calibration.md"),
+)
 
 
 @solara.component
@@ -49,8 +95,11 @@ def About():
         tag="div",
         unsafe_innerHTML=markdown_html(SUMMARY + "\n## Shipped scenarios\n\n" + scenarios),
     )
+    for title, name in READ_IN_PLACE:
+        with solara.Details(title):
+            solara.HTML(tag="div", unsafe_innerHTML=markdown_html((DOCS / name).read_text()))
 
 
 def markdown_html(text: str) -> str:
     """Markdown as HTML without solara.Markdown, which loads a math renderer from a CDN."""
-    return markdown.markdown(text)
+    return markdown.markdown(text, extensions=["tables", "fenced_code"])

@@ -20,11 +20,51 @@ from dashboards.whatif import WhatIf
 RECONNECT_WINDOW = "5m"
 if not any(name.upper() == "SOLARA_KERNEL_CULL_TIMEOUT" for name in os.environ):
     solara.server.settings.kernel.cull_timeout = RECONNECT_WINDOW
+# the browser tab's title, and no "This website runs on Solara" badge over the charts
+solara.server.settings.theme.title = "tasim"
+solara.server.settings.theme.show_banner = False
+
+PAGES = (  # path, page, tab label
+    ("/", LiveModel, "Live model"),
+    ("what-if", WhatIf, "What-if"),
+    ("dose-response", Teaching, "Dose-response"),
+    ("sensitivity", Explorer, "Sensitivity"),
+    ("about", About, "About"),
+)
+
+
+@solara.component
+def Navigation():
+    """Tabs named in words in the app bar: Solara's own name each page by its path, and the
+    first "Home"."""
+    router = solara.use_router()
+    paths = [f"/{path.strip('/')}" for path, _, _ in PAGES]
+    here = f"/{router.path.strip('/')}"
+    with (
+        solara.AppBar(),
+        solara.lab.Tabs(
+            value=paths.index(here) if here in paths else 0,
+            on_value=lambda index: router.push(paths[index]),
+            align="center",
+        ),
+    ):
+        for _, _, label in PAGES:
+            solara.lab.Tab(label)
+
+
+def with_navigation(page):
+    """``page`` with the navigation tabs in its app bar."""
+
+    @solara.component
+    def Page():
+        Navigation()
+        page()
+
+    Page.__name__ = page.__name__
+    return Page
+
 
 routes = [
-    solara.Route(path="/", component=LiveModel, label="Live model"),
-    solara.Route(path="what-if", component=WhatIf, label="What-if"),
-    solara.Route(path="dose-response", component=Teaching, label="Dose-response"),
-    solara.Route(path="sensitivity", component=Explorer, label="Sensitivity"),
-    solara.Route(path="about", component=About, label="About"),
+    solara.Route(path=path, component=with_navigation(page), label=label)
+    for path, page, label in PAGES
 ]

@@ -193,26 +193,14 @@ def number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
 
 
-def labelled_with_value(widget: Slider | dict, value) -> Slider | dict:
-    """``widget`` with a slider's label ending with ``value``, the value it now shows, so a
-    slider says where it is without being dragged (the label already carries the unit).
-
-    Only the label follows the value: the widget's own value stays the one it started at, so
-    the page never sends a slider back a value it has already moved past (keys pressed
-    quickly would be lost on the way).
-    """
-    if isinstance(widget, Slider):
-        return Slider(
-            f"{widget.label}: {number(value)}",
-            value=widget.value,
-            min=widget.min,
-            max=widget.max,
-            step=widget.step,
-            dtype=float if widget.is_float_slider else int,
-        )
-    if widget["type"] == "SliderInt":
-        return widget | {"label": f"{widget['label']}: {number(value)}"}
-    return widget
+def shown_value(key: str, widget: Slider | dict, value) -> str | None:
+    """What the page writes under a lever: a slider's value (``60,000``; a slider alone shows
+    it only in a bubble while dragged, which clips long numbers, "100000" as "0000("), what the
+    chosen option of a choice means, None for a checkbox or a choice that says it all."""
+    if isinstance(widget, Slider) or widget.get("type") == "SliderInt":
+        return number(value)
+    meaning = CHOICE_WORDS.get(paths.from_keyword(key), {}).get(value)
+    return f"TA {meaning}" if paths.from_keyword(key) == "funder.policy" else meaning
 
 
 def lever_changes(
@@ -307,6 +295,22 @@ POLICY_WORDS = {
     "cohort": "offered to all, newest cohort first",
     "mandated": "on request, then required from the mandate month",
 }
+# what each option of a choice lever means, written under it on the live page
+CHOICE_WORDS = {
+    "funder.policy": POLICY_WORDS,
+    "funder.graduation": {
+        "none": "No one graduates: TA goes on while it is taken up.",
+        "organization": "Each organization graduates on reaching sustaining.",
+        "team": "A whole team graduates once enough of its members implement or sustain.",
+    },
+    "funder.phasing": {
+        "fixed": "Each provider group keeps its own mix of content, coaching and peer work.",
+        "responsive": (
+            "Each team's support moves from foundational work to capacity building to fading "
+            "as its members progress, and back if they slip."
+        ),
+    },
+}
 
 
 def say_value(path: str, value: Any, short: bool = False) -> str:
@@ -329,7 +333,7 @@ def say_value(path: str, value: Any, short: bool = False) -> str:
         return f"month {value}"
     if isinstance(value, str):
         return value.replace("_", " ")
-    number = f"{value:,}" if isinstance(value, int) else f"{value:g}"
+    number = f"{value:,}" if isinstance(value, int) else f"{float(f'{value:.3g}'):,g}"
     return number if short or unit in ("", "choice", "providers") else f"{number} {unit}"
 
 

@@ -24,6 +24,7 @@ import solara
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from mesa.visualization import Slider
 from mesa.visualization.solara_viz import UserInputs, make_initial_grid_layout
 from mesa.visualization.utils import force_update, update_counter
@@ -31,19 +32,22 @@ from mesa.visualization.utils import force_update, update_counter
 from dashboards.levers import (
     SCENARIOS,
     DashboardModel,
-    labelled_with_value,
     lever_notes,
     lever_values,
     run_settings,
     scenario_levers,
     schedule_notes,
     shipped,
+    shown_value,
 )
-from experiments.figures import PANELS, STAGE_COLOURS
+from experiments.figures import PANELS, STAGE_COLOURS, STAGE_NAMES
 from sim import ScenarioError
 from sim.mechanisms import STAGES
 
-PLAY_INTERVAL = 200  # ms between months while playing
+PLAY_INTERVAL = 50  # ms between months while playing
+LEVER_VALUE_STYLE = {"display": "block", "text-align": "right", "margin-top": "-14px"}
+CHOICE_NOTE_STYLE = {"display": "block", "font-size": "0.85em", "margin": "-18px 0 12px 0"}
+RENDER_MONTHS = 6  # months between redraws while playing: ten years play in about 20 s
 DISCONNECT_GRACE = 2.0  # seconds a page may be without its connection before its run pauses
 NETWORK_VIEW_LIMIT = 300  # above this many organizations the network is shown per team
 logger = logging.getLogger(__name__)
@@ -133,6 +137,14 @@ class NetworkStages:
         )
         axis.set_title("Organizations by stage (network)")
         axis.axis("off")
+        axis.legend(
+            handles=[
+                Patch(color=colour, label=name)
+                for colour, name in zip(STAGE_COLOURS, STAGE_NAMES, strict=True)
+            ],
+            fontsize=7,
+            loc="lower right",
+        )
 
     def update(self) -> None:
         self.nodes.set_facecolor(STAGE_RGBA[self.model.stage])
@@ -148,8 +160,8 @@ class TeamStages:
         self.model = model
         self.rows = np.arange(len(model.teams.size))
         self.stacks = [
-            axis.add_collection(PolyCollection([], facecolors=colour, label=stage))
-            for colour, stage in zip(STAGE_COLOURS, STAGES, strict=True)
+            axis.add_collection(PolyCollection([], facecolors=colour, label=name))
+            for colour, name in zip(STAGE_COLOURS, STAGE_NAMES, strict=True)
         ]
         axis.set(
             title="Stage shares per team (by cohort)",
@@ -394,20 +406,30 @@ def Controller(model: solara.Reactive, parameters: solara.Reactive[dict], playba
 
 @solara.component
 def Levers(levers: dict, parameters: solara.Reactive[dict]):
-    """The levers as Mesa's ModelCreator draws them (its ``UserInputs``), each slider labelled
-    with its value: Mesa's shows a value only in a bubble while dragged, which clips long
-    numbers ("100000" as "0000("). ``parameters`` holds what Reset builds the model from.
+    """The levers as Mesa's ModelCreator draws them (its ``UserInputs``), each slider with its
+    value written under it (``shown_value``). ``parameters`` holds what Reset builds the model
+    from.
+
+    The widgets themselves never change after they are drawn: a slider sent a new label or
+    value while keys are pressed on it loses some of them.
     """
     solara.use_effect(lambda: parameters.set(lever_values(levers)), [])
     current = lever_values(levers) | parameters.value
-    UserInputs(
-        {
-            key: labelled_with_value(widget, current[key])
-            for key, widget in levers.items()
-            if isinstance(widget, Slider) or (isinstance(widget, dict) and "type" in widget)
-        },
-        on_change=lambda key, value: parameters.set(parameters.value | {key: value}),
-    )
+
+    def change(key, value):
+        parameters.set(parameters.value | {key: value})
+
+    for key, widget in levers.items():
+        if isinstance(widget, Slider) or (isinstance(widget, dict) and "type" in widget):
+            UserInputs({key: widget}, on_change=change)
+            shown = shown_value(key, widget, current[key])
+            if shown is not None:
+                slider = isinstance(widget, Slider) or widget["type"] == "SliderInt"
+                solara.Text(
+                    shown,
+                    classes=["lever-value" if slider else "lever-meaning"],
+                    style=LEVER_VALUE_STYLE if slider else CHOICE_NOTE_STYLE,
+                )
 
 
 @solara.component
@@ -438,16 +460,27 @@ def LiveRun(name: str, seed: int, on_pick):
         playing=solara.use_reactive(False),
         note=solara.use_reactive(""),
         interval=solara.use_reactive(PLAY_INTERVAL),
-        months=solara.use_reactive(1),
+        months=solara.use_reactive(RENDER_MONTHS),
     )
     with solara.Sidebar(), solara.Column().key(f"sidebar {name} {seed}"):
         ScenarioPicker(name, lambda new: on_pick((new, model.value.seed)))
-        with solara.Card("Controls"):
-            solara.SliderInt("Play interval (ms)", value=playback.interval, min=1, max=500, step=10)
-            solara.SliderInt(
-                "Render interval (months)", value=playback.months, min=1, max=100, step=2
-            )
+        with solara.Card("Run"):
             Controller(model, parameters, playback)
+            with solara.Details("Advanced playback"):
+                solara.SliderInt(
+                    f"Pause between redraws (ms): {playback.interval.value}",
+                    value=playback.interval,
+                    min=1,
+                    max=500,
+                    step=10,
+                )
+                solara.SliderInt(
+                    f"Redraw every (months): {playback.months.value}",
+                    value=playback.months,
+                    min=1,
+                    max=100,
+                    step=1,
+                )
         with solara.Card("Levers"):
             Levers(scenario_levers(name, seed), parameters)
     Views(model.value)

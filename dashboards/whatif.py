@@ -20,12 +20,14 @@ import solara.lab
 
 from dashboards.images import figure_png
 from dashboards.jobs import Job, Report, job_controls, job_outcome, use_job
+from dashboards.levers import say_name, say_value
 from experiments.analysis import BAND_MEASURES, bands, compare_arms, plain_comparison
 from experiments.economics import cost_effectiveness
 from experiments.figures import plot_bands, plot_ceac
 from experiments.posterior import SHIPPED_POSTERIOR, read_posterior, under_posterior
-from experiments.runner import Store, design, run_experiment
-from sim import Scenario, ScenarioError, list_scenarios, load_scenario
+from experiments.provenance import code_version, model_version
+from experiments.runner import DEFAULT_SEED, Store, design, run_experiment
+from sim import Scenario, ScenarioError, list_scenarios, load_scenario, parameter_table
 
 FEWEST, MOST = 2, 4  # scenarios compared at once
 MONTHS = (12, 120, 12)  # the horizon slider: least, most, step
@@ -73,7 +75,16 @@ def scheduled_changes(scenario: Scenario) -> list[tuple[int, str]]:
     """
     funder = scenario.funder
     changes = [
-        (event.month, f"an event sets {listed(sorted(event.set))}") for event in scenario.events
+        (
+            event.month,
+            listed(
+                [
+                    f"{say_name(path, scenario)} becomes {say_value(path, value)}"
+                    for path, value in event.set.items()
+                ]
+            ),
+        )
+        for event in scenario.events
     ]
     if funder.withdraw_month > 0:
         changes.append((funder.withdraw_month, "all TA is withdrawn"))
@@ -82,6 +93,48 @@ def scheduled_changes(scenario: Scenario) -> list[tuple[int, str]]:
     if funder.coordinated and funder.coordination_start > 0:
         changes.append((funder.coordination_start, "provider coordination starts"))
     return sorted(changes)
+
+
+SHOWN_DIFFERENCES = 6  # settings a scenario card lists before "and N more"
+
+
+def differences_from(scenario: Scenario, reference: Scenario) -> list[str]:
+    """What ``scenario`` sets differently from ``reference`` at its start, in words: each
+    changed setting with both values, each provider group added or dropped. Its scheduled
+    changes are ``scheduled_changes``."""
+
+    def table(of: Scenario) -> dict:
+        return {
+            row.path: row.value
+            for row in parameter_table(of)
+            if row.path not in ("name", "description") and not row.path.startswith("events")
+        }
+
+    mine, theirs = table(scenario), table(reference)
+    said = []
+    for path, value in mine.items():
+        if path in theirs and theirs[path] != value and not path.startswith("providers."):
+            said.append(
+                f"{say_name(path, scenario)}: {say_value(path, value)} "
+                f"(baseline: {say_value(path, theirs[path])})"
+            )
+    base_groups = {group.name: group.model_dump() for group in reference.providers}
+    names = [group.name for group in scenario.providers]
+    for group in scenario.providers:
+        if group.name not in base_groups:
+            said.append(f"adds the {group.name.replace('_', ' ')} provider group")
+            continue
+        base = base_groups[group.name]
+        changed = [field for field, value in group.model_dump().items() if base[field] != value]
+        if changed:
+            fields = ", ".join(field.replace("_", " ") for field in changed)
+            said.append(f"the {group.name.replace('_', ' ')} provider group differs in {fields}")
+    said += [
+        f"has no {name.replace('_', ' ')} provider group"
+        for name in base_groups
+        if name not in names
+    ]
+    return said
 
 
 def problem(asked: Comparison) -> str | None:
@@ -181,6 +234,7 @@ def WhatIf():
         job_controls(
             comparison, start=run_comparison, idle="Run comparison", busy="Running comparison"
         )
+    ScenarioCards(tuple(chosen.value))
     job_outcome(
         comparison,
         failed="The comparison could not run",
@@ -189,6 +243,56 @@ def WhatIf():
     result = comparison.result
     if result is not None:
         Result(result)
+
+
+def with_settings(table: pd.DataFrame, asked: Comparison) -> str:
+    """A table as a CSV download that says how it was made: the comparison's settings (its
+    scenarios, replicates, months, seed, parameter uncertainty) and the code and model versions,
+    on every row, so a file read alone still carries them."""
+    return table.assign(
+        reference=asked.names[0],
+        scenarios=" ".join(asked.names),
+        replicates=asked.replicates,
+        months=asked.months,
+        seed=DEFAULT_SEED,
+        parameter_uncertainty=asked.uncertain,
+        code_version=code_version(),
+        model_version=model_version(),
+    ).to_csv(index=False)
+
+
+def card_html(name: str) -> str:
+    """One scenario in words: its description, what it sets differently from the baseline at
+    its start and what it changes later, and when."""
+    scenario = load_scenario(name)
+    items = [] if name == "baseline" else differences_from(scenario, load_scenario("baseline"))
+    more = len(items) - SHOWN_DIFFERENCES
+    shown = items[:SHOWN_DIFFERENCES] + ([f"and {more} more"] if more > 0 else [])
+    parts = [f"<p><i>{escape(scenario.description)}</i></p>"]
+    if name == "baseline":
+        parts.append("<p>The shipped default every other scenario is built on.</p>")
+    elif shown:
+        parts.append("<p>Differs from the baseline:</p><ul>")
+        parts += [f"<li>{escape(item)}</li>" for item in shown]
+        parts.append("</ul>")
+    if changes := scheduled_changes(scenario):
+        parts.append("<p>Later:</p><ul>")
+        parts += [f"<li>month {month}: {escape(what)}</li>" for month, what in changes]
+        parts.append("</ul>")
+    return "".join(parts)
+
+
+@solara.component
+def ScenarioCards(names: tuple[str, ...]):
+    """A card per chosen scenario (``card_html``), so what is compared is said before it runs."""
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "stretch"}):
+        for name in names:
+            try:
+                text = card_html(name)
+            except ScenarioError as error:
+                text = f"<p>Cannot be read: {escape(str(error))}</p>"
+            with solara.Card(name, style={"width": "330px"}):
+                solara.HTML(tag="div", unsafe_innerHTML=text)
 
 
 @solara.component
@@ -214,7 +318,11 @@ def Result(result: Compared):
         f"{', '.join(asked.names)} over {asked.months} months, {asked.replicates} replicates. "
         f"Each scenario minus {asked.names[0]} (the reference, dashed): mean change and 95 % "
         f"interval over {spread}. The extra TA cost per unit gained is shown only where the "
-        "gain is distinguishable from none."
+        "gain is distinguishable from none. The shaded bands of the chart hold 90 % of the "
+        "simulated runs (what one run may look like); the table's 95 % intervals are for the "
+        "mean difference (how sure the comparison is): more replicates narrow the intervals, "
+        "not the bands, and parameter uncertainty widens the bands, while pairing keeps the "
+        "intervals of the differences narrow."
     )
     solara.DataFrame(plain_comparison(result.differences))
     solara.Image(result.ceac)
@@ -227,12 +335,12 @@ def Result(result: Compared):
     with solara.Row():
         solara.FileDownload(result.image, filename="what-if.png", label="Download figure (PNG)")
         solara.FileDownload(
-            result.differences.to_csv(index=False),
+            with_settings(result.differences, asked),
             filename="what-if.csv",
             label="Download differences (CSV)",
         )
         solara.FileDownload(
-            result.economics.to_csv(index=False),
+            with_settings(result.economics, asked),
             filename="cost-effectiveness.csv",
             label="Download cost-effectiveness (CSV)",
         )

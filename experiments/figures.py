@@ -18,8 +18,18 @@ from experiments.analysis import BAND_MEASURES, undefined_as
 from sim import list_scenarios
 from sim.mechanisms import STAGES
 
-# one colour per stage, everywhere
+# one colour per stage, everywhere, and each stage's name in words (sim.mechanisms.STAGES order)
 STAGE_COLOURS = ("#c7c7c7", "#9ecae1", "#fdae6b", "#e6550d", "#31a354", "#bcbddc", "#756bb1")
+STAGE_NAMES = (
+    "not engaged",
+    "exploring",
+    "preparing",
+    "implementing",
+    "sustaining",
+    "at a reduced level",
+    "discontinued",
+)
+LEAST_MONTHS = 12  # a trajectory's time axis spans at least a year, so month 0 is not a dot
 # One colour per scenario, everywhere: a shipped scenario takes the colour at its place in the
 # shipped list (so baseline is blue and hands_on orange in every figure, whatever is compared
 # with them); another scenario (a file) the colour its name hashes to among the last six.
@@ -56,11 +66,12 @@ def stages_panel(axis, system):
     axis.stackplot(
         system["month"],
         [system[f"stage_{stage}"] for stage in STAGES],
-        labels=STAGES,
+        labels=STAGE_NAMES,
         colors=STAGE_COLOURS,
     )
     axis.set(title="Organizations by stage", xlabel="month", ylabel="organizations")
     axis.legend(fontsize=7, loc="upper left")
+    months_axis(axis, system)
 
 
 def process_panel(axis, system):
@@ -74,8 +85,9 @@ def process_panel(axis, system):
     axis.fill_between(
         system["month"], system["p10_F"], system["p90_F"], alpha=0.2, label="fidelity p10-p90"
     )
-    axis.set(title="Process measures", xlabel="month", ylim=(0, 1))
+    axis.set(title="Process measures", xlabel="month", ylabel="share or index (0-1)", ylim=(0, 1))
     axis.legend(fontsize=7)
+    months_axis(axis, system)
 
 
 def hours_panel(axis, system):
@@ -85,13 +97,17 @@ def hours_panel(axis, system):
         "TA hours and budget",
         left=(("ta_hours", "TA hours received"), ("provider_hours", "provider hours used")),
         right=(("spent", "spent ($)"), ("budget", "budget ($)")),
+        units=("hours a month", "$ a month"),
     )
 
 
 def health_panel(axis, system):
     axis.plot(system["month"], system["admissions"], color="tab:red")
-    axis.set(title="Avoidable emergency admissions per 1,000/yr", xlabel="month")
+    axis.set(
+        title="Avoidable emergency admissions", xlabel="month", ylabel="per 1,000 people a year"
+    )
     readable_range(axis)
+    months_axis(axis, system)
 
 
 def experience_panel(axis, system):
@@ -104,6 +120,7 @@ def experience_panel(axis, system):
             ("provider_experience", "provider experience"),
         ),
         right=(("per_capita_cost", "per-capita cost ($)"),),
+        units=("score (0-100)", "$ a person a year"),
     )
 
 
@@ -117,15 +134,23 @@ def equity_panel(axis, system):
         label="adoption: top - bottom capacity quintile",
     )
     axis.axhline(0, color="grey", linewidth=0.5)
-    axis.set(title="Equity gaps", xlabel="month")
+    axis.set(title="Equity gaps", xlabel="month", ylabel="difference in adopting share")
     axis.legend(fontsize=7)
+    months_axis(axis, system)
 
 
 PANELS = (stages_panel, process_panel, hours_panel, health_panel, experience_panel, equity_panel)
 
 
-def twin_panel(axis, system, title, left, right):
-    """Lines on the left axis and, in black and grey, lines of another unit on a right axis."""
+def months_axis(axis, system) -> None:
+    """The time axis from month 0 to the last month drawn, at least ``LEAST_MONTHS`` long (one
+    point at month 0 would otherwise span -0.04 to 0.04)."""
+    axis.set_xlim(0, max(float(system["month"].max()), LEAST_MONTHS))
+
+
+def twin_panel(axis, system, title, left, right, units):
+    """Lines on the left axis and, in black and grey, lines of another unit on a right axis,
+    each axis labelled with its unit."""
     for column, label in left:
         axis.plot(system["month"], system[column], label=label)
     other = axis.twinx()
@@ -133,11 +158,13 @@ def twin_panel(axis, system, title, left, right):
         right, (("black", ":"), ("grey", "--")), strict=False
     ):
         other.plot(system["month"], system[column], color=colour, linestyle=style, label=label)
-    axis.set(title=title, xlabel="month")
+    axis.set(title=title, xlabel="month", ylabel=units[0])
+    other.set_ylabel(units[1])
     axis.legend(fontsize=7, loc="upper left")
     other.legend(fontsize=7, loc="lower right")
     readable_range(axis)
     readable_range(other)
+    months_axis(axis, system)
 
 
 def readable_range(axis, least_share: float = 0.01) -> None:

@@ -120,7 +120,11 @@ def test_live_page_applies_a_moved_lever_and_steps_in_a_real_browser(server, bro
 def test_about_page_renders_in_a_real_browser(server, browser):
     page, errors = open_page(browser, server + "/about")
     page.get_by_text("How strong is the evidence?").wait_for(timeout=60_000)
-    assert "withdraw_at_24" in page.inner_text("body")
+    assert "withdraw_at_24" in page.inner_text("body") and "Glossary" in page.inner_text("body")
+    page.get_by_text("The model description (ODD protocol").click()
+    page.get_by_text("Rule 14. Outcomes").wait_for(timeout=30_000)
+    # the tabs say what each page is, the first "Live model" rather than Solara's "Home"
+    assert page.get_by_role("tab", name="Live model").count() == 1
     assert errors == []
 
 
@@ -128,6 +132,9 @@ def test_what_if_comparison_under_the_calibrated_posterior_completes_in_a_real_b
     server, browser
 ):
     page, errors = open_page(browser, server + "/what-if")
+    # a card per chosen scenario says what it changes, before anything runs
+    page.get_by_text("Differs from the baseline:").wait_for(timeout=60_000)
+    assert "month 24: the team coaching group" in page.inner_text("body")
     page.get_by_text(
         "Include parameter uncertainty"
     ).click()  # a Vuetify checkbox toggles on its label

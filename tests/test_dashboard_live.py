@@ -261,8 +261,16 @@ def month(page) -> int:
     return int(page.locator("#scenario + b").inner_text())
 
 
+def playback_slider(page, name: str):
+    """A slider under "Advanced playback", opening it first if it is closed."""
+    slider = page.get_by_role("slider", name=name)
+    if not slider.is_visible():
+        page.get_by_text("Advanced playback").click()
+    return slider
+
+
 def play_until(page, last: int) -> None:
-    page.get_by_role("slider", name="Play interval (ms)").press("Home")  # as fast as it draws
+    playback_slider(page, "Pause between redraws (ms)").press("Home")  # as fast as it draws
     page.get_by_role("button", name="▶").click()
     page.wait_for_function(
         "parseInt(document.querySelector('#scenario + b').innerText) >= " + str(last),
@@ -304,6 +312,8 @@ def test_a_moved_lever_is_kept_shown_and_warned_of_and_a_pick_resets_it(server, 
     for _ in range(8):
         budget.press("ArrowRight")
     assert budget.get_attribute("aria-valuenow") == "100000"
+    # the value is written beside the slider, whole and with its thousands
+    page.locator(".lever-value", has_text="100,000").wait_for(timeout=10_000)
     # the slider sends each key's value to the server on its own; under load the last ones can
     # still be on their way when Reset is pressed, so give them time to arrive
     page.wait_for_timeout(1500)
@@ -327,11 +337,13 @@ def test_playback_ends_at_the_horizon(server, browser):
     page, errors = live_page(browser, url)
     page.get_by_role("slider", name="Months to simulate").press("Home")  # 12 months
     page.get_by_role("slider", name="Teams (fewer: network view)").press("Home")
-    render = page.get_by_role("slider", name="Render interval (months)")
-    for _ in range(3):
-        render.press("ArrowRight")  # 7 months a render: 12 is no multiple of it
+    render = playback_slider(page, "Redraw every (months)")
+    render.press("End")
+    for _ in range(93):
+        render.press("ArrowLeft")  # 7 months a redraw: 12 is no multiple of it
+    assert render.get_attribute("aria-valuenow") == "7"
     reset(page)
-    page.get_by_role("slider", name="Play interval (ms)").press("Home")
+    playback_slider(page, "Pause between redraws (ms)").press("Home")
     page.get_by_role("button", name="▶").click()
     page.locator("#finished").wait_for(timeout=30_000)
     assert "month 12 of 12" in page.inner_text("body")

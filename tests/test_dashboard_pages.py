@@ -8,6 +8,7 @@ is drawn on top. The browser tests serve the app with its own temporary folder (
 the pages keep a job's runs while it works, so the runs a job makes can be counted from here.
 """
 
+import io
 import re
 import time
 from pathlib import Path
@@ -18,14 +19,16 @@ import pytest
 from playwright.sync_api import expect
 from typer.testing import CliRunner
 
+from dashboards.about import READ_IN_PLACE, SUMMARY, markdown_html
 from dashboards.browser import dashboard_server, headless_chromium, open_page
 from dashboards.explorer import RESULTS_ROOT, Refused, experiments, inside, read_table
 from dashboards.jobs import Job
+from dashboards.levers import LEVERS, shown_value
 from dashboards.tables import readable
-from dashboards.whatif import Comparison, problem
+from dashboards.whatif import Comparison, card_html, differences_from, problem, with_settings
 from experiments.analysis import BAND_MEASURES, bands
 from experiments.figures import plot_bands, plot_sweep_cells, scenario_colour, sweep_cells
-from sim import list_scenarios
+from sim import list_scenarios, load_scenario
 
 # ------------------------------------------------------------------ plain Python
 
@@ -387,3 +390,49 @@ def test_tasim_dashboard_serves_the_results_root_it_is_given(tmp_path, monkeypat
     assert refused.exit_code == 2 and "--results-root file: is a file, not a folder" in (
         refused.output
     )
+
+
+def test_a_scenario_card_says_what_differs_from_the_baseline_and_what_comes_later():
+    baseline = load_scenario("baseline")
+    assert differences_from(load_scenario("withdraw_at_24"), baseline) == [
+        "TA withdrawal: month 24 (baseline: never)"
+    ]
+    assert differences_from(load_scenario("coordinated"), baseline) == [
+        "provider coordination: on (baseline: off)"
+    ]
+    card = card_html("hands_on")
+    assert "adds the team coaching provider group" in card
+    assert "month 24: the team coaching group" in card and "$160,000 a month" in card
+    for name in list_scenarios():  # every shipped card in words: no dotted path, no raw float
+        text = card_html(name)
+        assert not re.search(r"[a-z]+\.[a-z_]+\.", text) and not re.search(r"\d\.\d{6}", text)
+
+
+def test_levers_write_their_values_and_what_a_chosen_option_means():
+    assert shown_value("funder__budget_per_month", LEVERS["funder__budget_per_month"], 1e6) == (
+        "1,000,000"
+    )
+    assert shown_value("funder__dosage_hours", LEVERS["funder__dosage_hours"], 3.5) == "3.5"
+    assert shown_value("funder__policy", LEVERS["funder__policy"], "need") == (
+        "TA offered to all, lowest capacity first"
+    )
+    assert "graduates on reaching sustaining" in shown_value(
+        "funder__graduation", LEVERS["funder__graduation"], "organization"
+    )
+    assert shown_value("funder__coordinated", LEVERS["funder__coordinated"], True) is None
+
+
+def test_the_about_page_explains_how_to_use_it_and_opens_the_model_description():
+    for heading in ("How to use this dashboard", "Glossary", "90 % band", "ICER"):
+        assert heading in SUMMARY
+    model = markdown_html((Path("docs") / READ_IN_PLACE[0][1]).read_text())
+    assert "<table>" in model and "Rule 14" in model
+
+
+def test_what_if_downloads_carry_their_settings_and_versions():
+    asked = Comparison(("baseline", "hands_on"), 8, 120, True)
+    frame = pd.read_csv(io.StringIO(with_settings(pd.DataFrame({"arm": ["hands_on"]}), asked)))
+    row = frame.iloc[0]
+    assert (row["reference"], row["replicates"], row["months"]) == ("baseline", 8, 120)
+    assert bool(row["parameter_uncertainty"]) and row["scenarios"] == "baseline hands_on"
+    assert len(str(row["model_version"])) == 16 and row["code_version"]
