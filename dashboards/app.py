@@ -33,10 +33,21 @@ PAGES = (  # path, page, tab label
 )
 
 
+# Solara's sidebar is at least 400 px wide: on a phone it covered the whole page, tabs and all.
+# At most 85 % of the width, the page stays in sight beside it, and a tap there closes it.
+NARROW_SIDEBAR = """
+.v-navigation-drawer.solara-content-main {
+    min-width: min(400px, 85vw) !important;
+    max-width: 85vw !important;
+}
+"""
+
+
 @solara.component
 def Navigation():
     """Tabs named in words in the app bar: Solara's own name each page by its path, and the
-    first "Home"."""
+    first "Home"; and a sidebar that leaves a phone's page in sight."""
+    solara.Style(NARROW_SIDEBAR)
     router = solara.use_router()
     paths = [f"/{path.strip('/')}" for path, _, _ in PAGES]
     here = f"/{router.path.strip('/')}"

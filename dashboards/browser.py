@@ -31,6 +31,8 @@ PAGES = {
     "sensitivity": "/sensitivity",
     "about": "/about",
 }
+PHONE = {"live-phone": "/"}  # pictures at a phone's width too
+SCREEN_WIDTH, PHONE_SIZE = 1400, (390, 844)  # px
 PLAY_SECONDS = {"live": 12}  # let the live model run a while before the picture
 RUN_BUTTONS = {"what-if": "Run comparison", "dose-response": "Draw the curves"}
 
@@ -114,9 +116,10 @@ def headless_chromium():
             browser.close()
 
 
-def open_page(browser, url: str):
-    """A page with a list collecting every console error and uncaught exception."""
-    page = browser.new_page(viewport={"width": 1500, "height": 1500})
+def open_page(browser, url: str, size: tuple[int, int] = (1500, 1500)):
+    """A page of ``size`` (px) with a list collecting every console error and uncaught
+    exception."""
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
     errors: list[str] = []
     page.on(
         "console", lambda message: errors.append(message.text) if message.type == "error" else None
@@ -132,8 +135,9 @@ def save_screenshots(
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
     with dashboard_server() as url, headless_chromium() as browser:
-        for name, path in PAGES.items():
-            page, _ = open_page(browser, url + path)
+        for name, path in (PAGES | PHONE).items():
+            size = PHONE_SIZE if name in PHONE else (SCREEN_WIDTH, 1000)
+            page, _ = open_page(browser, url + path, size)
             page.wait_for_timeout(settle_ms)
             if name in PLAY_SECONDS:
                 page.get_by_role("button", name="▶").click()

@@ -1,6 +1,9 @@
-"""Dose-response page for teaching: outcome against TA hours, what each shape means, its source.
+"""Dose-response page for teaching: five lessons, then the full experiment.
 
-The curves are a Job (dashboards.jobs): one at a time, stopped when the page goes away.
+Each lesson (``experiments.lessons``) is one figure with what to look for beside it and whether
+studies observe it or it follows from the mechanisms; the minimum effective dose has the Hill
+exponent as its control. Below, the full dose-response experiment: outcome against TA hours in
+the lab, a Job (dashboards.jobs), one at a time, stopped when the page goes away.
 """
 
 from __future__ import annotations
@@ -13,42 +16,31 @@ import solara.lab
 
 from dashboards.images import figure_png
 from dashboards.jobs import Job, Report, job_controls, job_outcome, use_job
-from experiments.dose_response import dose_response_arms, dose_response_table, plot_dose_response
+from experiments import lessons
+from experiments.dose_response import (
+    READINESS_LEVELS,
+    dose_response_arms,
+    dose_response_table,
+    plot_dose_response,
+)
 from experiments.runner import Store, design, run_experiment
+from sim import load_scenario
 
 MONTHS = 60  # months per run
 STORE_PREFIX = "tasim-dose-response-"  # the runs are kept in a temporary folder so named
 DOSES = [0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0, 30.0]
-CAPTIONS = {
-    "Saturation": (
-        "More hours help less and less: an organization can absorb only so much support a "
-        "month. Observed in studies (Gold 2019: support did not add up; Kilbourne 2015: large "
-        "returns at very low doses)."
-    ),
-    "Readiness gating": (
-        "Where motivation or general capacity is low, the same hours build little capacity "
-        "(R = MC²). Observed: effects concentrate in engaged, ready users (Chinman 2013, "
-        "Smith 2020)."
-    ),
-    "Minimum effective dose": (
-        "With a Hill exponent above 1 (set mechanisms.hill), small doses do almost nothing, "
-        "then the curve tips. Follows from the mechanisms; weakly supported by data."
-    ),
-    "Overload": (
-        "TA costs staff time (about 0.8 recipient hours per TA hour, Ritchie 2020): heavy "
-        "doses overload small, low-capacity organizations, so net benefit can fall. Follows "
-        "from the mechanisms; not directly observed."
-    ),
-    "Dependence": (
-        "A doer does the work: fidelity rises fast but drops when TA is withdrawn; a "
-        "facilitator builds capacity slowly and it lasts. Observed in direction (Nastase 2021; "
-        "Acosta 2020); the size is an assumption."
-    ),
-}
+MECHANISMS = load_scenario("baseline").mechanisms  # the lessons' curves are the baseline's
+GROUPS = (
+    "Readiness groups: an organization's mean motivation and general capacity start at "
+    + ", ".join(f"{value:g} ({level})" for level, value in READINESS_LEVELS.items())
+    + ". Roles: a doer does the work for an organization, a partner with it, a facilitator "
+    "helps it do the work itself."
+)
 
 by = solara.reactive("readiness")
 withdraw = solara.reactive(36)
 replicates = solara.reactive(2)
+hill = solara.reactive(2.0)
 
 
 def curves(asked: tuple[str, int, int], report: Report) -> bytes:
@@ -74,10 +66,48 @@ def draw_curves() -> None:
 
 
 @solara.component
+def LessonCard(key: str, image: bytes):
+    """One lesson: its figure, and beside it what to look for and how strong the evidence is."""
+    lesson = lessons.LESSONS[key]
+    with solara.Card(lesson.title), solara.Columns([3, 2]):
+        solara.Image(image)
+        with solara.Column():
+            solara.HTML(tag="p", unsafe_innerHTML=f"<b>What to look for.</b> {lesson.look_for}")
+            solara.HTML(tag="p", unsafe_innerHTML=f"<b>Evidence.</b> {lesson.evidence}")
+
+
+@solara.component
+def Lessons():
+    """The five lessons; the mechanism curves redraw at once, the dependence course is run once."""
+    mp = MECHANISMS
+    LessonCard("saturation", figure_png(lessons.saturation(mp)))
+    LessonCard("gating", figure_png(lessons.gating(mp)))
+    low, high, step = lessons.HILL_EXPONENTS
+    solara.SliderFloat(
+        f"Hill exponent of the minimum-effective-dose lesson: {hill.value:g} (the baseline's "
+        f"is {mp.hill:g})",
+        value=hill,
+        min=low,
+        max=high,
+        step=step,
+    )
+    LessonCard("minimum_dose", figure_png(lessons.minimum_dose(mp, hill.value)))
+    LessonCard("overload", figure_png(lessons.overload(mp)))
+    LessonCard("dependence", solara.use_memo(lambda: figure_png(lessons.dependence()), []))
+
+
+@solara.component
 def Teaching():
     solara.Title("Dose-response")
     use_job(dose_response)
-    with solara.Card("Dose-response: outcomes against TA hours per organization per month"):
+    solara.Text(GROUPS)
+    Lessons()
+    with solara.Card("The full experiment: outcomes against TA hours per organization per month"):
+        solara.Text(
+            f'Each curve runs the lab for {MONTHS} months at each dose; "final" is at month '
+            f"{MONTHS}, {MONTHS - withdraw.value} months after TA is withdrawn at month "
+            f"{withdraw.value}, and the dashed lines average over the whole run."
+        )
         solara.ToggleButtonsSingle(value=by, values=["readiness", "role"])
         solara.SliderInt(
             f"TA withdrawn at month {withdraw.value}", value=withdraw, min=12, max=MONTHS - 1
@@ -93,6 +123,3 @@ def Teaching():
     )
     if dose_response.result is not None:
         solara.Image(dose_response.result)
-    for title, text in CAPTIONS.items():
-        with solara.Card(title):
-            solara.Text(text)

@@ -117,6 +117,23 @@ def test_live_page_applies_a_moved_lever_and_steps_in_a_real_browser(server, bro
     assert errors == []
 
 
+def test_on_a_phone_the_sidebar_leaves_the_page_in_sight_and_a_tap_beside_it_closes_it(
+    server, browser
+):
+    page, errors = open_page(browser, server + "/", (390, 844))
+    page.wait_for_function("document.body.innerText.includes('month 0 of 120')", timeout=60_000)
+    drawer = page.locator(".v-navigation-drawer").bounding_box()
+    assert drawer["width"] <= 0.86 * 390
+    page.mouse.click(380, 600)  # on the page beside the sidebar
+    page.wait_for_function(
+        "document.querySelector('.v-navigation-drawer').getBoundingClientRect().right <= 1",
+        timeout=10_000,
+    )
+    page.get_by_role("tab", name="What-if").click()
+    page.get_by_text("Compare scenarios").wait_for(timeout=30_000)
+    assert errors == []
+
+
 def test_about_page_renders_in_a_real_browser(server, browser):
     page, errors = open_page(browser, server + "/about")
     page.get_by_text("How strong is the evidence?").wait_for(timeout=60_000)
@@ -161,6 +178,10 @@ def test_dose_response_page_draws_curves_and_explains_them(server, browser):
         "Dependence",
     ):
         page.get_by_text(title, exact=True).first.wait_for(timeout=60_000)
+    body = page.inner_text("body")
+    assert body.count("What to look for.") == 5 and body.count("Evidence.") == 5
+    assert "Readiness groups:" in body and "months after TA is withdrawn" in body
+    assert page.get_by_role("slider", name="Hill exponent").count() == 1
     page.get_by_role("button", name="Draw the curves").click()
     page.locator("img").first.wait_for(timeout=180_000)
     assert errors == []
