@@ -1,4 +1,8 @@
-"""Sensitivity explorer: browse a stored sensitivity analysis (indices) or sweep (cells).
+"""Sensitivity explorer: browse a stored sensitivity analysis (indices) or sweep (cells), or
+start a small Morris screening from the page.
+
+An analysis is shown with the output it explains (from its manifest), its indices most
+important first with what they mean, and for Morris the mu*-sigma plane.
 
 It reads only under the results root: ``$TASIM_RESULTS_ROOT``, set by ``tasim dashboard
 --results-root``, else ``results/`` in the server's working folder. It lists the experiment
@@ -9,17 +13,21 @@ is a table file that is no regular file inside the root or larger than TABLE_LIM
 
 from __future__ import annotations
 
+import json
 import os
+from html import escape
 from pathlib import Path
 
 import pandas as pd
 import solara
 
 from dashboards.images import figure_png
+from dashboards.jobs import Job, Report, job_controls, job_outcome, use_job
 from dashboards.tables import readable
-from experiments.analysis import SWEEP_MEASURES
+from experiments import sensitivity as sa
+from experiments.analysis import COMPARED, SWEEP_MEASURES
 from experiments.figures import plot_sweep_cells
-from experiments.sensitivity import plot_indices
+from experiments.runner import Store, design, run_experiment
 
 RESULTS_ROOT = "TASIM_RESULTS_ROOT"  # the environment variable naming the results root
 DEFAULT_ROOT = "results"
@@ -28,9 +36,50 @@ TABLE_LIMIT = 64 * 1024 * 1024  # bytes in one table file
 SEARCH_DEPTH = 4  # folder levels below the root searched for experiments
 LISTED = 200  # experiment folders listed at most
 
+SCREENED = ("final_adoption", "final_fidelity", "admissions_avoided", "net_cost_discounted")
+TRAJECTORIES = 4  # Morris trajectories of the page's screening: 52 runs over 12 parameters
+
 folder = solara.reactive("")  # relative to the results root ("" is the root itself)
 measure = solara.reactive("final_adoption")
 refreshed = solara.reactive(0)
+screened = solara.reactive("final_adoption")
+
+
+def measure_words(name: str) -> str:
+    """A per-run measure in words: "adoption at the end", "time to 50 pct adoption"."""
+    if name in COMPARED:
+        return COMPARED[name][0][0].lower() + COMPARED[name][0][1:]
+    return name.replace("_", " ").replace("pct", "%")
+
+
+def screening(output: str, report: Report) -> str:
+    """A small Morris screening of the default parameters on the baseline, explaining
+    ``output``, stored under the results root as ``tasim sensitivity`` would store it; the
+    folder's name under the root."""
+    name = f"dashboard-morris-{output}"
+    out = results_root() / name
+    out.mkdir(parents=True, exist_ok=True)
+    paths = list(sa.DEFAULT_PARAMETERS)
+    varied = sa.ranges(paths, "baseline")
+    spec = sa.problem(varied)
+    rows = sa.sample(spec, "morris", TRAJECTORIES)
+    settings = {"scenario": "baseline", "method": "morris", "parameters": paths}
+    settings |= {"samples": TRAJECTORIES, "output": output, "replicates": 1}
+    table = run_experiment(
+        "sensitivity",
+        design(sa.arms(varied, rows, "baseline"), 1),
+        Store(out),
+        progress=report,
+        chunk_size=1,
+        settings=settings,
+        month=0,
+    )
+    outputs = sa.replicate_means(table, output, len(rows))
+    sa.analyze(spec, "morris", rows, outputs).to_csv(out / "indices.csv", index=False)
+    return name
+
+
+screen = Job(screening)
 
 
 class Refused(ValueError):
@@ -115,6 +164,7 @@ def sweep_paths(sweep: pd.DataFrame) -> list[str]:
 @solara.component
 def Explorer():
     solara.Title("Sensitivity explorer")
+    use_job(screen)
     root = results_root()
     found = solara.use_memo(
         lambda: experiments(root) if root.is_dir() else [],
@@ -135,6 +185,32 @@ def Explorer():
                 "Look again", on_click=lambda: refreshed.set(refreshed.value + 1), text=True
             )
         solara.InputText("Folder (relative to the results root)", value=folder)
+    with solara.Card("Or screen the parameters now (Morris, on the baseline)"):
+        solara.Text(
+            f"{TRAJECTORIES} Morris trajectories over the {len(sa.DEFAULT_PARAMETERS)} default "
+            f"parameters, one replicate each ({TRAJECTORIES * (len(sa.DEFAULT_PARAMETERS) + 1)} "
+            "runs, under a minute): which parameters matter for the output you pick. Use "
+            "`tasim sensitivity` for more trajectories, replicates or Sobol indices."
+        )
+        solara.Select(
+            "Output to explain",
+            values=list(SCREENED),
+            value=screened,
+        )
+        job_controls(
+            screen,
+            start=lambda: screen.start(screened.value),
+            idle="Screen the parameters",
+            busy="Screening",
+        )
+    job_outcome(
+        screen,
+        failed="The screening could not run",
+        stopped="The screening was stopped before it finished.",
+    )
+    if screen.result is not None and folder.value != screen.result:
+        folder.set(screen.result)
+        refreshed.set(refreshed.value + 1)
     Shown(root, found)
 
 
@@ -152,12 +228,13 @@ def Shown(root: Path, found: list[str]):
         indices = read_table(root, path, "indices.csv")
         sweep = None if indices is not None else read_table(root, path, "sweep.csv")
         convergence = read_table(root, path, "convergence.csv") if indices is not None else None
+        explained = explained_output(root, path) if indices is not None else None
     except Refused as refusal:
         solara.Warning(f"Not read: {refusal}")
         return
     try:
         if indices is not None:
-            Indices(indices, convergence)
+            Indices(indices, convergence, explained)
         elif sweep is not None:
             Sweep(sweep)
         elif found:
@@ -174,14 +251,41 @@ def Shown(root: Path, found: list[str]):
         solara.Warning(f"Not read: {refusal}")
 
 
-def Indices(indices: pd.DataFrame, convergence: pd.DataFrame | None) -> None:
-    method = "sobol" if "ST" in indices else "morris"
+def explained_output(root: Path, folder: Path) -> str | None:
+    """The output an analysis explains, from its manifest's settings; None if it says none."""
+    path = table_file(root, folder, "manifest.json")
     try:
-        figure = plot_indices(indices, method, f"{method} indices")
+        settings = json.loads(path.read_text()).get("settings", {}) if path else {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    output = settings.get("output") if isinstance(settings, dict) else None
+    return output if isinstance(output, str) else None
+
+
+def Indices(indices: pd.DataFrame, convergence: pd.DataFrame | None, explained: str | None):
+    method = "sobol" if "ST" in indices else "morris"
+    what = measure_words(explained) if explained else "the output (its manifest does not say)"
+    name = "Sobol" if method == "sobol" else "Morris"
+    try:
+        figure = sa.plot_indices(indices, method, f"What drives {what}: {name} indices")
+        plane = (
+            sa.plot_morris_plane(indices, f"{name}: importance against interaction, {what}")
+            if method == "morris"
+            else None
+        )
+        shown = sa.ranked(indices, method)
     except (KeyError, ValueError, TypeError):
         raise Refused("indices.csv: not a table of sensitivity indices") from None
+    solara.HTML(tag="h3", unsafe_innerHTML=f"What drives {escape(what)}")
+    columns = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
+    solara.HTML(
+        tag="ul",
+        unsafe_innerHTML="".join(f"<li>{sa.INDEX_WORDS[column]}.</li>" for column in columns),
+    )
     solara.Image(figure_png(figure))
-    solara.DataFrame(readable(indices))
+    if plane is not None:
+        solara.Image(figure_png(plane))
+    solara.DataFrame(readable(shown))
     if convergence is not None:
         solara.Text("Convergence: total-order indices from the whole design and its first half.")
         solara.DataFrame(readable(convergence))

@@ -247,24 +247,78 @@ def second_order_indices(spec: ProblemSpec, outputs: np.ndarray) -> pd.DataFrame
     )
 
 
+# what each index means, for a reader of the explorer or a figure
+INDEX_WORDS = {
+    "mu_star": (
+        "mu* (Morris): the mean absolute change in the output when the parameter moves one step "
+        "across its range: how much it matters"
+    ),
+    "sigma": (
+        "sigma (Morris): how much that change varies from one point of the design to another: "
+        "large against mu* means a nonlinear effect or interactions with other parameters"
+    ),
+    "S1": "S1 (Sobol): the share of the output's variance the parameter explains on its own",
+    "ST": (
+        "ST (Sobol): the share it explains with all its interactions; ST well above S1 means "
+        "interactions"
+    ),
+}
+
+
+def ranked(indices: pd.DataFrame, method: str) -> pd.DataFrame:
+    """The indices, most important first (by mu* for Morris, ST for Sobol)."""
+    key = "ST" if method == "sobol" else "mu_star"
+    return indices.sort_values(key, ascending=False, kind="stable").reset_index(drop=True)
+
+
 def plot_indices(indices: pd.DataFrame, method: str, title: str):
-    """Bar chart of the indices with their confidence whiskers."""
+    """Bar chart of the indices, most important on top, with their 95 % whiskers cut at 0 (an
+    index is never negative; a whisker across 0 says it cannot be told from none)."""
+    indices = ranked(indices, method)
     figure = Figure(figsize=(9, 0.45 * len(indices) + 1.5), layout="constrained")
     axis = figure.subplots()
     positions = np.arange(len(indices))
-    if method == "sobol":
+    bars = (("S1", -0.2, 0.4), ("ST", 0.2, 0.4)) if method == "sobol" else (("mu_star", 0.0, 0.6),)
+    for column, offset, height in bars:
+        values, half = indices[column].to_numpy(), indices[f"{column}_conf"].to_numpy()
         axis.barh(
-            positions - 0.2, indices["S1"], 0.4, xerr=indices["S1_conf"], label="S1", capsize=3
-        )
-        axis.barh(
-            positions + 0.2, indices["ST"], 0.4, xerr=indices["ST_conf"], label="ST", capsize=3
-        )
-    else:
-        axis.barh(
-            positions, indices["mu_star"], 0.6, xerr=indices["mu_star_conf"], label="mu*", capsize=3
+            positions + offset,
+            values,
+            height,
+            xerr=[np.clip(np.minimum(half, values), 0, None), half],
+            label="mu*" if column == "mu_star" else column,
+            capsize=3,
         )
     axis.set_yticks(positions, indices["parameter"])
     axis.invert_yaxis()
-    axis.set(title=title)
+    axis.set(title=title, xlabel="index (bars: estimate; whiskers: 95 % bootstrap interval)")
+    axis.set_xlim(left=0)
     axis.legend()
+    return figure
+
+
+def plot_morris_plane(indices: pd.DataFrame, title: str):
+    """Morris's mu*-sigma plane: importance against nonlinearity or interaction, each parameter
+    a labelled point; above the line sigma = mu* the effect depends on where the others are."""
+    figure = Figure(figsize=(7, 5), layout="constrained")
+    axis = figure.subplots()
+    axis.scatter(indices["mu_star"], indices["sigma"])
+    for row in indices.itertuples():
+        axis.annotate(
+            row.parameter,
+            (row.mu_star, row.sigma),
+            fontsize=8,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+    top = float(max(indices["mu_star"].max(), indices["sigma"].max(), 1e-12)) * 1.1
+    axis.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=0.8, label="sigma = mu*")
+    axis.set(
+        xlim=(0, top),
+        ylim=(0, top),
+        xlabel="mu*: how much the parameter matters",
+        ylabel="sigma: nonlinearity or interactions",
+        title=title,
+    )
+    axis.legend(fontsize=8)
     return figure

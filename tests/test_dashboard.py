@@ -1,6 +1,7 @@
 """Dashboard: levers inside allowed ranges, components render, the app works in a real browser."""
 
 import ipyvuetify as v
+import ipywidgets
 import pandas as pd
 import pytest
 import solara
@@ -199,9 +200,13 @@ def test_sensitivity_explorer_loads_a_stored_experiment(tmp_path, monkeypatch):
             "sigma": [0.2, 0.1],
         }
     ).to_csv(tmp_path / "indices.csv", index=False)
+    (tmp_path / "manifest.json").write_text('{"settings": {"output": "final_adoption"}}')
     folder.set("")  # the results root itself
     _, rc = solara.render(Explorer(), handle_error=False)
     rc.find(v.Alert).assert_empty()  # indices found: a chart and a table, no "nothing here" message
+    # it says what the indices explain and what they mean, and draws Morris's mu*-sigma plane
+    rc.find(solara.widgets.HTML, unsafe_innerHTML="What drives adoption at the end").assert_single()
+    assert len(rc.find(ipywidgets.Image)) == 2
     folder.set("empty")
     _, rc = solara.render(Explorer(), handle_error=False)
     assert "No indices.csv" in rc.find(v.Alert).widget.children[0]

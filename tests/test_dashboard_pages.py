@@ -370,6 +370,21 @@ def test_the_explorer_shows_grid_cells_and_refuses_paths_outside_its_root(idle, 
     page.close()
 
 
+def test_the_explorer_screens_the_parameters_in_the_background_and_shows_what_drives_it(
+    idle, browser
+):
+    page, errors = open_page(browser, idle.url + "/sensitivity")
+    page.get_by_role("button", name="Screen the parameters").click(timeout=60_000)
+    page.get_by_text("Screening:").first.wait_for(timeout=30_000)  # its progress, in percent
+    page.get_by_text("What drives adoption at the end").wait_for(timeout=300_000)
+    body = page.inner_text("body")
+    assert "mu* (Morris)" in body and "sigma (Morris)" in body
+    assert page.locator("img").count() >= 2  # the ranked bars and the mu*-sigma plane
+    assert (idle.root / "dashboard-morris-final_adoption" / "indices.csv").is_file()
+    assert errors == []
+    page.close()
+
+
 def test_tasim_dashboard_serves_the_results_root_it_is_given(tmp_path, monkeypatch):
     import tasim.commands.dashboard as command
     from tasim.cli import app
