@@ -26,7 +26,7 @@ from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from mesa.visualization import Slider
-from mesa.visualization.solara_viz import UserInputs, make_initial_grid_layout
+from mesa.visualization.solara_viz import UserInputs
 from mesa.visualization.utils import force_update, update_counter
 
 from dashboards.levers import (
@@ -241,16 +241,13 @@ COMPONENTS = [Status, SystemView, *(panel_component(panel) for panel in PANELS)]
 
 @solara.component
 def Views(model):
-    """The components in Mesa's draggable two-column grid, as its ComponentsView lays out a
-    page, without the tab bar it draws even for a single page (a stray "Page 0" tab)."""
-    layout = solara.use_reactive(make_initial_grid_layout(len(COMPONENTS)))
-    solara.GridDraggable(
-        items=[component(model) for component in COMPONENTS],
-        grid_layout=layout.value,
-        resizable=True,
-        draggable=True,
-        on_grid_layout=layout.set,
-    )
+    """The components two to a row on a wide screen (1264 px and up) and one to a row below,
+    so a chart is never squeezed beside the sidebar; in place of Mesa's ComponentsView, which
+    always draws two columns of a fixed grid and a tab bar even for one page (a stray "Page
+    0" tab)."""
+    with solara.ColumnsResponsive(12, large=6):
+        for component in COMPONENTS:
+            component(model)
 
 
 @solara.component

@@ -98,6 +98,7 @@ def hours_panel(axis, system):
         left=(("ta_hours", "TA hours received"), ("provider_hours", "provider hours used")),
         right=(("spent", "spent ($)"), ("budget", "budget ($)")),
         units=("hours a month", "$ a month"),
+        from_zero=True,
     )
 
 
@@ -148,9 +149,10 @@ def months_axis(axis, system) -> None:
     axis.set_xlim(0, max(float(system["month"].max()), LEAST_MONTHS))
 
 
-def twin_panel(axis, system, title, left, right, units):
+def twin_panel(axis, system, title, left, right, units, from_zero=False):
     """Lines on the left axis and, in black and grey, lines of another unit on a right axis,
-    each axis labelled with its unit."""
+    each axis labelled with its unit; both from 0 for amounts (``from_zero``), which cannot be
+    negative (hours and dollars at 0 would otherwise sit mid-axis, between -0.04 and 0.04)."""
     for column, label in left:
         axis.plot(system["month"], system[column], label=label)
     other = axis.twinx()
@@ -164,6 +166,9 @@ def twin_panel(axis, system, title, left, right, units):
     other.legend(fontsize=7, loc="lower right")
     readable_range(axis)
     readable_range(other)
+    if from_zero:
+        for each in (axis, other):
+            each.set_ylim(0, max(each.get_ylim()[1], 1.0))
     months_axis(axis, system)
 
 

@@ -135,6 +135,15 @@ def test_on_a_phone_the_sidebar_leaves_the_page_in_sight_and_a_tap_beside_it_clo
     assert errors == []
 
 
+def test_at_1024_px_the_live_charts_are_one_to_a_row_and_wide(server, browser):
+    page, errors = open_page(browser, server + "/", (1024, 768))
+    page.wait_for_function("document.body.innerText.includes('month 0 of 120')", timeout=60_000)
+    page.locator("img").nth(1).wait_for(timeout=30_000)
+    widths = [page.locator("img").nth(i).bounding_box()["width"] for i in range(2)]
+    assert min(widths) >= 500  # beside the sidebar, two to a row left them 285 px
+    assert errors == []
+
+
 def test_about_page_renders_in_a_real_browser(server, browser):
     page, errors = open_page(browser, server + "/about")
     page.get_by_text("How strong is the evidence?").wait_for(timeout=60_000)

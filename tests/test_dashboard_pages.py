@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 from playwright.sync_api import expect
 from typer.testing import CliRunner
 
@@ -27,8 +28,15 @@ from dashboards.levers import LEVERS, shown_value
 from dashboards.tables import readable
 from dashboards.whatif import Comparison, card_html, differences_from, problem, with_settings
 from experiments.analysis import BAND_MEASURES, bands
-from experiments.figures import plot_bands, plot_sweep_cells, scenario_colour, sweep_cells
-from sim import list_scenarios, load_scenario
+from experiments.figures import (
+    PANELS,
+    STAGE_NAMES,
+    plot_bands,
+    plot_sweep_cells,
+    scenario_colour,
+    sweep_cells,
+)
+from sim import TransformationModel, list_scenarios, load_scenario
 
 # ------------------------------------------------------------------ plain Python
 
@@ -451,3 +459,18 @@ def test_what_if_downloads_carry_their_settings_and_versions():
     assert (row["reference"], row["replicates"], row["months"]) == ("baseline", 8, 120)
     assert bool(row["parameter_uncertainty"]) and row["scenarios"] == "baseline hands_on"
     assert len(str(row["model_version"])) == 16 and row["code_version"]
+
+
+def test_trajectory_panels_at_month_0_start_from_0_with_units_and_stages_in_words():
+    model = TransformationModel(load_scenario("baseline", {"system.n_teams": 5}), rng=1)
+    system = model.system_frame()  # month 0 only
+    for panel in PANELS:
+        axis = Figure().subplots()
+        panel(axis, system)
+        assert axis.get_xlim() == (0.0, 12.0) and axis.get_ylabel()
+    axis = Figure().subplots()
+    PANELS[2](axis, system)  # TA hours and budget: amounts, from 0
+    assert axis.get_ylim()[0] == 0
+    stages = Figure().subplots()
+    PANELS[0](stages, system)
+    assert [text.get_text() for text in stages.get_legend().get_texts()] == list(STAGE_NAMES)
