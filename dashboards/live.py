@@ -40,7 +40,7 @@ from dashboards.levers import (
     shipped,
     shown_value,
 )
-from experiments.figures import PANELS, STAGE_COLOURS, STAGE_NAMES
+from experiments.figures import LEGEND_SIZE, PANELS, STAGE_COLOURS, STAGE_NAMES
 from sim import ScenarioError
 from sim.mechanisms import STAGES
 
@@ -142,7 +142,7 @@ class NetworkStages:
                 Patch(color=colour, label=name)
                 for colour, name in zip(STAGE_COLOURS, STAGE_NAMES, strict=True)
             ],
-            fontsize=7,
+            fontsize=LEGEND_SIZE,
             loc="lower right",
         )
 
@@ -170,7 +170,7 @@ class TeamStages:
             xlim=(0, 1),
             ylim=(-0.5, len(self.rows) - 0.5),
         )
-        axis.legend(fontsize=7, loc="lower right")
+        axis.legend(fontsize=LEGEND_SIZE, loc="lower right")
 
     def update(self) -> None:
         model = self.model

@@ -194,6 +194,14 @@ PANELS = {
         f"fidelity drop in the {AFTER_WITHDRAWAL} months after TA is withdrawn"
     ),
 }
+UNITS = {  # each panel's y-axis
+    "final_adoption": "share of organizations",
+    "final_fidelity": "mean fidelity (0-1)",
+    "net_benefit": "capacity index (0-1)",
+    "gain_per_hour": "capacity index per hour",
+    "overloaded_share": "share of organizations",
+    "fidelity_drop_after_withdrawal": "fall in mean fidelity (0-1)",
+}
 INTEGRATED = {"final_adoption": "integrated_adoption", "final_fidelity": "integrated_fidelity"}
 # so the rise of the low-readiness curve is as visible as the fall of the others
 LOG_SCALE = {"gain_per_hour"}
@@ -217,6 +225,7 @@ def plot_dose_response(curves: pd.DataFrame, by: str):
         axis.set(
             title=title,
             xlabel="TA hours received per organization-month",
+            ylabel=UNITS[column],
             yscale="log" if column in LOG_SCALE else "linear",
         )
         axis.title.set_fontsize(10)

@@ -30,6 +30,7 @@ STAGE_NAMES = (
     "discontinued",
 )
 LEAST_MONTHS = 12  # a trajectory's time axis spans at least a year, so month 0 is not a dot
+LEGEND_SIZE = 9  # points: legends stay readable on a projector
 # One colour per scenario, everywhere: a shipped scenario takes the colour at its place in the
 # shipped list (so baseline is blue and hands_on orange in every figure, whatever is compared
 # with them); another scenario (a file) the colour its name hashes to among the last six.
@@ -70,7 +71,7 @@ def stages_panel(axis, system):
         colors=STAGE_COLOURS,
     )
     axis.set(title="Organizations by stage", xlabel="month", ylabel="organizations")
-    axis.legend(fontsize=7, loc="upper left")
+    axis.legend(fontsize=LEGEND_SIZE, loc="upper left")
     months_axis(axis, system)
 
 
@@ -86,7 +87,7 @@ def process_panel(axis, system):
         system["month"], system["p10_F"], system["p90_F"], alpha=0.2, label="fidelity p10-p90"
     )
     axis.set(title="Process measures", xlabel="month", ylabel="share or index (0-1)", ylim=(0, 1))
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=LEGEND_SIZE)
     months_axis(axis, system)
 
 
@@ -136,7 +137,7 @@ def equity_panel(axis, system):
     )
     axis.axhline(0, color="grey", linewidth=0.5)
     axis.set(title="Equity gaps", xlabel="month", ylabel="difference in adopting share")
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=LEGEND_SIZE)
     months_axis(axis, system)
 
 
@@ -162,8 +163,8 @@ def twin_panel(axis, system, title, left, right, units, from_zero=False):
         other.plot(system["month"], system[column], color=colour, linestyle=style, label=label)
     axis.set(title=title, xlabel="month", ylabel=units[0])
     other.set_ylabel(units[1])
-    axis.legend(fontsize=7, loc="upper left")
-    other.legend(fontsize=7, loc="lower right")
+    axis.legend(fontsize=LEGEND_SIZE, loc="upper left")
+    other.legend(fontsize=LEGEND_SIZE, loc="lower right")
     readable_range(axis)
     readable_range(other)
     if from_zero:

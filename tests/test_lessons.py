@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from experiments import lessons
+from experiments.dose_response import INTEGRATED, PANELS, UNITS, plot_dose_response
 from sim import load_scenario
 
 MECHANISMS = load_scenario("baseline").mechanisms
@@ -57,3 +59,10 @@ def test_a_doers_fidelity_drops_at_withdrawal_and_a_facilitators_stays():
     }
     assert drop["doer"] > 2 * drop["facilitator"]
     assert drawn["facilitator"][-1] > drawn["doer"][-1]
+
+
+def test_the_full_dose_response_figure_labels_every_panel_with_its_unit():
+    columns = {column: [0.1, 0.2] for column in [*PANELS, *INTEGRATED.values()]}
+    curves = pd.DataFrame({"readiness": ["low", "low"], "delivered": [1.0, 2.0], **columns})
+    figure = plot_dose_response(curves, "readiness")
+    assert [axis.get_ylabel() for axis in figure.axes] == [UNITS[column] for column in PANELS]
