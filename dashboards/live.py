@@ -47,7 +47,7 @@ from sim.mechanisms import STAGES
 PLAY_INTERVAL = 50  # ms between months while playing
 LEVER_VALUE_STYLE = {"display": "block", "text-align": "right", "margin-top": "-14px"}
 CHOICE_NOTE_STYLE = {"display": "block", "font-size": "0.85em", "margin": "-18px 0 12px 0"}
-RENDER_MONTHS = 6  # months between redraws while playing: ten years play in about 20 s
+RENDER_MONTHS = 6  # months between redraws while playing: ten years play in about 13 s
 DISCONNECT_GRACE = 2.0  # seconds a page may be without its connection before its run pauses
 NETWORK_VIEW_LIMIT = 300  # above this many organizations the network is shown per team
 logger = logging.getLogger(__name__)
