@@ -51,7 +51,8 @@ lists every parameter with its range, unit and source.
   posterior.
 - **Dose-response**: the teaching curves: how the effect of TA saturates, waits on readiness,
   needs a minimum dose, turns into overload and, for a doer, into dependence.
-- **Sensitivity**: read a stored sensitivity analysis or sweep (`tasim sensitivity`,
+- **Sensitivity**: screen which parameters matter for an output (a small Morris design, run
+  from the page), or read a stored sensitivity analysis or sweep (`tasim sensitivity`,
   `tasim sweep`).
 
 ## Glossary
@@ -96,8 +97,10 @@ def About():
         unsafe_innerHTML=markdown_html(SUMMARY + "\n## Shipped scenarios\n\n" + scenarios),
     )
     for title, name in READ_IN_PLACE:
-        with solara.Details(title):
-            solara.HTML(tag="div", unsafe_innerHTML=markdown_html((DOCS / name).read_text()))
+        if (DOCS / name).is_file():  # the repository's docs; an installed package has none
+            with solara.Details(title):
+                text = (DOCS / name).read_text(encoding="utf-8")
+                solara.HTML(tag="div", unsafe_innerHTML=markdown_html(text))
 
 
 def markdown_html(text: str) -> str:

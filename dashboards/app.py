@@ -38,7 +38,7 @@ PAGES = (  # path, page, tab label
 NARROW_SIDEBAR = """
 .v-navigation-drawer.solara-content-main {
     min-width: min(400px, 85vw) !important;
-    max-width: 85vw !important;
+    max-width: min(600px, 85vw) !important;
 }
 """
 
@@ -54,7 +54,7 @@ def Navigation():
     with (
         solara.AppBar(),
         solara.lab.Tabs(
-            value=paths.index(here) if here in paths else 0,
+            value=paths.index(here) if here in paths else None,
             on_value=lambda index: router.push(paths[index]),
             align="center",
         ),

@@ -5,10 +5,12 @@ An analysis is shown with the output it explains (from its manifest), its indice
 important first with what they mean, and for Morris the mu*-sigma plane.
 
 It reads only under the results root: ``$TASIM_RESULTS_ROOT``, set by ``tasim dashboard
---results-root``, else ``results/`` in the server's working folder. It lists the experiment
-folders found there; a typed folder is taken relative to the root, and one outside it (an
-absolute path elsewhere, ``..``, a symbolic link that leads out) is refused with a message, as
-is a table file that is no regular file inside the root or larger than TABLE_LIMIT.
+--results-root``, else ``results/`` in the server's working folder; it writes there only the
+page's own screenings, each in a folder named for its output and the model's version. It
+lists the experiment folders found there; a typed folder is taken relative to the root, and
+one outside it (an absolute path elsewhere, ``..``, a symbolic link that leads out) is refused
+with a message, as is a table file that is no regular file inside the root or larger than
+TABLE_LIMIT.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dashboards.tables import readable
 from experiments import sensitivity as sa
 from experiments.analysis import COMPARED, SWEEP_MEASURES
 from experiments.figures import plot_sweep_cells
+from experiments.provenance import model_version
 from experiments.runner import Store, design, run_experiment
 
 RESULTS_ROOT = "TASIM_RESULTS_ROOT"  # the environment variable naming the results root
@@ -43,6 +46,13 @@ folder = solara.reactive("")  # relative to the results root ("" is the root its
 measure = solara.reactive("final_adoption")
 refreshed = solara.reactive(0)
 screened = solara.reactive("final_adoption")
+INDEX_COLUMNS = {  # an indices table's columns as the page heads them
+    "mu_star": "mu*",
+    "mu_star_conf": "mu* 95 % half-width",
+    "sigma": "sigma",
+    "S1_conf": "S1 95 % half-width",
+    "ST_conf": "ST 95 % half-width",
+}
 
 
 def measure_words(name: str) -> str:
@@ -56,7 +66,7 @@ def screening(output: str, report: Report) -> str:
     """A small Morris screening of the default parameters on the baseline, explaining
     ``output``, stored under the results root as ``tasim sensitivity`` would store it; the
     folder's name under the root."""
-    name = f"dashboard-morris-{output}"
+    name = f"dashboard-morris-{output}-{model_version()}"  # a changed model screens anew
     out = results_root() / name
     out.mkdir(parents=True, exist_ok=True)
     paths = list(sa.DEFAULT_PARAMETERS)
@@ -194,8 +204,11 @@ def Explorer():
         )
         solara.Select(
             "Output to explain",
-            values=list(SCREENED),
-            value=screened,
+            values=[measure_words(name) for name in SCREENED],
+            value=measure_words(screened.value),
+            on_value=lambda words: screened.set(
+                next(name for name in SCREENED if measure_words(name) == words)
+            ),
         )
         job_controls(
             screen,
@@ -208,9 +221,15 @@ def Explorer():
         failed="The screening could not run",
         stopped="The screening was stopped before it finished.",
     )
-    if screen.result is not None and folder.value != screen.result:
-        folder.set(screen.result)
-        refreshed.set(refreshed.value + 1)
+
+    def show_screening():
+        """Once a screening finishes, show it (and list it); the folder stays the user's to
+        change afterwards."""
+        if screen.result is not None:
+            folder.set(screen.result)
+            refreshed.set(refreshed.value + 1)
+
+    solara.use_effect(show_screening, [screen.result])
     Shown(root, found)
 
 
@@ -285,7 +304,7 @@ def Indices(indices: pd.DataFrame, convergence: pd.DataFrame | None, explained: 
     solara.Image(figure_png(figure))
     if plane is not None:
         solara.Image(figure_png(plane))
-    solara.DataFrame(readable(shown))
+    solara.DataFrame(readable(shown).rename(columns=INDEX_COLUMNS))
     if convergence is not None:
         solara.Text("Convergence: total-order indices from the whole design and its first half.")
         solara.DataFrame(readable(convergence))

@@ -189,8 +189,11 @@ def lever_values(levers: dict) -> dict:
 
 
 def number(value: float) -> str:
-    """A lever's value as its label shows it: ``60,000``, ``3.5``, ``1,000,000``."""
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+    """A value as a page shows it: ``60,000``, ``3.5``, ``1,000,000``, ``0.3`` (never
+    ``0.30000000000000004`` or ``1e+06``)."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{float(f'{value:.6g}'):,.6f}".rstrip("0").rstrip(".")
 
 
 def shown_value(key: str, widget: Slider | dict, value) -> str | None:
@@ -324,7 +327,12 @@ def say_value(path: str, value: Any, short: bool = False) -> str:
         return POLICY_WORDS.get(value, value)
     if path == "funder.withdraw_month":
         return "never" if value == 0 else f"month {value}"
-    unit = parameter_info(shipped("baseline"), _schema_path(path)).unit
+    if isinstance(value, list | tuple):
+        return ", ".join(say_value(path, item, short=True) for item in value)
+    info = parameter_info(shipped("baseline"), _schema_path(path))
+    unit = info.unit
+    if value == 0 and "0 = never" in info.meaning:
+        return "never"
     if unit == "$/month":
         return f"${value:,.0f}" + ("" if short else " a month")
     if unit == "h/org/month":
@@ -333,8 +341,8 @@ def say_value(path: str, value: Any, short: bool = False) -> str:
         return f"month {value}"
     if isinstance(value, str):
         return value.replace("_", " ")
-    number = f"{value:,}" if isinstance(value, int) else f"{float(f'{value:.3g}'):,g}"
-    return number if short or unit in ("", "choice", "providers") else f"{number} {unit}"
+    shown = f"{value:,}" if isinstance(value, int) else number(float(f"{value:.3g}"))
+    return shown if short or unit in ("", "choice", "providers") else f"{shown} {unit}"
 
 
 def _schema_path(path: str) -> str:
@@ -413,7 +421,7 @@ def schedule_notes(model: DashboardModel) -> list[ScheduledNote]:
         changes = events.changes_due(scenario.events, month)
         parts = [
             say_change(path, paths.get(scenario, path), value, scenario)
-            if _is_leaf(scenario, path)
+            if is_parameter(scenario, path)
             else f"{say_name(path, scenario)} change"
             for path, value in changes.items()
         ]
@@ -463,7 +471,8 @@ def run_settings(model: DashboardModel) -> str:
     )
 
 
-def _is_leaf(scenario: Scenario, path: str) -> bool:
+def is_parameter(scenario: Scenario, path: str) -> bool:
+    """Whether ``path`` names one parameter of ``scenario`` (not a section or a group)."""
     try:
         parameter_info(scenario, path)
     except ScenarioError:

@@ -34,6 +34,7 @@ from dashboards.levers import (
     DashboardModel,
     lever_notes,
     lever_values,
+    number,
     run_settings,
     scenario_levers,
     schedule_notes,
@@ -44,7 +45,7 @@ from experiments.figures import LEGEND_SIZE, PANELS, STAGE_COLOURS, STAGE_NAMES
 from sim import ScenarioError
 from sim.mechanisms import STAGES
 
-PLAY_INTERVAL = 50  # ms between months while playing
+PLAY_INTERVAL = 50  # ms between redraws while playing
 LEVER_VALUE_STYLE = {"display": "block", "text-align": "right", "margin-top": "-14px"}
 CHOICE_NOTE_STYLE = {"display": "block", "font-size": "0.85em", "margin": "-18px 0 12px 0"}
 RENDER_MONTHS = 6  # months between redraws while playing: ten years play in about 13 s
@@ -465,19 +466,13 @@ def LiveRun(name: str, seed: int, on_pick):
             Controller(model, parameters, playback)
             with solara.Details("Advanced playback"):
                 solara.SliderInt(
-                    f"Pause between redraws (ms): {playback.interval.value}",
-                    value=playback.interval,
-                    min=1,
-                    max=500,
-                    step=10,
+                    "Pause between redraws (ms)", value=playback.interval, min=1, max=500, step=10
                 )
+                solara.Text(number(playback.interval.value), style=LEVER_VALUE_STYLE)
                 solara.SliderInt(
-                    f"Redraw every (months): {playback.months.value}",
-                    value=playback.months,
-                    min=1,
-                    max=100,
-                    step=1,
+                    "Redraw every (months)", value=playback.months, min=1, max=100, step=1
                 )
+                solara.Text(number(playback.months.value), style=LEVER_VALUE_STYLE)
         with solara.Card("Levers"):
             Levers(scenario_levers(name, seed), parameters)
     Views(model.value)

@@ -9,6 +9,7 @@ the lab, a Job (dashboards.jobs), one at a time, stopped when the page goes away
 from __future__ import annotations
 
 import tempfile
+from html import escape
 from pathlib import Path
 
 import solara
@@ -72,8 +73,10 @@ def LessonCard(key: str, image: bytes):
     with solara.Card(lesson.title), solara.Columns([3, 2]):
         solara.Image(image)
         with solara.Column():
-            solara.HTML(tag="p", unsafe_innerHTML=f"<b>What to look for.</b> {lesson.look_for}")
-            solara.HTML(tag="p", unsafe_innerHTML=f"<b>Evidence.</b> {lesson.evidence}")
+            solara.HTML(
+                tag="p", unsafe_innerHTML=f"<b>What to look for.</b> {escape(lesson.look_for)}"
+            )
+            solara.HTML(tag="p", unsafe_innerHTML=f"<b>Evidence.</b> {escape(lesson.evidence)}")
 
 
 @solara.component

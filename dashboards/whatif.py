@@ -20,7 +20,7 @@ import solara.lab
 
 from dashboards.images import figure_png
 from dashboards.jobs import Job, Report, job_controls, job_outcome, use_job
-from dashboards.levers import say_name, say_value
+from dashboards.levers import is_parameter, say_name, say_value
 from experiments.analysis import BAND_MEASURES, bands, compare_arms, plain_comparison
 from experiments.economics import cost_effectiveness
 from experiments.figures import plot_bands, plot_ceac
@@ -80,6 +80,8 @@ def scheduled_changes(scenario: Scenario) -> list[tuple[int, str]]:
             listed(
                 [
                     f"{say_name(path, scenario)} becomes {say_value(path, value)}"
+                    if is_parameter(scenario, path)
+                    else f"the {path.replace('.', ' ').replace('_', ' ')} settings change"
                     for path, value in event.set.items()
                 ]
             ),
@@ -291,6 +293,8 @@ def ScenarioCards(names: tuple[str, ...]):
                 text = card_html(name)
             except ScenarioError as error:
                 text = f"<p>Cannot be read: {escape(str(error))}</p>"
+            except (TypeError, ValueError, KeyError):  # a setting the words do not cover yet
+                text = f"<p><i>{escape(load_scenario(name).description)}</i></p>"
             with solara.Card(name, style={"width": "330px"}):
                 solara.HTML(tag="div", unsafe_innerHTML=text)
 

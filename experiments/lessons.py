@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments.dose_response import READINESS_LEVELS, lab
+from experiments.dose_response import OVERLOAD_COST, READINESS_LEVELS, lab
 from sim import load_scenario, simulate
 from sim import mechanisms as mech
 from sim.params import MechanismParams
@@ -25,7 +25,6 @@ HILL_EXPONENTS = (1.0, 3.0, 0.5)  # the control's least, most and step
 # Hours a month an organization's staff have for change work: a small, stretched organization
 # and a larger one (teaching values, assumption), against which TA's recipient time counts.
 CHANGE_HOURS = {"small, stretched (10 h a month for change)": 10.0, "larger (40 h)": 40.0}
-OVERLOAD_COST = 0.5  # capacity-equivalents lost per unit of overload (teaching weight)
 DEPENDENCE = {"dose": 8.0, "withdraw": 24, "months": 48, "seeds": (1, 2, 3)}
 READINESS_WORDS = {  # the groups, defined where they are drawn
     "low": "low readiness (motivation and general capacity 0.15)",
@@ -44,9 +43,8 @@ class Lesson:
 LESSONS = {
     "saturation": Lesson(
         "Saturation",
-        "What is absorbed rises steeply over the first few hours and then levels off: each "
-        "further hour adds less, and an organization with more general capacity absorbs more "
-        "of the same hours.",
+        "Past the first couple of hours what is absorbed levels off: each further hour adds "
+        "less, and an organization with more general capacity absorbs more of the same hours.",
         "Observed in studies (Gold 2019: support did not add up; Kilbourne 2015: large returns "
         "at very low doses).",
     ),
@@ -70,13 +68,14 @@ LESSONS = {
         "organization the net benefit peaks once its change hours are used up and then falls: "
         "more TA makes things worse. A larger one has room for it.",
         "Follows from the mechanisms (Ritchie 2020 for the staff time; Repenning and Sterman "
-        "for overload); not directly observed.",
+        "for overload); not directly observed. The change hours (10 and 40 a month) and the "
+        "weight of overload are teaching values, assumptions.",
     ),
     "dependence": Lesson(
         "Dependence",
         "A doer does the work, so fidelity rises early; when TA is withdrawn (dashed line) the "
         "doer's share of the work goes with it and fidelity drops. A facilitator builds the "
-        "capacity to do it, so what is built stays.",
+        "capacity to do it, so what is built mostly stays.",
         "Observed in direction (Nastase 2021; Acosta 2020); the size is an assumption.",
     ),
 }

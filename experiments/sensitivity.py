@@ -292,7 +292,8 @@ def plot_indices(indices: pd.DataFrame, method: str, title: str):
     axis.set_yticks(positions, indices["parameter"])
     axis.invert_yaxis()
     axis.set(title=title, xlabel="index (bars: estimate; whiskers: 95 % bootstrap interval)")
-    axis.set_xlim(left=0)
+    lowest = min(float(indices[column].min()) for column, _, _ in bars)
+    axis.set_xlim(left=min(0.0, lowest))
     axis.legend()
     return figure
 

@@ -240,11 +240,21 @@ def live_page(browser, url: str):
 
 
 def pick(page, name: str) -> None:
+    """Pick a scenario and wait until its run shows and its own sidebar has replaced the last
+    one (the levers are drawn anew for it: a control of the old sidebar may still be on the
+    page a moment after the run shows)."""
     page.locator(".v-select").filter(has_text="Scenario").first.click()
     page.get_by_role("option", name=name, exact=True).click()
     page.wait_for_function(
         f"document.getElementById('scenario')?.innerText == '{name}'", timeout=30_000
     )
+    page.wait_for_function(
+        "[...document.querySelectorAll('.v-select')].filter(s => s.innerText.includes("
+        f"'Scenario')).length == 1 && document.querySelector('.v-select').innerText.includes("
+        f"'{name}') && document.querySelectorAll('.lever-value').length > 0",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(500)
 
 
 def reset(page) -> None:

@@ -26,7 +26,14 @@ from dashboards.explorer import RESULTS_ROOT, Refused, experiments, inside, read
 from dashboards.jobs import Job
 from dashboards.levers import LEVERS, shown_value
 from dashboards.tables import readable
-from dashboards.whatif import Comparison, card_html, differences_from, problem, with_settings
+from dashboards.whatif import (
+    Comparison,
+    card_html,
+    differences_from,
+    problem,
+    scheduled_changes,
+    with_settings,
+)
 from experiments.analysis import BAND_MEASURES, bands
 from experiments.figures import (
     PANELS,
@@ -37,6 +44,7 @@ from experiments.figures import (
     sweep_cells,
 )
 from sim import TransformationModel, list_scenarios, load_scenario
+from sim.params import Scenario
 
 # ------------------------------------------------------------------ plain Python
 
@@ -388,7 +396,7 @@ def test_the_explorer_screens_the_parameters_in_the_background_and_shows_what_dr
     body = page.inner_text("body")
     assert "mu* (Morris)" in body and "sigma (Morris)" in body
     assert page.locator("img").count() >= 2  # the ranked bars and the mu*-sigma plane
-    assert (idle.root / "dashboard-morris-final_adoption" / "indices.csv").is_file()
+    assert list(idle.root.glob("dashboard-morris-final_adoption-*/indices.csv"))
     assert errors == []
     page.close()
 
@@ -474,3 +482,15 @@ def test_trajectory_panels_at_month_0_start_from_0_with_units_and_stages_in_word
     stages = Figure().subplots()
     PANELS[0](stages, system)
     assert [text.get_text() for text in stages.get_legend().get_texts()] == list(STAGE_NAMES)
+
+
+def test_a_card_words_a_list_setting_and_an_event_that_sets_a_whole_section():
+    base = load_scenario("baseline")
+    weighted = load_scenario("baseline", {"mechanisms.readiness_weights": [1.0, 1.0, 2.0]})
+    (said,) = differences_from(weighted, base)
+    assert said.endswith(": 1, 1, 2 (baseline: 1, 1, 1)")
+    data = base.model_dump()
+    pandemic = data["shocks"]["pandemic"] | {"enabled": False}
+    data["events"] = [{"month": 24, "set": {"shocks.pandemic": pandemic}}]
+    sectioned = Scenario.model_validate(data)
+    assert scheduled_changes(sectioned) == [(24, "the shocks pandemic settings change")]

@@ -43,6 +43,7 @@ def test_a_screening_from_the_page_stores_indices_the_explorer_then_reads(tmp_pa
     monkeypatch.setattr(explorer, "TRAJECTORIES", 2)
     progress = []
     name = explorer.screening("final_adoption", lambda done, total: progress.append(done / total))
+    assert name.startswith("dashboard-morris-final_adoption-")  # with the model's version
     indices = pd.read_csv(tmp_path / name / "indices.csv")
     assert set(indices["parameter"]) == set(sa.DEFAULT_PARAMETERS)
     assert (indices["mu_star"] >= 0).all() and progress[-1] == 1.0
