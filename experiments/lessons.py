@@ -127,28 +127,37 @@ def minimum_dose(mechanisms: MechanismParams, hill: float) -> Figure:
     return _finish(figure, axis, "Is there a dose below which TA does nothing?")
 
 
+def net_benefit_curve(mechanisms: MechanismParams, doses, *, general, change_hours):
+    """Net benefit of each dose: absorbed TA less the cost of the overload its recipient staff
+    time brings, for an organization of ``general`` capacity with ``change_hours`` a month."""
+    absorbed = mech.absorption(
+        doses,
+        general_capacity=general,
+        half_saturation=mechanisms.half_saturation,
+        hill=mechanisms.hill,
+    )
+    strain = mech.overload(
+        mech.workload(
+            hours=doses,
+            recipient_hours=mechanisms.recipient_hours,
+            internal_work=0.0,
+            navigation=0.0,
+            change_hours=change_hours,
+        ),
+        threshold=mechanisms.overload_threshold,
+    )
+    return mech.net_benefit(absorbed, 1.0, strain, OVERLOAD_COST)
+
+
 def overload(mechanisms: MechanismParams) -> Figure:
     """Net benefit (absorbed less the cost of overload) against hours, for a small, stretched
     organization and a larger one."""
     figure, axis = _figure()
-    absorbed = mech.absorption(
-        DOSES,
-        general_capacity=READINESS_LEVELS["medium"],
-        half_saturation=mechanisms.half_saturation,
-        hill=mechanisms.hill,
-    )
     for label, hours in CHANGE_HOURS.items():
-        strain = mech.overload(
-            mech.workload(
-                hours=DOSES,
-                recipient_hours=mechanisms.recipient_hours,
-                internal_work=0.0,
-                navigation=0.0,
-                change_hours=hours,
-            ),
-            threshold=mechanisms.overload_threshold,
+        curve = net_benefit_curve(
+            mechanisms, DOSES, general=READINESS_LEVELS["medium"], change_hours=hours
         )
-        axis.plot(DOSES, mech.net_benefit(absorbed, 1.0, strain, OVERLOAD_COST), label=label)
+        axis.plot(DOSES, curve, label=label)
     axis.axhline(0, color="grey", linewidth=0.5)
     axis.set(ylabel="net benefit (absorbed less overload)")
     return _finish(figure, axis, "When more TA makes things worse")

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import stats
 
 from experiments.dose_response import LAB as DOSE_RESPONSE_LAB
+from experiments.lessons import net_benefit_curve
 from sim import TransformationModel, load_scenario, simulate
 from sim import mechanisms as mech
 from sim.params import REGIONS
@@ -295,20 +296,7 @@ def test_3_rules_net_benefit_has_a_lower_interior_optimum_for_low_capacity():
 
     def net(size, general):
         change_hours = BASELINE.system.change_hours_per_fte * size * (0.5 + general)
-        absorbed = mech.absorption(
-            doses, general_capacity=general, half_saturation=MP.half_saturation, hill=MP.hill
-        )
-        strain = mech.overload(
-            mech.workload(
-                hours=doses,
-                recipient_hours=MP.recipient_hours,
-                internal_work=0.0,
-                navigation=0.0,
-                change_hours=change_hours,
-            ),
-            threshold=MP.overload_threshold,
-        )
-        return mech.net_benefit(absorbed, 1.0, strain, 0.5)
+        return net_benefit_curve(MP, doses, general=general, change_hours=change_hours)
 
     low, high = net(size=8.0, general=0.2), net(size=60.0, general=0.7)
     best_low, best_high = doses[np.argmax(low)], doses[np.argmax(high)]
