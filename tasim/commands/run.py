@@ -127,11 +127,11 @@ def summary_table(result) -> Table:
         ("equity gap: urban - rural/northern adoption", f"{summary['gap_adoption_region']:+.1%}"),
         ("equity gap: top - bottom capacity quintile", f"{summary['gap_adoption_capacity']:+.1%}"),
         (
-            "equity gap in avoidable admissions: urban - rural/northern (per 1,000/yr)",
+            "equity gap in admissions avoided: urban - rural/northern (per 1,000/yr)",
             f"{summary['gap_admissions_region']:+.2f}",
         ),
         (
-            "equity gap in avoidable admissions: top - bottom capacity quintile (per 1,000/yr)",
+            "equity gap in admissions avoided: top - bottom capacity quintile (per 1,000/yr)",
             f"{summary['gap_admissions_capacity']:+.2f}",
         ),
     ]
