@@ -129,8 +129,8 @@ def initial_outcomes(model) -> dict[str, np.ndarray]:
     populations its members serve (``system.admission_risk``)."""
     params, n_teams = model.scenario.outcomes, model.n_teams
     return {
-        "admissions": team_mean(model, model.base_admissions),
-        "admissions_onset": team_mean(model, model.base_admissions),
+        "admissions": model.base_team_admissions.copy(),
+        "admissions_onset": model.base_team_admissions.copy(),
         "patient_experience": np.full(n_teams, params.experience_base),
         "provider_experience": np.full(n_teams, params.provider_base),
         "setup": np.zeros(n_teams),
@@ -143,7 +143,7 @@ def admissions_fall(model) -> np.ndarray:
     """Each team's avoidable admissions avoided so far, per 1,000 a year: its rate before change
     less its rate now (what the funder's review and the equity gaps on outcomes compare, so a
     team's case mix is not counted as a gap)."""
-    return team_mean(model, model.base_admissions) - model.outcomes["admissions"]
+    return model.base_team_admissions - model.outcomes["admissions"]
 
 
 def team_mean(model, values) -> np.ndarray:
@@ -171,13 +171,14 @@ def update_outcomes(model, overload) -> dict[str, np.ndarray]:
     previous = model.outcomes
     level = mech.operating_level(model.stage, reduced_level=model.scenario.mechanisms.reduced_level)
 
+    # the change delivered at fidelity, worked out once: each aim's change is it carried by
+    # the blocks acting on that aim, and working in the changed way is it unweighted
+    working = mech.practice_change(
+        level=level, fidelity_value=model.F, gamma=params.fidelity_gamma, support=1.0
+    )
+
     def change(weights):
-        return mech.practice_change(
-            level=level,
-            fidelity_value=model.F,
-            gamma=params.fidelity_gamma,
-            support=mech.block_support(model.S, weights=weights, needed=needed),
-        )
+        return working * mech.block_support(model.S, weights=weights, needed=needed)
 
     averted = change(mech.ADMISSION_BLOCKS)
     admissions = mech.avoidable_admissions(
@@ -195,9 +196,7 @@ def update_outcomes(model, overload) -> dict[str, np.ndarray]:
     provider = mech.provider_experience_target(
         base=params.provider_base,
         gain=params.provider_gain,
-        working_change=mech.practice_change(
-            level=level, fidelity_value=model.F, gamma=params.fidelity_gamma, support=1.0
-        ),
+        working_change=working,
         workload=model.W,
         workload_loss=params.provider_workload,
         overload=overload,

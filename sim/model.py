@@ -284,6 +284,7 @@ class TransformationModel(mesa.Model):
         self.base_admissions = scenario.outcomes.admissions_base * admission_risk(
             orgs.sector, self.org_population
         )
+        self.base_team_admissions = metrics.team_mean(self, self.base_admissions)
         self.months_faithful = np.zeros(self.n_orgs, dtype=np.int64)  # at sustaining fidelity
         self.hours_received = np.zeros(self.n_orgs)  # cumulative TA hours, for the adaptive review
         self.ta_cost_by_team = np.zeros(self.n_teams)
