@@ -20,7 +20,7 @@ import solara.lab
 
 from dashboards.images import figure_png
 from dashboards.jobs import Job, Report, job_controls, job_outcome, use_job
-from dashboards.levers import is_parameter, say_name, say_value
+from dashboards.levers import is_parameter, say_name, say_value, shipped
 from experiments.analysis import BAND_MEASURES, bands, compare_arms, plain_comparison
 from experiments.economics import cost_effectiveness
 from experiments.figures import plot_bands, plot_ceac
@@ -266,8 +266,8 @@ def with_settings(table: pd.DataFrame, asked: Comparison) -> str:
 def card_html(name: str) -> str:
     """One scenario in words: its description, what it sets differently from the baseline at
     its start and what it changes later, and when."""
-    scenario = load_scenario(name)
-    items = [] if name == "baseline" else differences_from(scenario, load_scenario("baseline"))
+    scenario = shipped(name)
+    items = [] if name == "baseline" else differences_from(scenario, shipped("baseline"))
     more = len(items) - SHOWN_DIFFERENCES
     shown = items[:SHOWN_DIFFERENCES] + ([f"and {more} more"] if more > 0 else [])
     parts = [f"<p><i>{escape(scenario.description)}</i></p>"]
@@ -284,17 +284,25 @@ def card_html(name: str) -> str:
     return "".join(parts)
 
 
+def card_or_why(name: str) -> str:
+    """``card_html``, or why a scenario cannot be told, or its description alone where its
+    settings are of a kind the words do not cover yet."""
+    try:
+        return card_html(name)
+    except ScenarioError as error:
+        return f"<p>Cannot be read: {escape(str(error))}</p>"
+    except (TypeError, ValueError, KeyError):
+        return f"<p><i>{escape(shipped(name).description)}</i></p>"
+
+
 @solara.component
 def ScenarioCards(names: tuple[str, ...]):
-    """A card per chosen scenario (``card_html``), so what is compared is said before it runs."""
+    """A card per chosen scenario (``card_html``), so what is compared is said before it runs;
+    worked out when the choice changes, not on every redraw of the page (a running comparison
+    redraws it with each run's progress)."""
+    texts = solara.use_memo(lambda: [card_or_why(name) for name in names], [names])
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "stretch"}):
-        for name in names:
-            try:
-                text = card_html(name)
-            except ScenarioError as error:
-                text = f"<p>Cannot be read: {escape(str(error))}</p>"
-            except (TypeError, ValueError, KeyError):  # a setting the words do not cover yet
-                text = f"<p><i>{escape(load_scenario(name).description)}</i></p>"
+        for name, text in zip(names, texts, strict=True):
             with solara.Card(name, style={"width": "330px"}):
                 solara.HTML(tag="div", unsafe_innerHTML=text)
 

@@ -168,16 +168,16 @@ def dependence() -> Figure:
     with TA withdrawn at ``DEPENDENCE["withdraw"]``, over a few seeds."""
     figure, axis = _figure()
     for role in ("doer", "facilitator"):
-        overrides = lab(
-            DEPENDENCE["dose"],
-            role=role,
-            withdraw=DEPENDENCE["withdraw"],
-            months=DEPENDENCE["months"],
+        scenario = load_scenario(
+            "baseline",
+            lab(
+                DEPENDENCE["dose"],
+                role=role,
+                withdraw=DEPENDENCE["withdraw"],
+                months=DEPENDENCE["months"],
+            ),
         )
-        runs = [
-            simulate(load_scenario("baseline", overrides), seed=seed).system["mean_F"]
-            for seed in DEPENDENCE["seeds"]
-        ]
+        runs = [simulate(scenario, seed=seed).system["mean_F"] for seed in DEPENDENCE["seeds"]]
         axis.plot(np.mean(runs, axis=0), label=role)
     axis.axvline(DEPENDENCE["withdraw"], color="grey", linestyle="--", label="TA withdrawn")
     axis.set(
