@@ -196,11 +196,16 @@ def number(value: float) -> str:
     return f"{float(f'{value:.6g}'):,.6f}".rstrip("0").rstrip(".")
 
 
+def is_slider(widget: Slider | dict) -> bool:
+    """Whether a lever's widget is a slider (Mesa's ``Slider``, or the seed's ``SliderInt``)."""
+    return isinstance(widget, Slider) or widget.get("type") == "SliderInt"
+
+
 def shown_value(key: str, widget: Slider | dict, value) -> str | None:
     """What the page writes under a lever: a slider's value (``60,000``; a slider alone shows
     it only in a bubble while dragged, which clips long numbers, "100000" as "0000("), what the
     chosen option of a choice means, None for a checkbox or a choice that says it all."""
-    if isinstance(widget, Slider) or widget.get("type") == "SliderInt":
+    if is_slider(widget):
         return number(value)
     meaning = CHOICE_WORDS.get(paths.from_keyword(key), {}).get(value)
     return f"TA {meaning}" if paths.from_keyword(key) == "funder.policy" else meaning

@@ -32,6 +32,7 @@ from mesa.visualization.utils import force_update, update_counter
 from dashboards.levers import (
     SCENARIOS,
     DashboardModel,
+    is_slider,
     lever_notes,
     lever_values,
     number,
@@ -422,7 +423,7 @@ def Levers(levers: dict, parameters: solara.Reactive[dict]):
             UserInputs({key: widget}, on_change=change)
             shown = shown_value(key, widget, current[key])
             if shown is not None:
-                slider = isinstance(widget, Slider) or widget["type"] == "SliderInt"
+                slider = is_slider(widget)
                 solara.Text(
                     shown,
                     classes=["lever-value" if slider else "lever-meaning"],
