@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from calibration import statistics
-from calibration.targets import Protocol, Target, TargetsFile
+from calibration.targets import Protocol, Target, TargetsFile, load_priors_file
 from experiments.errors import ArgumentError
 from experiments.posterior import posterior_draws, posterior_median
 from experiments.provenance import provenance
@@ -29,15 +29,10 @@ from experiments.runner import DEFAULT_SEED, RunSpec, Store, design, make_execut
 from sim import ScenarioError, TransformationModel, load_scenario, parameter_info, paths
 from sim import mechanisms as mech
 
-# The documented subset fitted by default: the adoption and sustainment constants the targets
-# speak to.
-CALIBRATED = (
-    "mechanisms.imitation_q",
-    "mechanisms.absorption_adoption",
-    "mechanisms.discontinuation",
-    "mechanisms.learning_rate",
-    "mechanisms.sustain_penetration",
-)
+PRIORS = Path(__file__).resolve().parent / "priors.toml"  # the shipped fit's parameters and priors
+# A pattern that does not hold adds this to the distance, more than any epsilon an accepted
+# generation ends with, so the last generations keep only parameter sets where every pattern holds.
+PATTERN_PENALTY = 1.0
 # simulated interval reported per target: 5-95 % over replicates (and posterior draws)
 INTERVAL = (0.05, 0.95)
 
@@ -48,36 +43,75 @@ def _specs(protocol: Protocol, draws: list[dict]) -> list[RunSpec]:
     Draws share the replicate seeds, so they differ only by their parameters.
     """
     arms = [
-        (protocol.scenario, {**overrides, **draw}, {"arm": arm, "draw": index})
+        (protocol.scenario, {**protocol.arm(arm), **draw}, {"arm": arm, "draw": index})
         for index, draw in enumerate(draws)
-        for arm, overrides in protocol.arms.items()
+        for arm in protocol.arms
     ]
     return design(arms, protocol.replicates, months=protocol.months)
 
 
 def protocol_run(spec: RunSpec) -> pd.DataFrame:
-    """The model's monthly system series plus Kaplan-Meier counts of months to full implementation.
+    """The model's monthly system series plus what the statistics need per organization or team.
 
-    Stage counts are stocks: they cannot tell how long each adopter took to reach full
-    implementation (sustaining), so this follows every organization. On the row of month d,
-    ``full_events`` counts adopters that first reached sustaining d months after first adopting
-    and ``full_at_risk`` the adopters followed for at least d months without reaching it before
-    (see ``statistics.full_implementation_within``). Module-level: it runs on workers.
+    Stage counts are stocks: they cannot tell how long each adopter took, which adopters stayed,
+    or which teams moved, so this follows every organization. Added columns, per month:
+
+    - ``full_events``, ``full_at_risk``: on the row of month d, the adopters that first reached
+      full implementation (sustaining) d months after first adopting, and the adopters followed
+      at least d months without reaching it before (``statistics.full_implementation_within``);
+    - ``withdrawal_cohort``: of the organizations adopting when TA was withdrawn
+      (``funder.withdraw_month``), those that have not discontinued since (NaN before it, or
+      without a withdrawal): the funded cohort the sustainment studies followed;
+    - ``adoption_low_capacity``, ``adoption_high_capacity``: mean adoption of the teams in the
+      lowest and highest third of baseline capacity (measured before the first month);
+    - ``sd_R``: the spread (standard deviation) of readiness across organizations;
+    - ``fell_back``: organizations that moved to an earlier stage or to a reduced level.
+
+    Module-level: it runs on workers.
     """
     scenario = load_scenario(spec.scenario, spec.overrides)
     model = TransformationModel(scenario, rng=spec.seed)
     months = scenario.months if spec.months is None else spec.months
+    withdraw = scenario.funder.withdraw_month or 0
+    capacity = model.team_average(model.capacity())
+    low, high = capacity <= np.quantile(capacity, 1 / 3), capacity >= np.quantile(capacity, 2 / 3)
     adopted, full = np.full(model.n_orgs, -1), np.full(model.n_orgs, -1)
+    cohort = np.zeros(model.n_orgs, dtype=bool)
+    rows = {name: np.full(months + 1, np.nan) for name in ("withdrawal_cohort", "fell_back")}
+    teams = {"adoption_low_capacity": low, "adoption_high_capacity": high}
+    by_team = {name: np.full(months + 1, np.nan) for name in teams}
+    spread = np.full(months + 1, np.nan)
+
+    def record(month: int) -> None:
+        adoption = model.team_average(model.adopting)
+        for name, members in teams.items():
+            by_team[name][month] = adoption[members].mean()
+        spread[month] = model.R.std()
+        if withdraw and month >= withdraw:
+            rows["withdrawal_cohort"][month] = cohort.sum()
+
+    record(0)
     for month in range(1, months + 1):
+        stage = model.stage.copy()
         model.step()
+        rows["fell_back"][month] = np.sum(
+            (model.stage < stage) | ((model.stage == mech.REDUCED) & (stage != mech.REDUCED))
+        )
         adopted[(adopted < 0) & model.adopting] = month
         full[(full < 0) & (model.stage == mech.SUSTAINING)] = month
+        if month == withdraw:
+            cohort = model.adopting.copy()
+        cohort &= model.stage != mech.DISCONTINUED
+        record(month)
     reached = full[adopted > 0] > 0
     followed = np.where(reached, full[adopted > 0], months) - adopted[adopted > 0]
     delays = np.arange(months + 1)
     return model.system_frame().assign(
         full_events=np.bincount(followed[reached], minlength=months + 1)[: months + 1],
         full_at_risk=(followed[None, :] >= delays[:, None]).sum(axis=1),
+        sd_R=spread,
+        **rows,
+        **by_team,
     )
 
 
@@ -226,16 +260,25 @@ def simulate_statistics(parameters, targets: TargetsFile) -> dict:
 
 
 def distance(targets: TargetsFile, simulated: dict, observed: dict) -> float:
-    """Root mean squared miss from each target's centre, in units of its half-interval.
+    """How far a parameter set is from the findings, plus a penalty for every broken pattern.
 
-    The half-interval includes the tolerance, so it is never zero.
+    Findings: the root mean squared miss from each one's centre, in units of its half-interval
+    (which includes the tolerance, so it is never zero). Patterns are constraints, not values
+    to aim at: one inside its interval adds nothing; one outside adds ``PATTERN_PENALTY`` plus
+    its miss from the interval in half-intervals, so a search is led back towards it and
+    accepted sets at an epsilon below the penalty satisfy every pattern.
     """
-    total = 0.0
+    misses, broken = [], 0.0
     for target in targets.targets:
         low, high = target.interval
         scale = max((high - low) / 2, 1e-9)
-        total += ((simulated[target.id] - observed[target.id]) / scale) ** 2
-    return float(np.sqrt(total / len(targets.targets)))
+        value = simulated[target.id]
+        if target.kind == "finding":
+            misses.append((value - observed[target.id]) / scale)
+        elif not low <= value <= high:
+            broken += PATTERN_PENALTY + max(low - value, value - high, 0.0) / scale
+    fit = float(np.sqrt(np.mean(np.square(misses)))) if misses else 0.0
+    return fit + broken
 
 
 def prior_bounds(
@@ -272,6 +315,29 @@ def prior_bounds(
             raise ScenarioError(f"{path}: given twice; name each fitted parameter once")
         bounds[path] = (info.low, info.high)
     return bounds
+
+
+def load_priors(path: str | Path = PRIORS) -> dict[str, tuple[float, float]]:
+    """The fitted parameters and their uniform priors, from a priors file (``parse_priors``).
+
+    A prior must lie inside the parameter's allowed range; any problem is one line naming the
+    entry.
+    """
+    entries = load_priors_file(path).priors
+    allowed = prior_bounds(tuple(entry.parameter for entry in entries))
+    priors = {}
+    for index, entry in enumerate(entries):
+        low, high = allowed[entry.parameter]
+        if not low <= entry.low < entry.high <= high:
+            raise ScenarioError(
+                f"{path}: priors.{index} ({entry.parameter}): needs {low:g} <= low < high <= "
+                f"{high:g} (the allowed range), got {entry.low:g} to {entry.high:g}"
+            )
+        priors[entry.parameter] = (entry.low, entry.high)
+    return priors
+
+
+CALIBRATED = tuple(load_priors())  # the parameters the shipped fit estimates
 
 
 def calibration_settings(
@@ -443,6 +509,8 @@ def calibrate(
         "scheduler": scheduler,
         "seed": seed,
         "targets": [target.id for target in targets.targets],
+        "target_definitions": [target.model_dump(mode="json") for target in targets.targets],
+        "settings": settings,
         "observed": observed,
         "prior": {path: {"uniform": list(bound)} for path, bound in bounds.items()},
         "budget": budget,

@@ -66,13 +66,17 @@ def adoption_odds_ratio(arms, settings) -> np.ndarray:
 
 
 def _sustained(table: pd.DataFrame, settings) -> pd.Series:
-    """Share of adopters at ``withdraw_month`` still on ``after`` months later, per replicate."""
+    """Share of the organizations adopting at ``withdraw_month`` that have not discontinued
+    ``after`` months later, per replicate.
+
+    Followed organization by organization (the ``withdrawal_cohort`` column of
+    ``calibration.fit.protocol_run``), so later adopters' discontinuations are not charged to
+    the cohort. Operating at a reduced level counts as still operating, as in the studies
+    (Tibbits 2010 and Johnson 2017 count programs still active, whatever their level).
+    """
     withdraw, after = int(settings["withdraw_month"]), int(settings["after"])
-    adopters = (_at(table, "adoption", withdraw) * _at(table, "n_orgs", withdraw)).clip(lower=1)
-    stopped = _at(table, "stage_discontinued", withdraw + after) - _at(
-        table, "stage_discontinued", withdraw
-    )
-    return (1 - stopped / adopters).clip(0, 1)
+    cohort = _at(table, "withdrawal_cohort", withdraw)
+    return _at(table, "withdrawal_cohort", withdraw + after) / cohort.where(cohort > 0)
 
 
 def _operating_fidelity(table: pd.DataFrame, month: int) -> pd.Series:
@@ -200,3 +204,249 @@ def scale_effect_ratio(arms, settings) -> np.ndarray:
 
     small = effect("small")
     return (effect("large") / small.where(small > 1e-9)).to_numpy()
+
+
+# ----------------------------------------------------------------- patterns (DESIGN.md section 8)
+#
+# Each pattern statistic is a *margin*: per replicate, the smallest of the pattern's conditions,
+# each written as a relative difference (a - b) / (|a| + |b|) between what should be larger and
+# what should be smaller. It lies in [-1, 1] and is positive exactly when every condition holds,
+# so a patterns file asks for it to lie in [0, 1]. The conditions mirror tests/test_patterns.py
+# on small protocols (patterns.toml) that a calibration can afford for every parameter set.
+
+
+def margin(larger: pd.Series | float, smaller: pd.Series | float) -> pd.Series:
+    """(larger - smaller) / (|larger| + |smaller|): positive when larger > smaller, in [-1, 1].
+
+    Per replicate; either side may be a number (a threshold). Undefined (both 0, or missing)
+    counts as -1: a pattern that cannot be shown does not hold.
+    """
+    scale = np.abs(larger) + np.abs(smaller)
+    return ((larger - smaller) / scale.where(scale > 0)).astype(float).fillna(-1.0)
+
+
+def _weakest(*conditions: pd.Series) -> np.ndarray:
+    """The smallest margin per replicate: the pattern holds where it is positive."""
+    return pd.concat(conditions, axis=1).min(axis=1).sort_index().to_numpy()
+
+
+def _gain(table: pd.DataFrame, month: int, column: str = "mean_S") -> pd.Series:
+    """Change of a column from month 0 to ``month``, per replicate."""
+    return _at(table, column, month) - _at(table, column, 0)
+
+
+def _mean(table: pd.DataFrame, column: str) -> pd.Series:
+    """A column's mean over months 1 to the end, per replicate."""
+    return table[table["month"] >= 1].groupby("replicate")[column].mean().sort_index()
+
+
+def _series(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A column as replicates x months."""
+    return table.pivot(index="replicate", columns="month", values=column).sort_index()
+
+
+def _share_of_change(series: pd.DataFrame, month: int) -> pd.Series:
+    """Share of each row's largest change from its start that has happened by ``month``."""
+    change = series.sub(series[0], axis=0)
+    largest = change.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
+    return change[month] / largest.where(largest != 0)
+
+
+def _half_time(series: pd.DataFrame) -> pd.Series:
+    """First month each row has made half its largest change from its start (else the end)."""
+    change = series.sub(series[0], axis=0)
+    largest = change.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
+    reached = change.div(largest.where(largest != 0), axis=0) >= 0.5
+    first = reached.to_numpy().argmax(axis=1)
+    months = reached.columns.to_numpy(dtype=float)
+    return pd.Series(np.where(reached.any(axis=1), months[first], months[-1]), index=reached.index)
+
+
+@statistic(
+    arms=("ready_0", "ready_5", "ready_8", "ready_12", "unready_0", "unready_5"),
+    settings=("month",),
+)
+def pattern_saturation_and_gating(arms, settings) -> np.ndarray:
+    """Pattern 1: capacity gain saturates with dose for ready organizations, flat for unready.
+
+    Each of the first 5 hours is worth more than 10 times each hour from 8 to 12; at 5 hours the
+    ready gain is more than 10 times the unready gain (R = MC^2 gating).
+    """
+    month = int(settings["month"])
+    gain = {name: _gain(table, month) for name, table in arms.items()}
+    first = (gain["ready_5"] - gain["ready_0"]) / 5
+    last = (gain["ready_12"] - gain["ready_8"]) / 4
+    return _weakest(
+        margin(first, 10 * last.abs()),
+        margin(gain["ready_5"] - gain["ready_0"], 10 * (gain["unready_5"] - gain["unready_0"])),
+    )
+
+
+@statistic(
+    arms=("ready_0", "ready_0_25", "ready_1", "ready_2", "ready_8", "ready_12"),
+    settings=("month",),
+)
+def pattern_minimum_effective_dose(arms, settings) -> np.ndarray:
+    """Pattern 2: nothing, then a tip, then saturation (capacity gain per extra hour).
+
+    Hours 1-2 are worth more than twice the first quarter hour and more than five times each
+    hour from 8 to 12.
+    """
+    month = int(settings["month"])
+    gain = {name: _gain(table, month) for name, table in arms.items()}
+    first = (gain["ready_0_25"] - gain["ready_0"]) / 0.25
+    tip = gain["ready_2"] - gain["ready_1"]
+    last = (gain["ready_12"] - gain["ready_8"]) / 4
+    return _weakest(margin(tip, 2 * first), margin(tip, 5 * last))
+
+
+@statistic(arms=("low_0", "low_4", "low_20", "high_4", "high_20"))
+def pattern_overload(arms, settings) -> np.ndarray:
+    """Pattern 3: an inverted U in adoption against dose for low-capacity organizations.
+
+    A moderate dose beats none and beats a heavy one, which overloads more of them; the same
+    heavy dose still helps higher-capacity organizations.
+    """
+    adoption = {name: _final(table, "adoption") for name, table in arms.items()}
+    return _weakest(
+        margin(adoption["low_4"], adoption["low_0"]),
+        margin(adoption["low_4"], adoption["low_20"]),
+        margin(_mean(arms["low_20"], "overloaded_share"), _mean(arms["low_4"], "overloaded_share")),
+        margin(adoption["high_20"], adoption["high_4"]),
+    )
+
+
+@statistic(arms=("doer", "partner", "facilitator"), settings=("withdraw_month",))
+def pattern_roles(arms, settings) -> np.ndarray:
+    """Pattern 4: the doer gives the fastest early fidelity and the largest drop after
+    withdrawal; the facilitator is slow and durable.
+    """
+    withdraw = int(settings["withdraw_month"])
+    fidelity = {role: _series(arms[role], "mean_F") for role in ("doer", "partner", "facilitator")}
+    doer, partner, facilitator = fidelity["doer"], fidelity["partner"], fidelity["facilitator"]
+    last = int(doer.columns.max())
+
+    def drop(series):
+        return series[withdraw - 1] - series[min(withdraw + 6, last)]
+
+    def kept(series):
+        return series[last] / series[withdraw - 1].where(series[withdraw - 1] > 0)
+
+    return _weakest(
+        *(margin(doer[month], partner[month]) for month in (6, 12)),
+        *(margin(partner[month], facilitator[month]) for month in (6, 12)),
+        margin(drop(doer), drop(partner)),
+        margin(drop(partner), drop(facilitator)),
+        margin(facilitator[min(withdraw + 24, last)], doer[min(withdraw + 24, last)]),
+        margin(kept(facilitator), kept(doer)),
+    )
+
+
+@statistic(arms=("many", "some", "few"))
+def pattern_caseload_dilution(arms, settings) -> np.ndarray:
+    """Pattern 5: at equal hours, the capacity gain per organization falls as organizations per
+    provider rise (arms with many, some and few providers)."""
+    gain = {name: _gain(table, int(table["month"].max())) for name, table in arms.items()}
+    return _weakest(margin(gain["many"], gain["some"]), margin(gain["some"], gain["few"]))
+
+
+@statistic(settings=("month",))
+def pattern_lags(arms, settings) -> np.ndarray:
+    """Pattern 6: process measures move within two years, outcomes take years, cost is a J.
+
+    By ``month`` adoption has made over half its change and fidelity over a quarter, avoidable
+    admissions under a tenth; admissions reach half their change over 2 years after fidelity;
+    per-capita cost rises first and ends below where it started.
+    """
+    table, month = _only(arms), int(settings["month"])
+    adoption, fidelity, admissions, cost = (
+        _series(table, column) for column in ("adoption", "mean_F", "admissions", "per_capita_cost")
+    )
+    return _weakest(
+        margin(_share_of_change(adoption, month), 0.5),
+        margin(_share_of_change(fidelity, month), 0.25),
+        margin(0.1, _share_of_change(admissions, month)),
+        margin(_half_time(admissions) - _half_time(fidelity), 24.0),
+        margin(cost.max(axis=1), cost[0]),
+        margin(cost[0], cost[int(cost.columns.max())]),
+    )
+
+
+@statistic(arms=("ready_light", "low_light", "low_coached"))
+def pattern_light_touch(arms, settings) -> np.ndarray:
+    """Pattern 7: light-touch TA brings over 70 % of ready organizations to adopt but under 30 %
+    of low-capacity ones, which coaching at equal hours serves better."""
+    adoption = {name: _final(table, "adoption") for name, table in arms.items()}
+    return _weakest(
+        margin(adoption["ready_light"], 0.7),
+        margin(0.3, adoption["low_light"]),
+        margin(adoption["low_coached"], adoption["low_light"]),
+    )
+
+
+@statistic(arms=("apart", "together"))
+def pattern_coordination(arms, settings) -> np.ndarray:
+    """Pattern 8: uncoordinated providers burden recipients; coordination helps at equal hours.
+
+    Apart: more navigation hours and overload; together: higher final motivation and adoption.
+    """
+    apart, together = arms["apart"], arms["together"]
+    return _weakest(
+        margin(_mean(apart, "navigation_hours"), _mean(together, "navigation_hours")),
+        margin(_mean(apart, "overloaded_share"), _mean(together, "overloaded_share")),
+        margin(_final(together, "mean_M"), _final(apart, "mean_M")),
+        margin(_final(together, "adoption"), _final(apart, "adoption")),
+    )
+
+
+@statistic(arms=("lottery", "readiness", "need"))
+def pattern_targeting(arms, settings) -> np.ndarray:
+    """Pattern 9: readiness targeting raises mean adoption over a lottery but widens the
+    capacity gap in adoption; need targeting narrows it."""
+    adoption = {name: _final(table, "adoption") for name, table in arms.items()}
+    gap = {name: _final(table, "gap_adoption_capacity") for name, table in arms.items()}
+    return _weakest(
+        margin(adoption["readiness"], adoption["lottery"]),
+        margin(gap["readiness"], gap["lottery"]),
+        margin(gap["lottery"], gap["need"]),
+    )
+
+
+@statistic(arms=("pandemic", "calm"), settings=("month",))
+def pattern_pandemic_divergence(arms, settings) -> np.ndarray:
+    """Pattern 10: a pandemic spreads readiness apart (some accelerate, many fall back) and more
+    organizations fall back a stage than without it, up to ``month`` (the end of the shock)."""
+    month = int(settings["month"])
+
+    def fell_back(table):
+        window = table[(table["month"] >= 1) & (table["month"] <= month)]
+        return window.groupby("replicate")["fell_back"].sum().sort_index()
+
+    return _weakest(
+        margin(_at(arms["pandemic"], "sd_R", month), _at(arms["calm"], "sd_R", month)),
+        margin(fell_back(arms["pandemic"]), fell_back(arms["calm"])),
+    )
+
+
+@statistic(arms=("young", "mature"))
+def pattern_maturity(arms, settings) -> np.ndarray:
+    """Pattern 11: teams with more prior collaboration progress further (final adoption)."""
+    return _weakest(margin(_final(arms["mature"], "adoption"), _final(arms["young"], "adoption")))
+
+
+@statistic(arms=("light", "adaptive"))
+def pattern_adaptive_funder(arms, settings) -> np.ndarray:
+    """Pattern 12: an adaptive funder lifts low-capacity teams and mean adoption at a higher
+    cost, and narrows the high-minus-low capacity gap without opening one the other way."""
+    light, adaptive = arms["light"], arms["adaptive"]
+
+    def gap(table):
+        return _final(table, "adoption_high_capacity") - _final(table, "adoption_low_capacity")
+
+    spent = {name: table.groupby("replicate")["spent"].sum() for name, table in arms.items()}
+    return _weakest(
+        margin(_final(adaptive, "adoption_low_capacity"), _final(light, "adoption_low_capacity")),
+        margin(_final(adaptive, "adoption"), _final(light, "adoption")),
+        margin(spent["adaptive"], spent["light"]),
+        margin(gap(light), gap(adaptive).abs()),
+    )

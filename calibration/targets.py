@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -18,7 +18,10 @@ from calibration import statistics
 from sim import ScenarioError, load_scenario
 from sim.params import read_toml
 
-CALIBRATION_TARGETS = Path(__file__).resolve().parent / "targets.toml"  # the shipped targets
+HERE = Path(__file__).resolve().parent
+CALIBRATION_TARGETS = HERE / "targets.toml"  # the shipped findings the calibration fits
+PATTERN_TARGETS = HERE / "patterns.toml"  # DESIGN.md section 8: constraints of the same fit
+SHIPPED_TARGETS = (CALIBRATION_TARGETS, PATTERN_TARGETS)
 
 
 class Strict(BaseModel):
@@ -35,6 +38,10 @@ class Protocol(Strict):
     replicates: int = Field(
         4, ge=1, le=1000, description="runs per arm; arms share replicate seeds"
     )
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="dotted-path overrides every arm shares, applied before the arm's own",
+    )
     arms: dict[str, dict[str, Any]] = Field(
         min_length=1, description="arm name -> dotted-path overrides"
     )
@@ -47,6 +54,10 @@ class Protocol(Strict):
         """Identity of the experiment: targets with equal protocols share their runs."""
         return json.dumps(self.model_dump(exclude={"settings"}), sort_keys=True)
 
+    def arm(self, name: str) -> dict[str, Any]:
+        """The overrides one arm runs with: the shared ones, then the arm's own."""
+        return {**self.overrides, **self.arms[name]}
+
 
 class Target(Strict):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -56,6 +67,13 @@ class Target(Strict):
     protocol: Protocol
     observed: float | list[float]
     tolerance: float = Field(ge=0)
+    kind: Literal["finding", "pattern"] = Field(
+        "finding",
+        description=(
+            "a finding is a value to come close to (its centre); a pattern is a constraint: "
+            "anywhere in its interval is as good as anywhere else"
+        ),
+    )
 
     @field_validator("statistic")
     @classmethod
@@ -123,14 +141,35 @@ class TargetsFile(Strict):
                 raise ValueError(
                     f"targets.{index}.protocol.settings.{problem[0]} ({target.id}): {problem[1]}"
                 )
-            for arm, overrides in target.protocol.arms.items():
+            for arm in target.protocol.arms:
                 try:
-                    load_scenario(target.protocol.scenario, overrides)
+                    load_scenario(target.protocol.scenario, target.protocol.arm(arm))
                 except ScenarioError as error:
                     raise ValueError(
                         f"targets.{index}.protocol.arms.{arm} ({target.id}): {error}"
                     ) from None
         return self
+
+
+class Prior(Strict):
+    parameter: str = Field(min_length=1, description="dotted path of a real-valued parameter")
+    low: float
+    high: float
+    source: str = Field(
+        min_length=1, description="where the range comes from (the evidence, or the allowed range)"
+    )
+
+
+class PriorsFile(Strict):
+    priors: list[Prior] = Field(min_length=1)
+
+
+def load_priors_file(path: str | Path) -> PriorsFile:
+    """Read a priors file: ``[[priors]]`` entries of parameter, low, high and source."""
+    try:
+        return PriorsFile.model_validate(read_toml(path, "priors"))
+    except ValidationError as error:
+        raise ScenarioError(f"{path}: {describe(error)}".replace("\n", " ")) from None
 
 
 def month_ranges(settings: dict, months: int) -> dict[str, tuple[int, int, str]]:
@@ -205,6 +244,12 @@ def parse_targets(data: dict, name: str = "targets") -> TargetsFile:
         raise ScenarioError(f"{name}: {describe(error)}".replace("\n", " ")) from None
 
 
-def load_targets(path: str | Path) -> TargetsFile:
-    """Read and validate a targets file; every problem becomes a one-line ScenarioError."""
-    return parse_targets(read_toml(path, "targets"), str(path))
+def load_targets(*paths: str | Path) -> TargetsFile:
+    """Read and validate targets files as one; every problem becomes a one-line ScenarioError.
+
+    Several files (e.g. the findings and the patterns) are checked one by one, then together,
+    so an id repeated across them is refused too.
+    """
+    files = [parse_targets(read_toml(path, "targets"), str(path)) for path in paths]
+    joined = [target.model_dump() for file in files for target in file.targets]
+    return parse_targets({"targets": joined}, " + ".join(str(path) for path in paths))

@@ -19,8 +19,8 @@ from experiments.runner import DEFAULT_SEED, RunSpec, check_scenario
 from sim import ScenarioError
 from sim.params import read_text
 
-# The posterior behind the `calibrated` scenario: data shipped with the calibration package,
-# found by its place next to this package so that experiments need not import calibration.
+# The posterior behind the shipped baseline's fitted parameters: data shipped with the calibration
+# package, found by its place next to this package so that experiments need not import calibration.
 SHIPPED_POSTERIOR = (
     Path(__file__).resolve().parent.parent / "calibration" / "posterior" / "posterior.csv"
 )

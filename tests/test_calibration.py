@@ -37,6 +37,10 @@ TINY = {
     "shocks.pandemic.enabled": False,
 }
 TRUTH = {"mechanisms.imitation_q": 0.12, "mechanisms.discontinuation": 0.05}
+# imitation_q on its whole allowed range, as the Python API's default prior, for the command line
+WIDE_PRIORS = (
+    '[[priors]]\nparameter = "mechanisms.imitation_q"\nlow = 0.0\nhigh = 0.3\nsource = "test"\n'
+)
 REPLICATES = 3  # of the synthetic protocol, in both its forms below
 
 
@@ -410,6 +414,8 @@ def test_calibrate_command_writes_its_outputs_and_resumes(tmp_path):
         f"[targets.protocol.arms]\nsystem = {{ {arms} }}\n"
     )
     out = tmp_path / "calibration"
+    priors = tmp_path / "priors.toml"
+    priors.write_text(WIDE_PRIORS)
     simulations = []
     # the first budget completes a generation (about 4 x population); the second call continues
     # the stored history
@@ -426,6 +432,8 @@ def test_calibrate_command_writes_its_outputs_and_resumes(tmp_path):
                 "10",
                 "--parameter",
                 "mechanisms.imitation_q",
+                "--priors",
+                str(priors),
                 "--out",
                 str(out),
             ],
@@ -440,16 +448,33 @@ def test_calibrate_command_writes_its_outputs_and_resumes(tmp_path):
         assert (out / name).exists()
 
 
-def test_shipped_posterior_and_calibrated_scenario_agree():
+def test_the_shipped_baseline_carries_the_shipped_posterior_medians():
+    """The fit is the default: baseline (and so every shipped scenario, which extends it) runs
+    at the posterior medians of calibration/posterior/, the folder's calibrated.toml agrees."""
     folder = REPOSITORY / "calibration" / "posterior"
     posterior = pd.read_csv(folder / "posterior.csv")
     assert posterior["weight"].sum() == pytest.approx(1.0) and (posterior["weight"] >= 0).all()
-    calibrated = load_scenario(folder / "calibrated.toml")
-    for path, value in posterior_median(posterior).items():
-        assert getattr(calibrated.mechanisms, path.rpartition(".")[2]) == pytest.approx(
-            value, rel=1e-5
-        )
+    medians = posterior_median(posterior)
+    assert set(medians) == set(fit.CALIBRATED)
+    for scenario in (load_scenario("baseline"), load_scenario(folder / "calibrated.toml")):
+        for path, value in medians.items():
+            assert scenario.get(path) == pytest.approx(value, rel=1e-5), path
     assert json.loads((folder / "posterior_provenance.json").read_text())["code_version"]
+
+
+def test_every_shipped_scenario_extends_the_calibrated_baseline():
+    from sim.params import read_toml, scenario_dir
+
+    for path in sorted(scenario_dir().glob("*.toml")):
+        if path.stem == "baseline":
+            continue
+        data, chain = read_toml(path, "scenario"), path.stem
+        fitted = {name.rpartition(".")[2] for name in fit.CALIBRATED}
+        while chain != "baseline":
+            assert not set(data.get("mechanisms", {})) & fitted, f"{chain} sets a fitted value"
+            chain = data.get("extends")
+            assert chain, f"{path.name} does not extend the baseline"
+            data = read_toml(scenario_dir() / f"{chain}.toml", "scenario")
 
 
 # Resumable, repeatable calibration. One cheap target that imitation_q moves (4 teams, 24 months,
@@ -696,8 +721,11 @@ def test_a_calibration_killed_by_a_signal_resumes_to_the_same_posterior(stop, tm
     reference = tmp_path / "reference"
     calibrate(load_targets(targets), reference, **arguments)
     folder = tmp_path / "stopped"
+    priors = tmp_path / "priors.toml"
+    priors.write_text(WIDE_PRIORS)
     process = subprocess.Popen(
         [sys.executable, "-m", "tasim", "calibrate", "--targets", str(targets)]
+        + ["--priors", str(priors)]
         + ["--parameter", "mechanisms.imitation_q", "--budget", "80", "--population", "6"]
         + ["--out", str(folder)],
         cwd=REPOSITORY,

@@ -15,13 +15,16 @@ import typer
 
 from calibration.fit import (
     CALIBRATED,
+    PRIORS,
     calibrate,
+    load_priors,
     plan_calibration,
     plot_fit,
+    prior_bounds,
     validate,
     validate_posterior,
 )
-from calibration.targets import CALIBRATION_TARGETS, load_targets
+from calibration.targets import SHIPPED_TARGETS, load_targets, parse_targets
 from experiments.output import check_destination
 from experiments.posterior import posterior_median, read_posterior
 from experiments.runner import DEFAULT_SEED, make_executor
@@ -37,8 +40,27 @@ DEFAULT_DRAWS = 20
 @user_errors
 def calibrate_command(
     targets: Annotated[
-        Path, typer.Option(help="Targets file (schema: docs/calibration.md).")
-    ] = CALIBRATION_TARGETS,
+        list[Path] | None,
+        typer.Option(
+            help="Targets file (schema: docs/calibration.md); repeat to fit several at once. "
+            "Default: the findings (calibration/targets.toml) and the twelve patterns as "
+            "constraints (calibration/patterns.toml)."
+        ),
+    ] = None,
+    priors: Annotated[
+        Path,
+        typer.Option(
+            help="Priors file: the parameters to fit and their uniform ranges, with sources."
+        ),
+    ] = PRIORS,
+    reproduce: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PROVENANCE",
+            help="A posterior_provenance.json: run the calibration it records (targets, "
+            "priors, population, budget, seed, workers) into --out.",
+        ),
+    ] = None,
     budget: Annotated[
         int,
         typer.Option(
@@ -51,8 +73,9 @@ def calibrate_command(
     parameter: Annotated[
         list[str] | None,
         typer.Option(
-            help="Dotted parameter to fit (repeat): a real-valued one with a finite range; "
-            "default: the documented five."
+            help="Dotted parameter to fit (repeat): a real-valued one with a finite range, "
+            "with its prior from --priors, or else uniform on its allowed range; default: "
+            "every parameter of --priors."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the ABC-SMC draws.")] = 20261125,
@@ -80,15 +103,27 @@ def calibrate_command(
 ) -> None:
     """Fit parameters to the targets with ABC-SMC (pyabc): posterior, calibrated scenario, plots."""
     out = check_destination(out)
-    parsed = load_targets(targets)
-    parameters = tuple(parameter) if parameter else CALIBRATED
-    arguments = {
-        "parameters": parameters,
-        "budget": budget,
-        "population": population,
-        "workers": workers,
-        "seed": seed,
-    }
+    if reproduce:
+        parsed, arguments = recorded_calibration(reproduce)
+    else:
+        parsed = load_targets(*(targets or SHIPPED_TARGETS))
+        shipped = load_priors(priors)
+        parameters = tuple(parameter) if parameter else tuple(shipped)
+        arguments = {
+            "parameters": parameters,
+            "bounds": {  # the priors file's range where it has one, else the allowed range
+                **prior_bounds(parameters),
+                **{path: shipped[path] for path in parameters if path in shipped},
+            },
+            "budget": budget,
+            "population": population,
+            "workers": workers,
+            "seed": seed,
+        }
+    parameters = arguments["parameters"]
+    budget, population, seed, workers = (
+        arguments[name] for name in ("budget", "population", "seed", "workers")
+    )
     plan = plan_calibration(parsed, out, **arguments)
     if plan.finished:
         console.print(plan.message)
@@ -198,6 +233,24 @@ def generations_reported() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(previous)
+
+
+def recorded_calibration(provenance: Path) -> tuple:
+    """The targets and arguments a calibration's provenance file records, to run it again."""
+    try:
+        record = json.loads(Path(provenance).read_text())
+        definitions, prior = record["target_definitions"], record["settings"]["prior"]
+        arguments = {
+            "parameters": tuple(path for path, _, _ in prior),
+            "bounds": {path: (low, high) for path, low, high in prior},
+            **{name: record[name] for name in ("budget", "population", "workers", "seed")},
+        }
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ScenarioError(
+            f"--reproduce {provenance}: not a calibration's provenance file "
+            f"(posterior_provenance.json from tasim calibrate): {error}"
+        ) from None
+    return parse_targets({"targets": definitions}, str(provenance)), arguments
 
 
 def _fitted(scenario: str | None, posterior: Path | None) -> dict:
