@@ -23,13 +23,16 @@ from matplotlib.figure import Figure
 from calibration import statistics
 from calibration.targets import Protocol, Target, TargetsFile, load_priors_file
 from experiments.errors import ArgumentError
-from experiments.posterior import posterior_draws, posterior_median
+from experiments.posterior import posterior_draws, posterior_median, weighted_quantile
 from experiments.provenance import provenance
 from experiments.runner import DEFAULT_SEED, RunSpec, Store, design, make_executor, run_experiment
 from sim import ScenarioError, TransformationModel, load_scenario, parameter_info, paths
 from sim import mechanisms as mech
 
 PRIORS = Path(__file__).resolve().parent / "priors.toml"  # the shipped fit's parameters and priors
+# A parameter whose 5-95 % posterior interval still spans over half its prior range: the targets
+# cannot identify it (a working threshold, an assumption; anchor-sa-calibration.md 3 on ridges).
+UNIDENTIFIED_SHARE = 0.5
 # A pattern that does not hold adds this to the distance, more than any epsilon an accepted
 # generation ends with, so the last generations keep only parameter sets where every pattern holds.
 PATTERN_PENALTY = 1.0
@@ -522,6 +525,7 @@ def calibrate(
         "epsilons": [float(value) for value in populations["epsilon"] if np.isfinite(value)],
         "effective_sample_size": float(1 / np.sum(posterior["weight"] ** 2)),
         "posterior_median": posterior_median(posterior),
+        "identifiability": identifiability(posterior, bounds).to_dict("records"),
         **provenance(),
     }
     (destination / "posterior_provenance.json").write_text(
@@ -531,6 +535,37 @@ def calibrate(
     plot_marginals(posterior, bounds).savefig(destination / "marginals.png", dpi=110)
     smc.finish(destination, stop, budget)  # last: a kill before it rewrites the outputs next time
     return posterior
+
+
+def identifiability(
+    posterior: pd.DataFrame, bounds: dict[str, tuple[float, float]]
+) -> pd.DataFrame:
+    """Per fitted parameter: prior, weighted median, 5-95 % interval, the share of the prior
+    range that interval still spans, and whether the targets identify it.
+
+    A parameter the targets cannot pin down keeps a posterior about as wide as its prior
+    (``UNIDENTIFIED_SHARE``): use the posterior sample rather than its median when a result
+    depends on it.
+    """
+    weights = posterior["weight"].to_numpy(float)
+    rows = []
+    for path, (low, high) in bounds.items():
+        values = posterior[path].to_numpy(float)
+        q5, median, q95 = (weighted_quantile(values, weights, q) for q in (0.05, 0.5, 0.95))
+        share = (q95 - q5) / (high - low)
+        rows.append(
+            {
+                "parameter": path,
+                "prior_low": low,
+                "prior_high": high,
+                "median": median,
+                "low_5": q5,
+                "high_95": q95,
+                "share_of_prior": share,
+                "identified": bool(share <= UNIDENTIFIED_SHARE),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _posterior(folder: Path) -> pd.DataFrame:

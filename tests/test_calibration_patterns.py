@@ -297,3 +297,23 @@ def test_each_pattern_holds_in_most_posterior_draws(tmp_path):
             f"{target.id}: holds in {held:.0%} of {len(draws)} posterior draws "
             f"(margins {np.round(per_draw, 3).tolist()})"
         )
+
+
+def test_identifiability_flags_a_posterior_as_wide_as_its_prior():
+    rng = np.random.default_rng(0)
+    posterior = pd.DataFrame(
+        {
+            "mechanisms.imitation_q": rng.normal(0.03, 0.001, 400),  # pinned down
+            "mechanisms.learning_rate": rng.uniform(0.0, 0.2, 400),  # still its prior
+            "weight": np.full(400, 1 / 400),
+        }
+    )
+    table = fit.identifiability(
+        posterior,
+        {"mechanisms.imitation_q": (0.015, 0.05), "mechanisms.learning_rate": (0.0, 0.2)},
+    ).set_index("parameter")
+    assert table.loc["mechanisms.imitation_q", "identified"]
+    assert table.loc["mechanisms.imitation_q", "share_of_prior"] < 0.2
+    assert table.loc["mechanisms.imitation_q", "median"] == pytest.approx(0.03, abs=5e-4)
+    assert not table.loc["mechanisms.learning_rate", "identified"]
+    assert table.loc["mechanisms.learning_rate", "share_of_prior"] > 0.8

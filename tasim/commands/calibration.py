@@ -151,7 +151,9 @@ def calibrate_command(
         f"({record['simulations']} of {budget} simulations, {record['generations']} generations)"
     )
     print_frame(
-        pd.DataFrame([posterior_median(posterior)]), "posterior medians (also in calibrated.toml)"
+        identifiability_in_words(record["identifiability"]),
+        f"posterior (effective sample size {record['effective_sample_size']:.0f} of "
+        f"{population}; medians also in calibrated.toml)",
     )
     with _executor(workers, scheduler) as executor:
         results = validate(parsed, posterior_median(posterior), out / "fit", executor)
@@ -233,6 +235,26 @@ def generations_reported() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(previous)
+
+
+def identifiability_in_words(rows: list[dict]) -> pd.DataFrame:
+    """The identifiability table (``calibration.fit.identifiability``) with plain headings and
+    numbers to 3 significant figures."""
+
+    def number(value: float) -> str:
+        return f"{value:.3g}"
+
+    return pd.DataFrame(
+        {
+            "parameter": row["parameter"],
+            "prior": f"{number(row['prior_low'])} to {number(row['prior_high'])}",
+            "median": number(row["median"]),
+            "5-95 %": f"{number(row['low_5'])} to {number(row['high_95'])}",
+            "share of the prior range": f"{row['share_of_prior']:.0%}",
+            "identified": "yes" if row["identified"] else "no: use the posterior sample",
+        }
+        for row in rows
+    )
 
 
 def recorded_calibration(provenance: Path) -> tuple:
