@@ -38,6 +38,7 @@ SCENARIO_COLOURS = (  # the shipped scenarios in alphabetical order, then the ot
     "#9467bd",  # adaptive
     "#1f77b4",  # baseline
     "#d62728",  # budget_cut
+    "#17becf",  # calibrated
     "#2ca02c",  # coordinated
     "#8c564b",  # doer_heavy
     "#e377c2",  # facilitator_heavy

@@ -448,25 +448,26 @@ def test_calibrate_command_writes_its_outputs_and_resumes(tmp_path):
         assert (out / name).exists()
 
 
-def test_the_shipped_baseline_carries_the_shipped_posterior_medians():
-    """The fit is the default: baseline (and so every shipped scenario, which extends it) runs
-    at the posterior medians of calibration/posterior/, the folder's calibrated.toml agrees."""
+def test_the_calibrated_scenario_carries_the_shipped_posterior_medians():
+    """The shipped `calibrated` scenario and the folder's calibrated.toml run at the posterior
+    medians of calibration/posterior/ (not yet the default: docs/calibration.md)."""
     folder = REPOSITORY / "calibration" / "posterior"
     posterior = pd.read_csv(folder / "posterior.csv")
     assert posterior["weight"].sum() == pytest.approx(1.0) and (posterior["weight"] >= 0).all()
     medians = posterior_median(posterior)
     assert set(medians) == set(fit.CALIBRATED)
-    for scenario in (load_scenario("baseline"), load_scenario(folder / "calibrated.toml")):
+    for scenario in (load_scenario("calibrated"), load_scenario(folder / "calibrated.toml")):
         for path, value in medians.items():
             assert scenario.get(path) == pytest.approx(value, rel=1e-5), path
     assert json.loads((folder / "posterior_provenance.json").read_text())["code_version"]
 
 
-def test_every_shipped_scenario_extends_the_calibrated_baseline():
+def test_every_shipped_scenario_extends_the_baseline_and_leaves_fitted_values_alone():
+    """So the fit, once it is the baseline's, reaches every shipped scenario."""
     from sim.params import read_toml, scenario_dir
 
     for path in sorted(scenario_dir().glob("*.toml")):
-        if path.stem == "baseline":
+        if path.stem in ("baseline", "calibrated"):
             continue
         data, chain = read_toml(path, "scenario"), path.stem
         fitted = {name.rpartition(".")[2] for name in fit.CALIBRATED}

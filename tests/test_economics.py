@@ -165,12 +165,11 @@ def test_a_strong_program_moves_admissions_within_the_horizon_and_a_weak_one_bar
 
 
 def test_outcomes_wait_for_the_change_and_cost_follows_a_j_curve():
-    """The shipped (calibrated) baseline, where programs reach sustained fidelity within ten
-    years: nothing moves
+    """Calibrated, where programs reach sustained fidelity within ten years: nothing moves
     before organizations operate; per-capita cost first rises above its start (set-up, TA,
     staff time) and ends below it (savings after sustained change); savings start only once
     an organization has sustained the change ``savings_after`` months."""
-    scenario = load_scenario("baseline")
+    scenario = load_scenario("calibrated")
     system = simulate(scenario, seed=2).system
     base = scenario.outcomes.cost_base
     cost = system["per_capita_cost"]
