@@ -80,24 +80,25 @@ def protocol_run(spec: RunSpec) -> pd.DataFrame:
     low, high = capacity <= np.quantile(capacity, 1 / 3), capacity >= np.quantile(capacity, 2 / 3)
     adopted, full = np.full(model.n_orgs, -1), np.full(model.n_orgs, -1)
     cohort = np.zeros(model.n_orgs, dtype=bool)
-    rows = {name: np.full(months + 1, np.nan) for name in ("withdrawal_cohort", "fell_back")}
     teams = {"adoption_low_capacity": low, "adoption_high_capacity": high}
-    by_team = {name: np.full(months + 1, np.nan) for name in teams}
-    spread = np.full(months + 1, np.nan)
+    columns = {
+        name: np.full(months + 1, np.nan)
+        for name in ("withdrawal_cohort", "fell_back", "sd_R", *teams)
+    }
 
     def record(month: int) -> None:
         adoption = model.team_average(model.adopting)
         for name, members in teams.items():
-            by_team[name][month] = adoption[members].mean()
-        spread[month] = model.R.std()
+            columns[name][month] = adoption[members].mean()
+        columns["sd_R"][month] = model.R.std()
         if withdraw and month >= withdraw:
-            rows["withdrawal_cohort"][month] = cohort.sum()
+            columns["withdrawal_cohort"][month] = cohort.sum()
 
     record(0)
     for month in range(1, months + 1):
         stage = model.stage.copy()
         model.step()
-        rows["fell_back"][month] = np.sum(
+        columns["fell_back"][month] = np.sum(
             (model.stage < stage) | ((model.stage == mech.REDUCED) & (stage != mech.REDUCED))
         )
         adopted[(adopted < 0) & model.adopting] = month
@@ -112,9 +113,7 @@ def protocol_run(spec: RunSpec) -> pd.DataFrame:
     return model.system_frame().assign(
         full_events=np.bincount(followed[reached], minlength=months + 1)[: months + 1],
         full_at_risk=(followed[None, :] >= delays[:, None]).sum(axis=1),
-        sd_R=spread,
-        **rows,
-        **by_team,
+        **columns,
     )
 
 
@@ -321,7 +320,7 @@ def prior_bounds(
 
 
 def load_priors(path: str | Path = PRIORS) -> dict[str, tuple[float, float]]:
-    """The fitted parameters and their uniform priors, from a priors file (``parse_priors``).
+    """The fitted parameters and their uniform priors, from a priors file (``load_priors_file``).
 
     A prior must lie inside the parameter's allowed range; any problem is one line naming the
     entry.

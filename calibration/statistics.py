@@ -230,9 +230,9 @@ def _weakest(*conditions: pd.Series) -> np.ndarray:
     return pd.concat(conditions, axis=1).min(axis=1).sort_index().to_numpy()
 
 
-def _gain(table: pd.DataFrame, month: int, column: str = "mean_S") -> pd.Series:
-    """Change of a column from month 0 to ``month``, per replicate."""
-    return _at(table, column, month) - _at(table, column, 0)
+def _capacity_gain(table: pd.DataFrame, month: int) -> pd.Series:
+    """Change of mean specific capacity from month 0 to ``month``, per replicate."""
+    return _at(table, "mean_S", month) - _at(table, "mean_S", 0)
 
 
 def _mean(table: pd.DataFrame, column: str) -> pd.Series:
@@ -245,18 +245,25 @@ def _series(table: pd.DataFrame, column: str) -> pd.DataFrame:
     return table.pivot(index="replicate", columns="month", values=column).sort_index()
 
 
+def _change_of_largest(series: pd.DataFrame) -> pd.DataFrame:
+    """Each row's change from its start as a share of its largest change (NaN if it never moves)."""
+    change = series.sub(series[0], axis=0).to_numpy()
+    largest = change[np.arange(len(change)), np.abs(change).argmax(axis=1)]
+    return pd.DataFrame(
+        change / np.where(largest != 0, largest, np.nan)[:, None],
+        index=series.index,
+        columns=series.columns,
+    )
+
+
 def _share_of_change(series: pd.DataFrame, month: int) -> pd.Series:
     """Share of each row's largest change from its start that has happened by ``month``."""
-    change = series.sub(series[0], axis=0)
-    largest = change.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
-    return change[month] / largest.where(largest != 0)
+    return _change_of_largest(series)[month]
 
 
 def _half_time(series: pd.DataFrame) -> pd.Series:
     """First month each row has made half its largest change from its start (else the end)."""
-    change = series.sub(series[0], axis=0)
-    largest = change.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
-    reached = change.div(largest.where(largest != 0), axis=0) >= 0.5
+    reached = _change_of_largest(series) >= 0.5
     first = reached.to_numpy().argmax(axis=1)
     months = reached.columns.to_numpy(dtype=float)
     return pd.Series(np.where(reached.any(axis=1), months[first], months[-1]), index=reached.index)
@@ -273,7 +280,7 @@ def pattern_saturation_and_gating(arms, settings) -> np.ndarray:
     ready gain is more than 10 times the unready gain (R = MC^2 gating).
     """
     month = int(settings["month"])
-    gain = {name: _gain(table, month) for name, table in arms.items()}
+    gain = {name: _capacity_gain(table, month) for name, table in arms.items()}
     first = (gain["ready_5"] - gain["ready_0"]) / 5
     last = (gain["ready_12"] - gain["ready_8"]) / 4
     return _weakest(
@@ -293,7 +300,7 @@ def pattern_minimum_effective_dose(arms, settings) -> np.ndarray:
     hour from 8 to 12.
     """
     month = int(settings["month"])
-    gain = {name: _gain(table, month) for name, table in arms.items()}
+    gain = {name: _capacity_gain(table, month) for name, table in arms.items()}
     first = (gain["ready_0_25"] - gain["ready_0"]) / 0.25
     tip = gain["ready_2"] - gain["ready_1"]
     last = (gain["ready_12"] - gain["ready_8"]) / 4
@@ -346,7 +353,7 @@ def pattern_roles(arms, settings) -> np.ndarray:
 def pattern_caseload_dilution(arms, settings) -> np.ndarray:
     """Pattern 5: at equal hours, the capacity gain per organization falls as organizations per
     provider rise (arms with many, some and few providers)."""
-    gain = {name: _gain(table, int(table["month"].max())) for name, table in arms.items()}
+    gain = {name: _capacity_gain(table, int(table["month"].max())) for name, table in arms.items()}
     return _weakest(margin(gain["many"], gain["some"]), margin(gain["some"], gain["few"]))
 
 
