@@ -65,6 +65,9 @@ def protocol_run(spec: RunSpec) -> pd.DataFrame:
     - ``withdrawal_cohort``: of the organizations adopting when TA was withdrawn
       (``funder.withdraw_month``), those that have not discontinued since (NaN before it, or
       without a withdrawal): the funded cohort the sustainment studies followed;
+    - ``withdrawal_fidelity``: mean fidelity of the organizations operating in the month before
+      TA was withdrawn, followed whatever becomes of them (NaN before that month): what the
+      fidelity is of those the provider leaves behind (``statistics.pattern_roles``);
     - ``adoption_low_capacity``, ``adoption_high_capacity``: mean adoption of the teams in the
       lowest and highest third of baseline capacity (measured before the first month);
     - ``sd_R``: the spread (standard deviation) of readiness across organizations;
@@ -80,10 +83,11 @@ def protocol_run(spec: RunSpec) -> pd.DataFrame:
     low, high = capacity <= np.quantile(capacity, 1 / 3), capacity >= np.quantile(capacity, 2 / 3)
     adopted, full = np.full(model.n_orgs, -1), np.full(model.n_orgs, -1)
     cohort = np.zeros(model.n_orgs, dtype=bool)
+    left = np.zeros(model.n_orgs, dtype=bool)
     teams = {"adoption_low_capacity": low, "adoption_high_capacity": high}
     columns = {
         name: np.full(months + 1, np.nan)
-        for name in ("withdrawal_cohort", "fell_back", "sd_R", *teams)
+        for name in ("withdrawal_cohort", "withdrawal_fidelity", "fell_back", "sd_R", *teams)
     }
 
     def record(month: int) -> None:
@@ -93,6 +97,8 @@ def protocol_run(spec: RunSpec) -> pd.DataFrame:
         columns["sd_R"][month] = model.R.std()
         if withdraw and month >= withdraw:
             columns["withdrawal_cohort"][month] = cohort.sum()
+        if withdraw and month >= withdraw - 1 and left.any():
+            columns["withdrawal_fidelity"][month] = model.F[left].mean()
 
     record(0)
     for month in range(1, months + 1):
@@ -103,6 +109,8 @@ def protocol_run(spec: RunSpec) -> pd.DataFrame:
         )
         adopted[(adopted < 0) & model.adopting] = month
         full[(full < 0) & (model.stage == mech.SUSTAINING)] = month
+        if month == withdraw - 1:
+            left = mech.is_operating(model.stage)
         if month == withdraw:
             cohort = model.adopting.copy()
         cohort &= model.stage != mech.DISCONTINUED
@@ -183,9 +191,10 @@ def score(
 ) -> pd.DataFrame:
     """Per target: simulated mean and 5-95 % interval, observed, tolerance, share inside, pass.
 
-    At one parameter set a target passes when the mean lies in the observed interval widened by
-    the tolerance. As a posterior-predictive check (``predictive``: values over posterior draws x
-    replicates) it passes when the 5-95 % predictive interval overlaps that interval, i.e. when
+    At one parameter set a finding passes when the mean lies in the observed interval widened by
+    the tolerance, and a pattern when it holds on every replicate (as the calibration asks). As
+    a posterior-predictive check (``predictive``: values over posterior draws x replicates) it
+    passes when the 5-95 % predictive interval overlaps that interval, i.e. when
     the observation is plausible under the posterior.
     """
     rows = []
@@ -198,15 +207,17 @@ def score(
             else (float("nan"),) * 2
         )
         accept_low, accept_high = target.interval
-        passed = (
-            low <= accept_high and high >= accept_low
-            if predictive
-            else accept_low <= mean <= accept_high
-        )
         inside = (
             float(np.mean((finite >= accept_low) & (finite <= accept_high)))
             if finite.size
             else float("nan")
+        )
+        passed = (
+            low <= accept_high and high >= accept_low
+            if predictive
+            else inside == 1.0
+            if target.kind == "pattern"
+            else accept_low <= mean <= accept_high
         )
         rows.append(
             {
@@ -253,10 +264,17 @@ def validate_posterior(
 
 
 def simulate_statistics(parameters, targets: TargetsFile) -> dict:
-    """pyabc's model: the replicate-mean statistic of every target at these parameter values."""
+    """pyabc's model: every target's statistic at these parameter values, over replicates.
+
+    A finding is the replicate mean; a pattern is the replicate minimum, so an accepted
+    parameter set shows the pattern on every seed, not on average.
+    """
     extra = {paths.from_keyword(name): float(value) for name, value in dict(parameters).items()}
+    kinds = {target.id: target.kind for target in targets.targets}
     return {
-        name: float(np.nanmean(values)) if np.isfinite(values).any() else 1e9
+        name: float((np.nanmin if kinds[name] == "pattern" else np.nanmean)(values))
+        if np.isfinite(values).any()
+        else 1e9
         for name, values in evaluate(targets, extra).items()
     }
 

@@ -327,17 +327,25 @@ def pattern_overload(arms, settings) -> np.ndarray:
 def pattern_roles(arms, settings) -> np.ndarray:
     """Pattern 4: the doer gives the fastest early fidelity and the largest drop after
     withdrawal; the facilitator is slow and durable.
+
+    Over all organizations (``mean_F``) and over those operating when the provider left
+    (``withdrawal_fidelity``, so later adopters do not mask the loss): a doer's leave over a
+    fifth of their fidelity within a year, a facilitator's keep at least 85 % of it, and
+    without support a doer's and a partner's erode by the end (no rise).
     """
     withdraw = int(settings["withdraw_month"])
-    fidelity = {role: _series(arms[role], "mean_F") for role in ("doer", "partner", "facilitator")}
+    roles = ("doer", "partner", "facilitator")
+    fidelity = {role: _series(arms[role], "mean_F") for role in roles}
+    left = {role: _series(arms[role], "withdrawal_fidelity") for role in roles}
     doer, partner, facilitator = fidelity["doer"], fidelity["partner"], fidelity["facilitator"]
     last = int(doer.columns.max())
+    year_on = min(withdraw + 12, last)
 
     def drop(series):
         return series[withdraw - 1] - series[min(withdraw + 6, last)]
 
-    def kept(series):
-        return series[last] / series[withdraw - 1].where(series[withdraw - 1] > 0)
+    def kept(series, month=last):
+        return series[month] / series[withdraw - 1].where(series[withdraw - 1] > 0)
 
     return _weakest(
         *(margin(doer[month], partner[month]) for month in (6, 12)),
@@ -346,6 +354,9 @@ def pattern_roles(arms, settings) -> np.ndarray:
         margin(drop(partner), drop(facilitator)),
         margin(facilitator[min(withdraw + 24, last)], doer[min(withdraw + 24, last)]),
         margin(kept(facilitator), kept(doer)),
+        margin(left["doer"][withdraw - 1] - left["doer"][year_on], 0.2),
+        margin(kept(left["facilitator"], year_on), 0.85),
+        *(margin(left[role][withdraw - 1], left[role][last]) for role in ("doer", "partner")),
     )
 
 
