@@ -134,6 +134,9 @@ def test_validate_passes_on_targets_generated_from_a_scenario_and_fails_on_wrong
         assert result.exit_code == code, result.output
         assert summary in result.output
         assert (tmp_path / name / "fit.png").exists()
+        # the table speaks in words: no column names from the code, shares as percentages
+        assert "runs inside observed" in result.output and "share_inside" not in result.output
+        assert "100%" in result.output or "0%" in result.output
 
 
 POSTERIOR = pd.DataFrame(

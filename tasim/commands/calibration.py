@@ -293,14 +293,27 @@ def _executor(workers: int, scheduler: str | None):
     return make_executor(workers, scheduler) if workers > 1 or scheduler else nullcontext()
 
 
+# The score table's columns in words (calibration.fit.score names them for code).
+SCORE_COLUMNS = {
+    "id": "target",
+    "simulated": "simulated (mean)",
+    "sim_low": "5 %",
+    "sim_high": "95 %",
+    "share_inside": "runs inside observed ± tolerance",
+}
+
+
 def _report(
     results: pd.DataFrame, targets, figure_path: Path, title: str, spread: str = "replicates"
 ) -> int:
     """Print the scores and where they are, draw fit.png; the number of failed targets."""
-    shown = results.assign(result=results["passed"].map({True: "pass", False: "FAIL"})).drop(
-        columns="passed"
-    )
-    print_frame(shown, title)
+    shown = results.assign(
+        share_inside=results["share_inside"].map(
+            lambda share: "n/a" if pd.isna(share) else f"{share:.0%}"
+        ),
+        result=results["passed"].map({True: "pass", False: "FAIL"}),
+    ).drop(columns="passed")
+    print_frame(shown.rename(columns=SCORE_COLUMNS), title)
     figure_path.parent.mkdir(parents=True, exist_ok=True)
     plot_fit(results, targets, spread).savefig(figure_path, dpi=110)
     passed = int(results["passed"].sum())
