@@ -97,7 +97,7 @@ def protocol_run(spec: RunSpec) -> pd.DataFrame:
         columns["sd_R"][month] = model.R.std()
         if withdraw and month >= withdraw:
             columns["withdrawal_cohort"][month] = cohort.sum()
-        if withdraw and month >= withdraw - 1 and left.any():
+        if left.any():  # set from the month before withdrawal on
             columns["withdrawal_fidelity"][month] = model.F[left].mean()
 
     record(0)

@@ -339,10 +339,10 @@ def pattern_roles(arms, settings) -> np.ndarray:
     left = {role: _series(arms[role], "withdrawal_fidelity") for role in roles}
     doer, partner, facilitator = fidelity["doer"], fidelity["partner"], fidelity["facilitator"]
     last = int(doer.columns.max())
-    year_on = min(withdraw + 12, last)
+    half_year_on, year_on = min(withdraw + 6, last), min(withdraw + 12, last)
 
-    def drop(series):
-        return series[withdraw - 1] - series[min(withdraw + 6, last)]
+    def drop(series, month=half_year_on):
+        return series[withdraw - 1] - series[month]
 
     def kept(series, month=last):
         return series[month] / series[withdraw - 1].where(series[withdraw - 1] > 0)
@@ -354,7 +354,7 @@ def pattern_roles(arms, settings) -> np.ndarray:
         margin(drop(partner), drop(facilitator)),
         margin(facilitator[min(withdraw + 24, last)], doer[min(withdraw + 24, last)]),
         margin(kept(facilitator), kept(doer)),
-        margin(left["doer"][withdraw - 1] - left["doer"][year_on], 0.2),
+        margin(drop(left["doer"], year_on), 0.2),
         margin(kept(left["facilitator"], year_on), 0.85),
         *(margin(left[role][withdraw - 1], left[role][last]) for role in ("doer", "partner")),
     )
